@@ -1,0 +1,100 @@
+"""`python -m workbench ...`: init, debug, convert, train, evaluate."""
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from .errors import WorkbenchError
+
+
+def import_code(path: Optional[str]) -> None:
+    """Import a user's Python file so its registered functions exist."""
+    if not path:
+        return
+    file = Path(path)
+    if not file.exists():
+        raise WorkbenchError(f"--code {path}: file not found.")
+    spec = importlib.util.spec_from_file_location(f"workbench_user_code_{file.stem}", str(file))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workbench", description="The transfer-learning workbench.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="write configs").add_subparsers(dest="init_command", required=True)
+    ic = init.add_parser("config", help="write a complete training config for a pipeline")
+    ic.add_argument("output", help="config file to write ('-' for stdout)")
+    ic.add_argument("--pipeline", default="tagger,ner", help="comma-separated components, e.g. tagger,ner")
+    group = ic.add_mutually_exclusive_group()
+    group.add_argument("--shared", dest="shared", action="store_true", default=True, help="one tok2vec that all components listen to (default)")
+    group.add_argument("--independent", dest="shared", action="store_false", help="each component embeds on its own")
+    ifc = init.add_parser("fill-config", help="fill every default into a config")
+    ifc.add_argument("input")
+    ifc.add_argument("output", help="'-' for stdout")
+    ifc.add_argument("--code", help="Python file that registers your functions")
+
+    debug = sub.add_parser("debug", help="inspect configs and data").add_subparsers(dest="debug_command", required=True)
+    dc = debug.add_parser("config", help="print the filled config and where each value came from")
+    dc.add_argument("config")
+    dc.add_argument("--code")
+    dd = debug.add_parser("data", help="validate corpus files and print their statistics")
+    dd.add_argument("files", nargs="+")
+
+    cv = sub.add_parser("convert", help="convert CoNLL-U / IOB files to annotated JSONL")
+    cv.add_argument("inputs", nargs="+", help="input files; with --merge a .conllu and an .iob2 file")
+    cv.add_argument("--output", "-o", required=True)
+    cv.add_argument("--n-sents", type=int, default=1, help="sentences per document")
+    cv.add_argument("--merge", action="store_true", help="merge a CoNLL-U and an IOB2 file over the same sentences")
+
+    tr = sub.add_parser("train", help="train a pipeline from a config")
+    tr.add_argument("config")
+    tr.add_argument("--output", "-o", help="folder for model-best and model-last")
+    tr.add_argument("--code")
+    tr.add_argument("--no-progress", action="store_true")
+
+    ev = sub.add_parser("evaluate", help="score a trained pipeline on gold data")
+    ev.add_argument("model")
+    ev.add_argument("data")
+    ev.add_argument("--output", help="write the metrics as JSON here")
+    ev.add_argument("--n-sents", type=int, default=1)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extra = _parser().parse_known_args(argv)
+    try:
+        return _run(args, extra)
+    except WorkbenchError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(args, extra: List[str]) -> int:
+    from . import commands
+    from .config import parse_override_args
+
+    overrides = parse_override_args(extra) if extra else {}
+    if extra and args.command not in ("train", "debug", "init"):
+        raise WorkbenchError(f"Unexpected arguments: {' '.join(extra)}")
+    import_code(getattr(args, "code", None))
+    if args.command == "init" and args.init_command == "config":
+        return commands.init_config(args.output, args.pipeline.split(","), shared=args.shared)
+    if args.command == "init" and args.init_command == "fill-config":
+        return commands.fill_config_file(args.input, args.output, overrides)
+    if args.command == "debug" and args.debug_command == "config":
+        return commands.debug_config(args.config, overrides)
+    if args.command == "debug" and args.debug_command == "data":
+        return commands.debug_data(args.files)
+    if args.command == "convert":
+        return commands.convert(args.inputs, args.output, n_sents=args.n_sents, merge=args.merge)
+    if args.command == "train":
+        return commands.train(args.config, args.output, overrides, progress=not args.no_progress)
+    if args.command == "evaluate":
+        return commands.evaluate(args.model, args.data, args.output, n_sents=args.n_sents)
+    raise WorkbenchError(f"Unknown command {args.command}")

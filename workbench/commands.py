@@ -1,0 +1,160 @@
+"""What each CLI command does; `cli.py` only parses arguments."""
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import srsly
+from confection import Config
+
+from .config import fill_config, load_config, parse_config
+from .errors import ConfigError, WorkbenchError
+
+TOK2VEC_BLOCK = {
+    "@architectures": "workbench.Tok2Vec.v1",
+    "embed": {
+        "@architectures": "workbench.MultiHashEmbed.v1",
+        "width": 96,
+        "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+        "rows": [5000, 1000, 2500, 2500],
+        "include_static_vectors": False,
+    },
+    "encode": {
+        "@architectures": "workbench.MaxoutWindowEncoder.v1",
+        "width": 96,
+        "depth": 4,
+        "window_size": 1,
+        "maxout_pieces": 3,
+    },
+}
+LISTENER_BLOCK = {"@architectures": "workbench.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}", "upstream": "*"}
+KNOWN_COMPONENTS = ("tagger", "ner")
+
+
+def _write(text: str, output: str) -> None:
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text, encoding="utf8")
+        print(f"Wrote {output}", file=sys.stderr)
+
+
+def build_init_config(pipeline: List[str], *, shared: bool = True) -> Config:
+    """A complete training config for tagger and/or ner, shared or independent."""
+    import copy
+
+    for name in pipeline:
+        if name not in KNOWN_COMPONENTS:
+            raise ConfigError(f"init config: unknown component '{name}'. Choose from {', '.join(KNOWN_COMPONENTS)}.")
+    components: Dict[str, Any] = {}
+    names = (["tok2vec"] if shared else []) + list(pipeline)
+    if shared:
+        components["tok2vec"] = {"factory": "tok2vec", "model": copy.deepcopy(TOK2VEC_BLOCK)}
+    for name in pipeline:
+        tok2vec = copy.deepcopy(LISTENER_BLOCK if shared else TOK2VEC_BLOCK)
+        if name == "tagger":
+            model = {"@architectures": "workbench.Tagger.v1", "nO": None, "tok2vec": tok2vec}
+        else:
+            model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": "ner", "tok2vec": tok2vec}
+        components[name] = {"factory": name, "model": model}
+    config = Config({"nlp": {"lang": "en", "pipeline": names}, "components": components}, is_interpolated=False)
+    return fill_config(config)
+
+
+def init_config(output: str, pipeline: List[str], *, shared: bool = True) -> int:
+    _write(build_init_config([p.strip() for p in pipeline if p.strip()], shared=shared).to_str(), output)
+    return 0
+
+
+def fill_config_file(input_path: str, output: str, overrides: Dict[str, Any]) -> int:
+    config = load_config(input_path, overrides)
+    _write(fill_config(config).to_str(), output)
+    return 0
+
+
+def debug_config(path: str, overrides: Dict[str, Any]) -> int:
+    """Print the filled config, marking each value as written or default."""
+    written = load_config(path, overrides)
+    filled = fill_config(written)
+    for line in provenance_lines(filled, written):
+        print(line)
+    return 0
+
+
+def provenance_lines(filled: Dict[str, Any], written: Dict[str, Any], path=()) -> List[str]:
+    lines: List[str] = []
+    leaves = [(k, v) for k, v in filled.items() if not isinstance(v, dict) or not v]
+    blocks = [(k, v) for k, v in filled.items() if isinstance(v, dict) and v]
+    if path and leaves:
+        lines.append(f"[{'.'.join(path)}]")
+    for key, value in leaves:
+        origin = "written" if isinstance(written, dict) and key in written else "default"
+        shown = srsly.json_dumps(value) if not isinstance(value, str) or not value.startswith("${") else value
+        lines.append(f"  {key} = {shown}    # {origin}")
+    for key, value in blocks:
+        sub = written.get(key, {}) if isinstance(written, dict) else {}
+        lines.extend(provenance_lines(value, sub if isinstance(sub, dict) else {}, path + (key,)))
+    return lines
+
+
+def debug_data(files: List[str]) -> int:
+    from .training.debug_data import debug_data as run_debug
+
+    report = run_debug(files)
+    print(report.format())
+    return 0 if report.usable else 1
+
+
+def convert(inputs: List[str], output: str, *, n_sents: int = 1, merge: bool = False) -> int:
+    from .training.convert import convert as run_convert
+
+    summary = run_convert(inputs, output, n_sents=n_sents, merge=merge)
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def train(config_path: str, output: Optional[str], overrides: Dict[str, Any], *, progress: bool = True) -> int:
+    from .training.console import ConsoleLogger
+    from .training.loop import train as run_train
+
+    config = load_config(config_path, overrides)
+    eval_frequency = int(config.get("training", {}).get("eval_frequency", 200) or 200)
+    logger = ConsoleLogger(eval_frequency, progress=progress)
+    try:
+        run_train(config, Path(output) if output else None, subscribers=[logger], source=config_path)
+    except KeyboardInterrupt:
+        print("Interrupted: model-last was saved." if output else "Interrupted.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def evaluate(model: str, data: str, output: Optional[str], *, n_sents: int = 1) -> int:
+    from . import load
+    from .training.readers import Corpus
+
+    nlp = load(model)
+    examples = list(Corpus(data, n_sents=n_sents)(nlp))
+    if not examples:
+        raise WorkbenchError(f"{data} has no documents to evaluate on.")
+    scores = nlp.evaluate(examples)
+    print(format_scores(scores))
+    if output:
+        Path(output).write_text(json.dumps(scores, indent=2), encoding="utf8")
+        print(f"Wrote {output}", file=sys.stderr)
+    return 0
+
+
+def format_scores(scores: Dict[str, Any]) -> str:
+    lines = []
+    for key, value in scores.items():
+        if isinstance(value, (int, float)):
+            lines.append(f"{key:<12} {100 * value:6.2f}")
+    for key, value in scores.items():
+        if isinstance(value, dict):
+            lines.append("")
+            lines.append(f"{key}:")
+            lines.append(f"  {'label':<10} {'P':>6} {'R':>6} {'F':>6}")
+            for label, prf in value.items():
+                lines.append(f"  {label:<10} {100 * prf['p']:6.2f} {100 * prf['r']:6.2f} {100 * prf['f']:6.2f}")
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""Token embedding: List[Doc] -> List[Floats2d] from hashed lexical attributes."""
+from typing import Callable, List, Optional, Tuple, Union
+
+from thinc.api import HashEmbed, Model, Ragged, chain, concatenate
+from thinc.types import Floats2d
+
+from ..errors import ConfigError
+from ..text.attrs import ATTR_NAMES, PREFIX, SHAPE, SUFFIX
+from .encode import (
+    ListToRagged,
+    MaxoutNorm,
+    RaggedToList,
+    chain_forward,
+    check_positive,
+    with_ragged_data,
+)
+from .featurize import FeatureIds, resolve_attrs
+
+SUBWORD_ATTRS = (PREFIX, SUFFIX, SHAPE)
+
+
+def MultiHashEmbed(
+    width: int = 96,
+    attrs: List[str] = ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+    rows: Union[int, List[int]] = [5000, 1000, 2500, 2500],
+    include_static_vectors: bool = False,
+    also_embed_subwords: bool = True,
+    also_use_static_vectors: Optional[bool] = None,
+) -> Model[List, List[Floats2d]]:
+    """One hash-embedding table per attribute, concatenated and mixed to `width`.
+
+    rows: table sizes, one per attribute, or one int for all of them.
+    also_embed_subwords=False keeps only the non-subword attributes (drops
+    PREFIX, SUFFIX and SHAPE). also_use_static_vectors is the older name of
+    include_static_vectors; either one turns static vectors on.
+    """
+    check_positive("MultiHashEmbed", width=width)
+    attr_ids = resolve_attrs(attrs, where="MultiHashEmbed.attrs")
+    row_sizes = _resolve_rows(rows, attr_ids)
+    if not also_embed_subwords:
+        kept = [(a, r) for a, r in zip(attr_ids, row_sizes) if a not in SUBWORD_ATTRS]
+        if not kept:
+            raise ConfigError(
+                "MultiHashEmbed: also_embed_subwords = false removes every attribute in "
+                f"attrs = {[ATTR_NAMES[a] for a in attr_ids]}; add NORM (or ORTH/LOWER) to attrs."
+            )
+        attr_ids, row_sizes = [a for a, _ in kept], [r for _, r in kept]
+    use_static = bool(include_static_vectors) or bool(also_use_static_vectors)
+
+    # One table per attribute: uint64 (N, n_attrs) -> (N, width) each; fixed seeds
+    # so that two models built from one config hash identically.
+    tables = [
+        HashEmbed(width, n_rows, column=i, seed=1 + attr)
+        for i, (attr, n_rows) in enumerate(zip(attr_ids, row_sizes))
+    ]
+    hashed = chain(FeatureIds(attr_ids), with_ragged_data(concatenate(*tables)))
+    n_inputs = width * len(tables)
+    if use_static:
+        embedded = concatenate(hashed, _static_vectors_layer(width))  # Ragged (N, n_inputs + width)
+        n_inputs += width
+    else:
+        embedded = hashed  # Ragged (N, n_inputs)
+    mix = with_ragged_data(MaxoutNorm(width, n_inputs, 3))  # Ragged (N, width)
+    layers = [embedded, mix, RaggedToList()]
+    return Model(
+        "multi_hash_embed",
+        chain_forward,
+        init=_init,
+        layers=layers,
+        dims={"nO": width},
+        attrs={
+            "attrs": [ATTR_NAMES[a] for a in attr_ids],
+            "rows": row_sizes,
+            "include_static_vectors": use_static,
+        },
+    )
+
+
+def _resolve_rows(rows: Union[int, List[int]], attr_ids: List[int]) -> List[int]:
+    if isinstance(rows, int) and not isinstance(rows, bool):
+        row_sizes = [rows] * len(attr_ids)
+    else:
+        row_sizes = list(rows)
+        if len(row_sizes) != len(attr_ids):
+            raise ConfigError(
+                f"MultiHashEmbed: 'rows' has {len(row_sizes)} entries but 'attrs' has "
+                f"{len(attr_ids)} ({', '.join(ATTR_NAMES[a] for a in attr_ids)}). Give one "
+                f"row count per attribute, or a single int for all of them."
+            )
+    for attr, n_rows in zip(attr_ids, row_sizes):
+        if not isinstance(n_rows, int) or isinstance(n_rows, bool) or n_rows < 1:
+            raise ConfigError(
+                f"MultiHashEmbed: rows for {ATTR_NAMES[attr]} must be an integer >= 1, got {n_rows!r}."
+            )
+    return row_sizes
+
+
+def _static_vectors_layer(width: int) -> Model[List, Ragged]:
+    """The StaticVectors part of the embedding, projected to `width`: List[Doc] -> Ragged."""
+    try:
+        from .static_vectors import StaticVectors
+    except ModuleNotFoundError as err:
+        if err.name != f"{__package__}.static_vectors":
+            raise
+        raise ConfigError(
+            "MultiHashEmbed: include_static_vectors (or also_use_static_vectors) is true, but "
+            "static word vectors are not available in this build; they arrive with "
+            "`python -m workbench init vectors`. Remove the flag from the embed block of your "
+            "config (or set it to false) to train without them."
+        ) from None
+    vectors = StaticVectors(nO=width)
+    return chain(vectors, _AsRagged(width))
+
+
+def _AsRagged(width: int) -> Model:
+    """Accept a List[Floats2d] or a Ragged and return a Ragged."""
+    to_ragged = ListToRagged(width)
+
+    def forward(model: Model, X, is_train: bool) -> Tuple[Ragged, Callable]:
+        if isinstance(X, Ragged):
+            return X, lambda dY: dY
+        return to_ragged(X, is_train)
+
+    return Model("as_ragged", forward, layers=[to_ragged], dims={"nO": width})
+
+
+def _init(model: Model, X: Optional[List] = None, Y=None) -> None:
+    # All dims come from the config; sample docs are only passed on for layers
+    # (such as static vectors) that read their width from the data.
+    embedded = model.layers[0]
+    embedded.initialize(X=X)
+    for layer in model.layers[1:]:
+        layer.initialize()

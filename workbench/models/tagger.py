@@ -1,0 +1,137 @@
+"""Token tagging: tok2vec >> per-token softmax, List[Doc] -> List[Floats2d]."""
+from typing import Callable, List, Optional, Tuple
+
+from thinc.api import Model
+from thinc.types import Floats2d
+
+from ..errors import ShapeError
+from .encode import chain_forward
+
+
+def Tagger(
+    tok2vec: Model[List, List[Floats2d]], nO: Optional[int] = None, normalize: bool = False
+) -> Model[List, List[Floats2d]]:
+    """Per-token class scores, one (n_tokens, nO) array per doc.
+
+    nO (the number of tags) may be left out: `initialize(X=docs, Y=...)` reads it
+    from the width of Y (a list of (n_tokens, n_tags) arrays, or one 2d array).
+    While training the output is a softmax; at inference it is a softmax only when
+    `normalize` is true, otherwise raw scores (same argmax, cheaper).
+    """
+    nI = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") is True else None
+    output_layer = SoftmaxOutput(nO=nO, nI=nI, normalize=normalize)
+    return Model(
+        "tagger",
+        chain_forward,
+        init=_init,
+        layers=[tok2vec, output_layer],
+        refs={"tok2vec": tok2vec, "output_layer": output_layer},
+        dims={"nO": nO},
+    )
+
+
+def _init(model: Model, X: Optional[List] = None, Y=None) -> None:
+    tok2vec, output_layer = model.get_ref("tok2vec"), model.get_ref("output_layer")
+    tok2vec.initialize(X=X)
+    if output_layer.has_dim("nI") is not True:
+        if tok2vec.has_dim("nO") is True:
+            output_layer.set_dim("nI", tok2vec.get_dim("nO"))
+        elif X is not None:
+            output_layer.set_dim("nI", _width(tok2vec.predict(X)))
+        else:
+            raise ShapeError(
+                "Tagger: the tok2vec output width is unknown; initialize with sample docs "
+                "(model.initialize(X=docs)) or use a tok2vec whose 'nO' dim is set."
+            )
+    if Y is not None:
+        n_tags = _width(Y)
+        if output_layer.has_dim("nO") is True and output_layer.get_dim("nO") != n_tags:
+            raise ShapeError(
+                f"Tagger: nO = {output_layer.get_dim('nO')} in the config, but the labels "
+                f"give {n_tags} tags. Remove nO from the config to infer it from the labels."
+            )
+        output_layer.set_dim("nO", n_tags)
+    elif output_layer.has_dim("nO") is not True:
+        raise ShapeError(
+            "Tagger: the number of tags (nO) is unknown; set nO in the config or "
+            "initialize with Y (one (n_tokens, n_tags) array per doc)."
+        )
+    output_layer.initialize()
+    model.set_dim("nO", output_layer.get_dim("nO"))
+
+
+def _width(Y) -> int:
+    if isinstance(Y, (list, tuple)):
+        if not Y:
+            raise ShapeError("Tagger: cannot read a width from an empty list of arrays.")
+        Y = Y[0]
+    if getattr(Y, "ndim", 0) != 2:
+        raise ShapeError(f"Tagger: expected 2d arrays (n_tokens, width), got {type(Y).__name__}.")
+    return int(Y.shape[1])
+
+
+def SoftmaxOutput(
+    nO: Optional[int] = None, nI: Optional[int] = None, normalize: bool = False
+) -> Model[List[Floats2d], List[Floats2d]]:
+    """Affine + softmax per token: List[(n_tokens, nI)] -> List[(n_tokens, nO)].
+
+    Params W (nO, nI) and b (nO,), both zero-initialized. Backprop takes the
+    gradient with respect to the scores before the softmax (for crossentropy
+    that is `probs - truth`), as thinc's Softmax does.
+    """
+    return Model(
+        "softmax_output",
+        _softmax_forward,
+        init=_softmax_init,
+        dims={"nO": nO, "nI": nI},
+        params={"W": None, "b": None},
+        attrs={"normalize": normalize},
+    )
+
+
+def _softmax_init(model: Model, X=None, Y=None) -> None:
+    if X is not None:
+        model.set_dim("nI", _width(X))
+    if Y is not None:
+        model.set_dim("nO", _width(Y))
+    nO, nI = model.get_dim("nO"), model.get_dim("nI")
+    model.set_param("W", model.ops.alloc2f(nO, nI))
+    model.set_param("b", model.ops.alloc1f(nO))
+
+
+def _softmax_forward(
+    model: Model, Xs: List[Floats2d], is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
+    ops, xp = model.ops, model.ops.xp
+    W, b = model.get_param("W"), model.get_param("b")
+    nO, nI = W.shape
+    lengths = [len(x) for x in Xs]
+    if not Xs:
+        X = ops.alloc2f(0, nI)
+    else:
+        X = Xs[0] if len(Xs) == 1 else xp.concatenate(Xs, axis=0)  # (N, nI)
+    if X.shape[1] != nI:
+        raise ShapeError(f"Tagger: expected token vectors of width {nI}, got {X.shape[1]}.")
+    Z = xp.matmul(X, W.T)  # (N, nO)
+    Z += b
+    if is_train or model.attrs["normalize"]:
+        Z = ops.softmax(Z, inplace=True)
+    Ys = _split(Z, lengths)
+
+    def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
+        if not dYs:
+            return []
+        dZ = dYs[0] if len(dYs) == 1 else xp.concatenate(dYs, axis=0)  # (N, nO)
+        model.inc_grad("W", xp.matmul(dZ.T, X))
+        model.inc_grad("b", dZ.sum(axis=0))
+        return _split(xp.matmul(dZ, W), lengths)  # (N, nI) per doc
+
+    return Ys, backprop
+
+
+def _split(data, lengths: List[int]) -> List:
+    out, start = [], 0
+    for n in lengths:
+        out.append(data[start : start + n])
+        start += n
+    return out

@@ -1,0 +1,76 @@
+"""Token-to-vector architectures: embed >> encode, List[Doc] -> List[Floats2d]."""
+from typing import List, Optional
+
+from thinc.api import Model
+from thinc.types import Floats2d
+
+from ..errors import ConfigError
+from .embed import MultiHashEmbed
+from .encode import MaxoutWindowEncoder, chain_forward
+
+
+def Tok2Vec(
+    embed: Model[List, List[Floats2d]], encode: Model[List[Floats2d], List[Floats2d]]
+) -> Model[List, List[Floats2d]]:
+    """Embed each token, then contextualize: one (n_tokens, width) array per doc.
+
+    The output width is `model.get_dim("nO")`; the parts are `model.get_ref("embed")`
+    and `model.get_ref("encode")`.
+    """
+    embed_width = embed.maybe_get_dim("nO") if embed.has_dim("nO") else None
+    encode_in = encode.maybe_get_dim("nI") if encode.has_dim("nI") else None
+    if embed_width is not None and encode_in is not None and embed_width != encode_in:
+        raise ConfigError(
+            f"Tok2Vec: the embed layer outputs width {embed_width} but the encode layer "
+            f"expects width {encode_in}. Set the same 'width' in the embed and encode blocks "
+            f"(e.g. width = ${{...embed.width}} in the encode block)."
+        )
+    width = encode.maybe_get_dim("nO") if encode.has_dim("nO") else None
+    return Model(
+        "tok2vec",
+        chain_forward,
+        init=_init,
+        layers=[embed, encode],
+        refs={"embed": embed, "encode": encode},
+        dims={"nO": width},
+    )
+
+
+def _init(model: Model, X: Optional[List] = None, Y=None) -> None:
+    embed, encode = model.get_ref("embed"), model.get_ref("encode")
+    embed.initialize(X=X)
+    if X is not None and not (encode.has_dim("nI") is True):
+        encode.initialize(X=embed.predict(X))  # let the encoder read its input width
+    else:
+        encode.initialize()
+    if encode.has_dim("nO") is True:
+        model.set_dim("nO", encode.get_dim("nO"))
+
+
+def HashEmbedCNN(
+    width: int = 96,
+    depth: int = 4,
+    embed_size: int = 2000,
+    window_size: int = 1,
+    maxout_pieces: int = 3,
+    subword_features: bool = True,
+    pretrained_vectors: Optional[bool] = None,
+) -> Model[List, List[Floats2d]]:
+    """The default tok2vec in one block: MultiHashEmbed >> MaxoutWindowEncoder.
+
+    NORM gets `embed_size` rows; PREFIX, SUFFIX and SHAPE (when subword_features)
+    get half as many each.
+    """
+    half = max(1, embed_size // 2)
+    embed = MultiHashEmbed(
+        width=width,
+        attrs=["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+        rows=[embed_size, half, half, half],
+        include_static_vectors=bool(pretrained_vectors),
+        also_embed_subwords=subword_features,
+    )
+    encode = MaxoutWindowEncoder(
+        width=width, window_size=window_size, maxout_pieces=maxout_pieces, depth=depth
+    )
+    return Tok2Vec(embed, encode)
+

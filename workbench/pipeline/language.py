@@ -1,0 +1,258 @@
+"""The pipeline object (`nlp`): a tokenizer followed by named components."""
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+
+from confection import Config
+from thinc.api import Optimizer
+
+from ..config import (
+    BASE_CONFIG,
+    fill_config,
+    interpolate,
+    parse_config,
+    resolve_block,
+)
+from ..errors import ConfigError, WorkbenchError
+from ..registry import get_factory
+from ..text.doc import Doc
+from ..text.tokenizer import Tokenizer
+from ..text.vocab import Vocab
+
+PIPELINE_VERSION = 1
+
+
+class Pipeline:
+    """`nlp`: turns text into annotated Docs, and trains its components."""
+
+    def __init__(self, vocab: Optional[Vocab] = None, *, lang: str = "en", batch_size: int = 256):
+        if lang != "en":
+            raise ConfigError(f"Language '{lang}' is not supported; the workbench has an English tokenizer (lang = \"en\").")
+        self.lang = lang
+        self.vocab = vocab if vocab is not None else Vocab()
+        self.tokenizer = Tokenizer(self.vocab)
+        self.batch_size = batch_size
+        self._components: List[Tuple[str, Any]] = []
+        self._config = Config().from_str(BASE_CONFIG, interpolate=False)
+        self._config["nlp"]["lang"] = lang
+        self._config["nlp"]["batch_size"] = batch_size
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def from_config(cls, config: Union[Config, str], *, vocab: Optional[Vocab] = None) -> "Pipeline":
+        """Build an (uninitialized) pipeline from a config, filling defaults."""
+        if isinstance(config, str):
+            config = parse_config(config)
+        filled = fill_config(config)
+        nlp_block = filled["nlp"]
+        nlp = cls(vocab, lang=nlp_block.get("lang", "en"), batch_size=nlp_block.get("batch_size", 256))
+        nlp._config = filled
+        resolved = interpolate(filled)
+        for name in filled["nlp"]["pipeline"]:
+            block = resolved["components"][name]
+            nlp._build_component(name, block)
+        nlp.link_listeners()
+        return nlp
+
+    def add_pipe(self, factory: str, name: Optional[str] = None, config: Optional[Dict[str, Any]] = None) -> Any:
+        """Add a component built by a registered factory, with settings from `config`."""
+        name = name or factory
+        if name in self.pipe_names:
+            raise ConfigError(f"The pipeline already has a component named '{name}'. Pass name=... to add another.")
+        block = {"factory": factory, **copy.deepcopy(config or {})}
+        trial = Config(copy.deepcopy(dict(self._config)), is_interpolated=False)
+        trial["components"][name] = block
+        trial["nlp"]["pipeline"] = self.pipe_names + [name]
+        filled = fill_config(trial)
+        block = filled["components"][name]
+        self._config = filled
+        component = self._build_component(name, interpolate(filled)["components"][name])
+        self.link_listeners()
+        return component
+
+    def add_component(self, name: str, component: Any) -> Any:
+        """Add a component constructed in Python (its settings are not in the config)."""
+        if name in self.pipe_names:
+            raise ConfigError(f"The pipeline already has a component named '{name}'.")
+        if hasattr(component, "name"):
+            component.name = name
+        self._components.append((name, component))
+        self.link_listeners()
+        return component
+
+    def _build_component(self, name: str, block: Dict[str, Any]) -> Any:
+        block = dict(block)
+        factory = block.pop("factory")
+        settings = resolve_block(block, f"components.{name}")
+        component = get_factory(factory)(self, name, **settings)
+        self._components.append((name, component))
+        return component
+
+    def link_listeners(self) -> None:
+        """Let each embedding component find the listener layers that read from it."""
+        for name, comp in self._components:
+            if hasattr(comp, "find_listeners"):
+                comp.find_listeners(self)
+
+    # ------------------------------------------------------------ access
+
+    @property
+    def pipe_names(self) -> List[str]:
+        return [name for name, _ in self._components]
+
+    @property
+    def components(self) -> List[Tuple[str, Any]]:
+        return list(self._components)
+
+    def get_pipe(self, name: str) -> Any:
+        for n, comp in self._components:
+            if n == name:
+                return comp
+        raise KeyError(f"No component '{name}' in the pipeline. Components: {self.pipe_names}.")
+
+    def has_pipe(self, name: str) -> bool:
+        return name in self.pipe_names
+
+    def remove_pipe(self, name: str) -> Any:
+        comp = self.get_pipe(name)
+        self._components = [(n, c) for n, c in self._components if n != name]
+        if name in self._config["components"]:
+            del self._config["components"][name]
+        self._config["nlp"]["pipeline"] = self.pipe_names
+        self.link_listeners()
+        return comp
+
+    @property
+    def config(self) -> Config:
+        cfg = Config(copy.deepcopy(dict(self._config)), is_interpolated=False)
+        cfg["nlp"]["pipeline"] = self.pipe_names
+        return cfg
+
+    # ------------------------------------------------------------ running
+
+    def make_doc(self, text: str) -> Doc:
+        """Tokenize only."""
+        return self.tokenizer(text)
+
+    def _ensure_doc(self, text_or_doc: Union[str, Doc]) -> Doc:
+        if isinstance(text_or_doc, Doc):
+            return text_or_doc
+        if isinstance(text_or_doc, str):
+            return self.make_doc(text_or_doc)
+        raise TypeError(f"Expected a str or a Doc, got {type(text_or_doc).__name__}.")
+
+    def __call__(self, text: Union[str, Doc], *, disable: Iterable[str] = ()) -> Doc:
+        return next(iter(self.pipe([text], batch_size=1, disable=disable)))
+
+    def pipe(self, texts: Iterable[Union[str, Doc]], *, batch_size: Optional[int] = None, disable: Iterable[str] = ()) -> Iterator[Doc]:
+        """Process texts in batches; yields Docs in order."""
+        batch_size = batch_size or self.batch_size
+        disable = set(disable)
+        batch: List[Doc] = []
+        for text in texts:
+            batch.append(self._ensure_doc(text))
+            if len(batch) >= batch_size:
+                yield from self._process(batch, disable)
+                batch = []
+        if batch:
+            yield from self._process(batch, disable)
+
+    def _process(self, docs: List[Doc], disable) -> List[Doc]:
+        for name, comp in self._components:
+            if name not in disable:
+                docs = comp.process(docs)
+        return docs
+
+    # ------------------------------------------------------------ training
+
+    def initialize(self, get_examples: Optional[Callable[[], Iterable[Any]]] = None, *, sgd: Optional[Optimizer] = None) -> Optimizer:
+        """Initialize every component's model (labels and shapes from the examples)."""
+        for name, comp in self._components:
+            if hasattr(comp, "initialize"):
+                comp.initialize(get_examples, nlp=self)
+        self.link_listeners()
+        if sgd is None:
+            sgd = self.create_optimizer()
+        return sgd
+
+    def create_optimizer(self) -> Optimizer:
+        resolved = interpolate(self._config)
+        return resolve_block(resolved["training"]["optimizer"], "training.optimizer")
+
+    def update(self, examples: List[Any], *, drop: float = 0.0, sgd: Optional[Optimizer] = None, losses: Optional[Dict[str, float]] = None, exclude: Iterable[str] = ()) -> Dict[str, float]:
+        """One update: every component learns from the batch; shared layers step once.
+
+        Embedding components run first and hand their output to their listeners; the
+        gradients the listeners send back are summed and backpropagated once.
+        Components in `exclude` do not learn; an excluded embedding component
+        that others listen to still runs, so its listeners are fed.
+        """
+        losses = {} if losses is None else losses
+        if not examples:
+            return losses
+        exclude = set(exclude)
+        for name, comp in self._components:
+            if not hasattr(comp, "update"):
+                continue
+            if name in exclude:
+                if getattr(comp, "is_upstream", False):
+                    comp.feed_listeners([eg.predicted for eg in examples])
+                continue
+            comp.update(examples, drop=drop, losses=losses)
+        for name, comp in self._components:
+            if getattr(comp, "is_upstream", False) and name not in exclude:
+                comp.backprop_listeners(losses)
+        if sgd is not None:
+            for name, comp in self._components:
+                if name not in exclude and hasattr(comp, "finish_update"):
+                    comp.finish_update(sgd)
+        return losses
+
+    def evaluate(self, examples: List[Any], *, batch_size: Optional[int] = None) -> Dict[str, Any]:
+        """Annotate copies of the reference texts, then score every component."""
+        from ..training.score import score_pipeline
+
+        return score_pipeline(self, examples, batch_size=batch_size or self.batch_size)
+
+    # ------------------------------------------------------------ saving
+
+    def to_disk(self, path: Union[str, Path]) -> None:
+        """Write config.cfg, meta.json, the vocab and each component's weights."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.config.to_disk(path / "config.cfg")
+        meta = {"workbench_format": PIPELINE_VERSION, "lang": self.lang, "pipeline": self.pipe_names}
+        (path / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf8")
+        self.vocab.to_disk(path / "vocab")
+        for name, comp in self._components:
+            if hasattr(comp, "to_disk"):
+                comp.to_disk(path / name)
+
+    def from_disk(self, path: Union[str, Path]) -> "Pipeline":
+        path = Path(path)
+        self.vocab.from_disk(path / "vocab")
+        for name, comp in self._components:
+            if hasattr(comp, "from_disk"):
+                comp.from_disk(path / name)
+        self.link_listeners()
+        return self
+
+
+def blank(lang: str = "en") -> Pipeline:
+    """An empty pipeline: tokenizer only."""
+    return Pipeline(lang=lang)
+
+
+def load(path: Union[str, Path]) -> Pipeline:
+    """Load a pipeline saved with `nlp.to_disk(path)`. Needs no network."""
+    path = Path(path)
+    if not (path / "config.cfg").exists():
+        raise WorkbenchError(
+            f"{path} is not a saved pipeline: it has no config.cfg. "
+            f"Pass the folder written by nlp.to_disk() or `workbench train` (e.g. OUTPUT/model-best)."
+        )
+    config = parse_config((path / "config.cfg").read_text(encoding="utf8"), source=str(path / "config.cfg"))
+    nlp = Pipeline.from_config(config)
+    return nlp.from_disk(path)

@@ -1,0 +1,65 @@
+"""THE one place where every built-in function is registered.
+
+Each name is registered once under the workbench's own name and, where the
+specification's configs use one, under the spaCy-style alias as well.
+"""
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+from .models.embed import MultiHashEmbed
+from .models.encode import MaxoutWindowEncoder
+from .models.tagger import Tagger
+from .models.tok2vec import HashEmbedCNN, Tok2Vec
+from .models.tok2vec_listener import Tok2VecListener
+from .pipeline.tagger import DEFAULT_TAGGER, make_tagger
+from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
+from .registry import register_factory, registry
+from .training.batchers import batch_by_words
+from .training.readers import Corpus, JsonlCorpus
+
+
+def _register(reg, names, func: Callable) -> None:
+    for name in names:
+        reg.register(name, func=func)
+
+
+# ---------------------------------------------------------------- architectures
+_register(registry.architectures, ["workbench.MultiHashEmbed.v1", "spacy.MultiHashEmbed.v1", "spacy.MultiHashEmbed.v2"], MultiHashEmbed)
+_register(registry.architectures, ["workbench.MaxoutWindowEncoder.v1", "spacy.MaxoutWindowEncoder.v1", "spacy.MaxoutWindowEncoder.v2"], MaxoutWindowEncoder)
+_register(registry.architectures, ["workbench.Tok2Vec.v1", "spacy.Tok2Vec.v1", "spacy.Tok2Vec.v2"], Tok2Vec)
+_register(registry.architectures, ["workbench.HashEmbedCNN.v1", "spacy.HashEmbedCNN.v1", "spacy.HashEmbedCNN.v2"], HashEmbedCNN)
+_register(registry.architectures, ["workbench.Tok2VecListener.v1", "spacy.Tok2VecListener.v1"], Tok2VecListener)
+_register(registry.architectures, ["workbench.Tagger.v1", "spacy.Tagger.v1", "spacy.Tagger.v2"], Tagger)
+
+# ---------------------------------------------------------------- factories
+register_factory("tok2vec", make_tok2vec, DEFAULT_TOK2VEC)
+register_factory("tagger", make_tagger, DEFAULT_TAGGER, scores=lambda block: {f"{block.get('attr', 'tag')}_acc": 1.0})
+
+
+# ---------------------------------------------------------------- readers
+def create_corpus(
+    path: Optional[Union[str, Path]],
+    limit: int = 0,
+    max_length: int = 0,
+    shuffle: bool = False,
+    n_sents: int = 1,
+    gold_preproc: bool = False,
+    augmenter: Optional[Callable] = None,
+) -> Corpus:
+    """Gold examples from a CoNLL-U, IOB/BILUO or annotated JSONL file (or a folder)."""
+    return Corpus(path, limit=limit, max_length=max_length, shuffle=shuffle, n_sents=n_sents,
+                  gold_preproc=gold_preproc, augmenter=augmenter)
+
+
+def create_jsonl_corpus(
+    path: Optional[Union[str, Path]], limit: int = 0, min_length: int = 0, max_length: int = 0
+) -> JsonlCorpus:
+    """Raw texts, one {"text": ...} per line, tokenized by the pipeline."""
+    return JsonlCorpus(path, limit=limit, min_length=min_length, max_length=max_length)
+
+
+_register(registry.readers, ["workbench.Corpus.v1", "spacy.Corpus.v1"], create_corpus)
+_register(registry.readers, ["workbench.JsonlCorpus.v1", "spacy.JsonlCorpus.v1"], create_jsonl_corpus)
+
+# ---------------------------------------------------------------- batchers
+_register(registry.batchers, ["workbench.batch_by_words.v1", "spacy.batch_by_words.v1"], batch_by_words)

@@ -1,0 +1,263 @@
+"""Strings, lexemes and the vocab: one cached `Lexeme` per distinct word string."""
+import hashlib
+import json
+import re
+import unicodedata
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Optional, Union
+
+import numpy
+
+from ..errors import DataError
+from . import lang_en
+from .attrs import ATTR_NAMES
+
+_N_ATTRS = len(ATTR_NAMES)
+
+
+def hash_string(s: str) -> int:
+    """Stable 64-bit hash of a string (blake2b, 8 bytes, little-endian). "" -> 0."""
+    if not s:
+        return 0
+    return int.from_bytes(hashlib.blake2b(s.encode("utf8"), digest_size=8).digest(), "little")
+
+
+class StringStore:
+    """Two-way map between strings and their stable 64-bit hashes."""
+
+    def __init__(self, strings: Optional[Iterable[str]] = None):
+        self._key2str: Dict[int, str] = {0: ""}
+        self._str2key: Dict[str, int] = {"": 0}
+        self._order: List[str] = []
+        for s in strings or ():
+            self.add(s)
+
+    def add(self, s: str) -> int:
+        """Add a string and return its hash."""
+        key = self._str2key.get(s)
+        if key is None:
+            if not isinstance(s, str):
+                raise TypeError(f"StringStore.add expects a str, got {type(s).__name__}: {s!r}")
+            key = hash_string(s)
+            self._str2key[s] = key
+            self._key2str[key] = s
+            self._order.append(s)
+        return key
+
+    def __getitem__(self, key: Union[str, int]) -> Union[int, str]:
+        """`store[str] -> hash` (not added); `store[hash] -> str` (KeyError if unknown)."""
+        if isinstance(key, str):
+            known = self._str2key.get(key)
+            return known if known is not None else hash_string(key)
+        try:
+            return self._key2str[key]
+        except (KeyError, TypeError):
+            raise KeyError(
+                f"Hash {key!r} is not in this StringStore ({len(self)} strings). Add the "
+                f"string first with `store.add(text)`, or use the vocab that made the hash."
+            ) from None
+
+    def __contains__(self, key: Union[str, int]) -> bool:
+        if isinstance(key, str):
+            return key in self._str2key
+        return key in self._key2str
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def to_list(self) -> List[str]:
+        """The strings in insertion order (the empty string is implicit)."""
+        return list(self._order)
+
+    def __repr__(self) -> str:
+        return f"StringStore({len(self)} strings)"
+
+
+_NUM_RE = re.compile(r"[+\-±]?(?:\d+(?:[,.]\d+)*|[,.]\d+)(?:/\d+(?:[,.]\d+)*)?%?")
+_URL_RE = re.compile(
+    r"(?:(?:https?|ftp)://|www\.)\S+"
+    r"|(?:[\w-]+\.)+(?:" + lang_en.URL_TLDS + r")(?:[/:?#]\S*)?",
+    re.IGNORECASE,
+)
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+
+
+def word_shape(text: str) -> str:
+    """Map letters to X/x, digits to d, keep other chars; runs capped at 4: 'Hello' -> 'Xxxxx'."""
+    out = []
+    last, run = "", 0
+    for ch in text:
+        if ch.isalpha():
+            c = "X" if ch.isupper() else "x"
+        elif ch.isdigit():
+            c = "d"
+        else:
+            c = ch
+        if c == last:
+            run += 1
+        else:
+            last, run = c, 1
+        if run <= 4:
+            out.append(c)
+    return "".join(out)
+
+
+def like_num(text: str) -> bool:
+    """Digits with separators/fractions ('1,000.5', '-3', '1/2', '10%') or number words."""
+    if _NUM_RE.fullmatch(text):
+        return True
+    return text.lower() in lang_en.NUMBER_WORDS
+
+
+def _is_punct(text: str) -> bool:
+    return bool(text) and all(unicodedata.category(c).startswith("P") for c in text)
+
+
+def _is_currency(text: str) -> bool:
+    return bool(text) and all(unicodedata.category(c) == "Sc" for c in text)
+
+
+class Lexeme:
+    """Context-free attributes of one word string, computed once per vocab."""
+
+    __slots__ = (
+        "orth_", "lower_", "norm_", "prefix_", "suffix_", "shape_",
+        "orth", "lower", "norm", "prefix", "suffix", "shape", "row",
+        "is_alpha", "is_digit", "is_lower", "is_upper", "is_title", "is_punct",
+        "is_space", "is_stop", "like_num", "like_url", "like_email", "is_currency",
+    )
+
+    def __init__(self, text: str, strings: StringStore, row: int):
+        lower = text.lower()
+        self.orth_ = text
+        self.lower_ = lower
+        self.norm_ = lang_en.NORM_EXCEPTIONS.get(lower, lower)
+        self.prefix_ = text[:1]
+        self.suffix_ = text[-3:]
+        self.shape_ = word_shape(text)
+        add = strings.add
+        self.orth, self.lower, self.norm = add(text), add(lower), add(self.norm_)
+        self.prefix, self.suffix, self.shape = add(self.prefix_), add(self.suffix_), add(self.shape_)
+        self.row = row
+        self.is_alpha = text.isalpha()
+        self.is_digit = text.isdigit()
+        self.is_lower = text.islower()
+        self.is_upper = text.isupper()
+        self.is_title = text.istitle()
+        self.is_punct = _is_punct(text)
+        self.is_space = text.isspace()
+        self.is_stop = lower in lang_en.STOP_WORDS
+        self.like_num = like_num(text)
+        self.like_url = bool(_URL_RE.fullmatch(text))
+        self.like_email = bool(_EMAIL_RE.fullmatch(text))
+        self.is_currency = _is_currency(text)
+
+    @property
+    def text(self) -> str:
+        return self.orth_
+
+    def attrs(self) -> tuple:
+        """The table row: (ORTH, LOWER, NORM, PREFIX, SUFFIX, SHAPE) hashes."""
+        return (self.orth, self.lower, self.norm, self.prefix, self.suffix, self.shape)
+
+    def __repr__(self) -> str:
+        return f"Lexeme({self.orth_!r}, row={self.row})"
+
+
+class EmptyVectors:
+    """Placeholder vectors table (no rows) until a real table is assigned to `vocab.vectors`."""
+
+    shape = (0, 0)
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, key) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "EmptyVectors(shape=(0, 0))"
+
+
+class Vocab:
+    """Shared string store, lexeme cache and the (n_lexemes, 6) attribute table."""
+
+    def __init__(self, strings: Optional[Iterable[str]] = None):
+        self.strings = strings if isinstance(strings, StringStore) else StringStore(strings)
+        self.vectors = EmptyVectors()
+        self._rows: Dict[str, int] = {}
+        self._lexemes: List[Lexeme] = []
+        self._table = numpy.zeros((1024, _N_ATTRS), dtype=numpy.uint64)
+
+    def _add(self, text: str) -> Lexeme:
+        if not isinstance(text, str):
+            raise TypeError(f"Vocab keys are str (or hashes), got {type(text).__name__}: {text!r}")
+        row = len(self._lexemes)
+        lex = Lexeme(text, self.strings, row)
+        if row >= self._table.shape[0]:
+            grown = numpy.zeros((self._table.shape[0] * 2, _N_ATTRS), dtype=numpy.uint64)
+            grown[:row] = self._table[:row]
+            self._table = grown
+        self._table[row] = lex.attrs()
+        self._lexemes.append(lex)
+        self._rows[text] = row
+        return lex
+
+    def __getitem__(self, key: Union[str, int]) -> Lexeme:
+        """`vocab[word]` (or `vocab[orth_hash]`) -> Lexeme, created and cached on first use."""
+        if not isinstance(key, str):
+            key = self.strings[key]
+        row = self._rows.get(key)
+        return self._lexemes[row] if row is not None else self._add(key)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._rows
+
+    def __len__(self) -> int:
+        return len(self._lexemes)
+
+    def __iter__(self) -> Iterator[Lexeme]:
+        return iter(list(self._lexemes))
+
+    def lex_rows(self, words: List[str]) -> numpy.ndarray:
+        """Rows of the words in `attr_table`, creating lexemes as needed. int64 (n,)."""
+        get = self._rows.get
+        rows = [get(w) for w in words]
+        if None in rows:
+            for i, row in enumerate(rows):
+                if row is None:
+                    rows[i] = self[words[i]].row
+        return numpy.asarray(rows, dtype=numpy.int64)
+
+    @property
+    def attr_table(self) -> numpy.ndarray:
+        """uint64 (n_lexemes, 6): hashes of ORTH, LOWER, NORM, PREFIX, SUFFIX, SHAPE."""
+        return self._table[: len(self._lexemes)]
+
+    def to_disk(self, path: Union[str, Path]) -> None:
+        """Write `strings.json` (a JSON list) into the directory `path`."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        with (path / "strings.json").open("w", encoding="utf8") as f:
+            json.dump(self.strings.to_list(), f, ensure_ascii=False)
+
+    def from_disk(self, path: Union[str, Path]) -> "Vocab":
+        """Load strings written by `to_disk`; returns self."""
+        file = Path(path) / "strings.json"
+        if not file.exists():
+            raise DataError(f"No vocab strings at {file}: expected a directory written by Vocab.to_disk.")
+        try:
+            strings = json.loads(file.read_text(encoding="utf8"))
+        except json.JSONDecodeError as err:
+            raise DataError(f"{file}: line {err.lineno}: not valid JSON ({err.msg}).") from None
+        if not isinstance(strings, list) or not all(isinstance(s, str) for s in strings):
+            raise DataError(f"{file}: expected a JSON list of strings.")
+        for s in strings:
+            self.strings.add(s)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Vocab({len(self)} lexemes, {len(self.strings)} strings)"

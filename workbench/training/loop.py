@@ -1,0 +1,186 @@
+"""The training loop: batches, updates, evaluation, model-best / model-last, events."""
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from confection import Config
+from thinc.api import fix_random_seed
+
+from ..config import interpolate, require_complete, resolve_block
+from ..errors import ConfigError
+from ..pipeline.language import Pipeline
+from .events import EventBus, Subscriber, TrainingEvent
+from .score import weighted_score
+
+
+class TrainingResult:
+    def __init__(self, nlp: Pipeline, best_score: float, best_scores: Dict[str, Any], steps: int, stopped_by: str):
+        self.nlp = nlp
+        self.best_score = best_score
+        self.best_scores = best_scores
+        self.steps = steps
+        self.stopped_by = stopped_by
+
+
+def train(
+    config: Config,
+    output_path: Optional[Path] = None,
+    *,
+    subscribers: Optional[List[Subscriber]] = None,
+    stop: Optional[threading.Event] = None,
+    source: str = "the config",
+) -> TrainingResult:
+    """Train the pipeline a complete config describes.
+
+    Writes OUTPUT/model-best whenever the dev score improves and OUTPUT/model-last
+    at the end, also when stopped (stop event, Ctrl-C, patience, max_steps).
+    """
+    require_complete(config, source)
+    resolved = interpolate(config)
+    T = resolved["training"]
+    fix_random_seed(T["seed"])
+    bus = EventBus(subscribers)
+    output_path = Path(output_path) if output_path else None
+
+    nlp = Pipeline.from_config(config)
+    train_corpus, dev_corpus = _corpora(resolved, T)
+    train_examples = list(train_corpus(nlp))
+    dev_examples = list(dev_corpus(nlp))
+    if not train_examples:
+        raise ConfigError(f"The training corpus ({_corpus_path(resolved, T['train_corpus'])}) has no examples.")
+    from .initialize import initialize_pipeline
+
+    optimizer = initialize_pipeline(nlp, resolved, lambda: iter(train_examples))
+    batcher = resolve_block(T["batcher"], "training.batcher")
+    frozen = set(T["frozen_components"])
+    _check_frozen(nlp, frozen)
+    weights = {k: v for k, v in T["score_weights"].items() if v}
+    rng = random.Random(T["seed"])
+
+    step, epoch, words = 0, 0, 0
+    best_score, best_scores = -1.0, {}
+    best_step = 0
+    stopped_by = "end"
+    start = time.perf_counter()
+    bus.emit(TrainingEvent("start", message=f"{len(train_examples)} training and {len(dev_examples)} dev examples"))
+    try:
+        while True:
+            epoch += 1
+            order = list(train_examples)
+            rng.shuffle(order)
+            for batch in batcher(order):
+                losses: Dict[str, float] = {}
+                nlp.update(batch, drop=T["dropout"], sgd=optimizer, losses=losses, exclude=frozen)
+                step += 1
+                words += sum(len(eg.reference) for eg in batch)
+                elapsed = time.perf_counter() - start
+                bus.emit(TrainingEvent(
+                    "step", step=step, epoch=epoch, losses=losses, words=words,
+                    words_per_second=words / elapsed if elapsed else 0.0,
+                    grad_norms=_grad_norms(nlp), grad_factors=_grad_factors(nlp, step),
+                ))
+                if step % T["eval_frequency"] == 0:
+                    best_score, best_scores, best_step = _evaluate(
+                        nlp, dev_examples, weights, step, epoch, losses, words, start,
+                        best_score, best_scores, best_step, output_path, bus,
+                    )
+                if stop is not None and stop.is_set():
+                    stopped_by = "stop requested"
+                    raise _Stop
+                if T["max_steps"] and step >= T["max_steps"]:
+                    stopped_by = "max_steps"
+                    raise _Stop
+                if T["patience"] and step - best_step >= T["patience"] and best_step:
+                    stopped_by = "patience"
+                    raise _Stop
+            if T["max_epochs"] and epoch >= T["max_epochs"]:
+                stopped_by = "max_epochs"
+                break
+    except _Stop:
+        pass
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
+        _save(nlp, output_path, "model-last")
+        bus.emit(TrainingEvent("stop", step=step, epoch=epoch, message="interrupted: model-last saved",
+                               output_path=str(output_path / "model-last") if output_path else None))
+        raise
+    if step % T["eval_frequency"] != 0 or best_step == 0:
+        best_score, best_scores, best_step = _evaluate(
+            nlp, dev_examples, weights, step, epoch, {}, words, start,
+            best_score, best_scores, best_step, output_path, bus,
+        )
+    _save(nlp, output_path, "model-last")
+    bus.emit(TrainingEvent("end", step=step, epoch=epoch, words=words, scores=best_scores,
+                           best_score=best_score, message=stopped_by,
+                           output_path=str(output_path) if output_path else None))
+    return TrainingResult(nlp, best_score, best_scores, step, stopped_by)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _corpora(resolved: Dict[str, Any], T: Dict[str, Any]):
+    corpora = []
+    for key, flag in ((T["train_corpus"], "paths.train"), (T["dev_corpus"], "paths.dev")):
+        section, _, name = key.partition(".")
+        block = resolved.get(section, {}).get(name)
+        if block is None:
+            raise ConfigError(f"[training] names the corpus '{key}', but the config has no [{key}] section.")
+        if "path" in block and block["path"] is None:
+            raise ConfigError(
+                f"[{key}] path is not set. Pass it on the command line, e.g. --{flag} corpus.jsonl, "
+                f"or write it into [paths]."
+            )
+        corpora.append(resolve_block(block, key))
+    return corpora
+
+
+def _corpus_path(resolved, key: str) -> str:
+    section, _, name = key.partition(".")
+    return str(resolved.get(section, {}).get(name, {}).get("path"))
+
+
+def _check_frozen(nlp: Pipeline, frozen: set) -> None:
+    for name in frozen:
+        if name not in nlp.pipe_names:
+            raise ConfigError(
+                f"[training] frozen_components names '{name}', which is not in the pipeline "
+                f"({', '.join(nlp.pipe_names)})."
+            )
+
+
+def _grad_norms(nlp: Pipeline) -> Dict[str, Dict[str, float]]:
+    return {name: comp.grad_norms() for name, comp in nlp.components if hasattr(comp, "grad_norms")}
+
+
+def _grad_factors(nlp: Pipeline, step: int) -> Dict[str, float]:
+    factors = {}
+    for name, comp in nlp.components:
+        if hasattr(comp, "grad_factors"):
+            factors.update(comp.grad_factors())
+    return factors
+
+
+def _evaluate(nlp, dev_examples, weights, step, epoch, losses, words, start,
+              best_score, best_scores, best_step, output_path, bus) -> Tuple[float, Dict[str, Any], int]:
+    scores = nlp.evaluate(dev_examples) if dev_examples else {}
+    score = weighted_score(scores, weights)
+    is_best = score > best_score
+    if is_best:
+        best_score, best_scores, best_step = score, scores, step
+        _save(nlp, output_path, "model-best")
+    elapsed = time.perf_counter() - start
+    bus.emit(TrainingEvent(
+        "evaluate", step=step, epoch=epoch, losses=losses, words=words,
+        words_per_second=words / elapsed if elapsed else 0.0, scores=scores, score=score,
+        best_score=best_score, is_best=is_best,
+    ))
+    return best_score, best_scores, best_step
+
+
+def _save(nlp: Pipeline, output_path: Optional[Path], name: str) -> None:
+    if output_path is not None:
+        nlp.to_disk(output_path / name)

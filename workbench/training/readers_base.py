@@ -1,0 +1,167 @@
+"""Shared pieces of the corpus readers: problems, line reading, sentences -> doc dicts.
+
+Every reader takes `on_error`: None raises a DataError at the first error; a
+callable receives every `Problem` (errors and warnings) and the reader skips
+the broken sentence or line and goes on, so a checker can collect them all.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple
+
+from ..errors import DataError
+
+Span = Tuple[int, int, str]  # (start_token, end_token_exclusive, label)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One malformed or suspicious place in a corpus file. `line` 0 means the whole file."""
+
+    path: str
+    line: int
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.severity}: {self.message}"
+
+
+OnError = Optional[Callable[[Problem], None]]
+
+
+class Reporter:
+    """Sends problems of one file to `on_error`, or raises DataError when it is None."""
+
+    def __init__(self, path, on_error: OnError = None):
+        self.path = str(path)
+        self.on_error = on_error
+
+    def error(self, line: int, message: str) -> None:
+        problem = Problem(self.path, line, message, "error")
+        if self.on_error is None:
+            err = DataError(f"{problem.where}: {message}")
+            err.problem = problem
+            raise err
+        self.on_error(problem)
+
+    def warning(self, line: int, message: str) -> None:
+        if self.on_error is not None:
+            self.on_error(Problem(self.path, line, message, "warning"))
+
+
+def read_lines(path, report: Reporter) -> Iterator[Tuple[int, str]]:
+    """Yield (line_number, text without newline), decoding UTF-8 line by line."""
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                report.error(n, f"not valid UTF-8 ({e.reason} at byte {e.start}); "
+                                "re-save the file as UTF-8")
+                continue
+            if n == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield n, line.rstrip("\r\n")
+
+
+@dataclass
+class Sentence:
+    """One sentence as read from a file, with where it came from."""
+
+    words: List[str]
+    spaces: List[bool]
+    tags: Optional[List[Optional[str]]] = None  # None: the format has no such column
+    pos: Optional[List[Optional[str]]] = None
+    ents: Optional[List[Span]] = None  # None: not annotated; [] annotated, no entities
+    sent_id: Optional[str] = None
+    text: Optional[str] = None
+    line: int = 0  # first line of the sentence (its first comment or token)
+    word_lines: List[int] = field(default_factory=list)
+
+
+def doc_text(words: List[str], spaces: List[bool]) -> str:
+    return "".join(w + " " if s else w for w, s in zip(words, spaces))
+
+
+def spaces_from_text(forms: List[str], text: str) -> Optional[List[bool]]:
+    """Spacing after each form as found in `text`; None if the forms don't match it."""
+    spaces = []
+    i, n = 0, len(text)
+    while i < n and text[i].isspace():
+        i += 1
+    for form in forms:
+        if text.startswith(form, i):
+            i += len(form)
+        else:
+            return None
+        j = i
+        while j < n and text[j].isspace():
+            j += 1
+        spaces.append(j > i)
+        i = j
+    return spaces if i == n else None
+
+
+def first_mismatch(forms: List[str], text: str) -> int:
+    """Index of the first form that does not continue `text` (len(forms) if all do)."""
+    i = 0
+    for k, form in enumerate(forms):
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if not text.startswith(form, i):
+            return k
+        i += len(form)
+    return len(forms)
+
+
+def group_sentences(sents: Iterable[Sentence], n_sents: int = 1) -> Iterator[dict]:
+    """Join every `n_sents` sentences into one annotated doc dict."""
+    if n_sents < 1:
+        raise DataError(f"n_sents must be 1 or more, got {n_sents}")
+    batch: List[Sentence] = []
+    for sent in sents:
+        batch.append(sent)
+        if len(batch) == n_sents:
+            yield sentences_to_doc(batch)
+            batch = []
+    if batch:
+        yield sentences_to_doc(batch)
+
+
+def sentences_to_doc(sents: List[Sentence]) -> dict:
+    """Doc dict with keys words, spaces, [tags, pos], sent_starts, [ents]."""
+    words: List[str] = []
+    spaces: List[bool] = []
+    sent_starts: List[bool] = []
+    has_tags = any(s.tags is not None for s in sents)
+    has_pos = any(s.pos is not None for s in sents)
+    has_ents = any(s.ents is not None for s in sents)
+    tags: list = []
+    pos: list = []
+    ents: List[list] = []
+    for s in sents:
+        offset = len(words)
+        n = len(s.words)
+        words.extend(s.words)
+        spaces.extend(s.spaces)
+        sent_starts.extend([True] + [False] * (n - 1) if n else [])
+        if has_tags:
+            tags.extend(s.tags if s.tags is not None else [None] * n)
+        if has_pos:
+            pos.extend(s.pos if s.pos is not None else [None] * n)
+        for start, end, label in s.ents or ():
+            ents.append([start + offset, end + offset, label])
+    if spaces:
+        spaces[-1] = False  # nothing follows the end of the doc
+    doc = {"text": doc_text(words, spaces), "words": words, "spaces": spaces}
+    if has_tags:
+        doc["tags"] = tags
+    if has_pos:
+        doc["pos"] = pos
+    doc["sent_starts"] = sent_starts
+    if has_ents:
+        doc["ents"] = ents
+    return doc
