@@ -6,6 +6,7 @@ from thinc.types import Floats2d
 
 from ..errors import ConfigError
 from ..text.attrs import ATTR_NAMES, PREFIX, SHAPE, SUFFIX
+from ..text.doc import Doc
 from .encode import (
     ListToRagged,
     MaxoutNorm,
@@ -26,7 +27,7 @@ def MultiHashEmbed(
     include_static_vectors: bool = False,
     also_embed_subwords: bool = True,
     also_use_static_vectors: Optional[bool] = None,
-) -> Model[List, List[Floats2d]]:
+) -> Model[List[Doc], List[Floats2d]]:
     """One hash-embedding table per attribute, concatenated and mixed to `width`.
 
     rows: table sizes, one per attribute, or one int for all of them.
@@ -95,7 +96,7 @@ def _resolve_rows(rows: Union[int, List[int]], attr_ids: List[int]) -> List[int]
     return row_sizes
 
 
-def _static_vectors_layer(width: int) -> Model[List, Ragged]:
+def _static_vectors_layer(width: int) -> Model[List[Doc], Ragged]:
     """The StaticVectors part of the embedding, projected to `width`: List[Doc] -> Ragged."""
     try:
         from .static_vectors import StaticVectors
@@ -124,7 +125,7 @@ def _AsRagged(width: int) -> Model:
     return Model("as_ragged", forward, layers=[to_ragged], dims={"nO": width})
 
 
-def _init(model: Model, X: Optional[List] = None, Y=None) -> None:
+def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     # All dims come from the config; sample docs are only passed on for layers
     # (such as static vectors) that read their width from the data.
     embedded = model.layers[0]

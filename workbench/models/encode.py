@@ -51,6 +51,8 @@ def MaxoutWindowEncoder(
 
 def chain_forward(model: Model, X, is_train: bool) -> Tuple[object, Callable]:
     """Run `model.layers` in order (like thinc's chain, without its shape inference)."""
+    if isinstance(X, (list, tuple)) and all(len(x) == 0 for x in X):
+        return _no_tokens(model, X)
     callbacks = []
     for layer in model.layers:
         X, backprop_layer = layer(X, is_train)
@@ -62,6 +64,17 @@ def chain_forward(model: Model, X, is_train: bool) -> Tuple[object, Callable]:
         return dY
 
     return X, backprop
+
+
+def _no_tokens(model: Model, Xs: List) -> Tuple[List[Floats2d], Callable]:
+    """A batch without tokens: (0, nO) outputs, skipping the layers (Ragged needs rows)."""
+    Ys = [model.ops.alloc2f(0, model.get_dim("nO")) for _ in Xs]
+
+    def backprop(dYs: List[Floats2d]) -> List:
+        # Arrays in, zero-row gradients out; docs in, nothing out.
+        return [model.ops.alloc2f(*x.shape) for x in Xs if hasattr(x, "shape")]
+
+    return Ys, backprop
 
 
 def _chain_init(model: Model, X=None, Y=None) -> None:
@@ -169,18 +182,18 @@ def with_ragged_data(layer: Model[Floats2d, Floats2d]) -> Model[Ragged, Ragged]:
 
 
 def _ragged_data_forward(model: Model, Xr: Ragged, is_train: bool) -> Tuple[Ragged, Callable]:
-    Y, backprop_layer = model.layers[0](Xr.data, is_train)
+    Y, backprop_layer = model.layers[0](Xr.dataXd, is_train)
     lengths = Xr.lengths
 
     def backprop(dYr: Ragged) -> Ragged:
-        return Ragged(backprop_layer(dYr.data), lengths)
+        return Ragged(backprop_layer(dYr.dataXd), lengths)
 
     return Ragged(Y, lengths), backprop
 
 
 def _ragged_data_init(model: Model, X: Optional[Ragged] = None, Y: Optional[Ragged] = None) -> None:
     model.layers[0].initialize(
-        X=X.data if X is not None else None, Y=Y.data if Y is not None else None
+        X=X.dataXd if X is not None else None, Y=Y.dataXd if Y is not None else None
     )
     for dim in ("nO", "nI"):
         if model.layers[0].has_dim(dim):

@@ -6,6 +6,7 @@ from thinc.api import Model, Ragged
 
 from ..errors import ConfigError
 from ..text.attrs import ATTR_NAMES, attr_id
+from ..text.doc import Doc
 
 
 def resolve_attrs(attrs: Sequence[Union[str, int]], where: str = "attrs") -> List[int]:
@@ -28,7 +29,7 @@ def resolve_attrs(attrs: Sequence[Union[str, int]], where: str = "attrs") -> Lis
     return ids
 
 
-def FeatureIds(attrs: Sequence[Union[str, int]]) -> Model[List, Ragged]:
+def FeatureIds(attrs: Sequence[Union[str, int]]) -> Model[List[Doc], Ragged]:
     """List[Doc] -> Ragged(uint64 (n_tokens_total, n_attrs), lengths (n_docs,))."""
     cols = resolve_attrs(attrs)
     return Model(
@@ -60,7 +61,7 @@ def doc_features(docs: Sequence, columns: Sequence[int]) -> Tuple[numpy.ndarray,
     return numpy.ascontiguousarray(feats, dtype="uint64"), lengths
 
 
-def _forward(model: Model, docs: List, is_train: bool) -> Tuple[Ragged, Callable]:
+def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     feats, lengths = doc_features(docs, model.attrs["columns"])
     Xr = Ragged(model.ops.asarray(feats, dtype="uint64"), model.ops.asarray1i(lengths))
 

@@ -26,11 +26,11 @@ GEMM; only the E0 slot is updated step by step.
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
-from thinc.api import Linear, Model, glorot_uniform_init, zero_init
+from thinc.api import Linear, Model, NumpyOps, glorot_uniform_init, zero_init
 from thinc.types import Floats2d
 
 from ..errors import ConfigError, ShapeError
-from .ner_moves import MISSING, BiluoMoves, Entity, Gold, get_moves
+from .ner_moves import BiluoMoves, Entity, Gold, get_moves
 
 FEATURE_SLOTS = ("B0", "E0", "B-1", "B+1", "B-2", "B+2")
 SLOT_SHIFT = {"B0": 0, "B-1": -1, "B+1": 1, "B-2": -2, "B+2": 2}  # E0 is not a shift
@@ -259,9 +259,9 @@ def _project(ops, X, idx, W, pad, slots: List[int]):
     sel = idx[:, slots]  # (N, k)
     G = Xe[sel].reshape((N, k * nI))  # (N, k * nI)
     Wk = W[slots].reshape((k * nI, nOP))
-    Z = ops.gemm(G, Wk)  # (N, nO * nP)
+    Z = G @ Wk  # (N, nO * nP); numpy BLAS beats ops.gemm here
     is_pad = (sel < 0).astype("float32")  # (N, k)
-    Z += ops.gemm(is_pad, pad[slots].reshape((k, nOP)))
+    Z += is_pad @ pad[slots].reshape((k, nOP))
     return Z, G, Wk, is_pad
 
 
@@ -280,9 +280,10 @@ def _lower_forward(model: Model, inputs, is_train: bool):
     def backprop(dH: Floats2d) -> Floats2d:
         dZ = ops.backprop_maxout(dH, which, nP).reshape((N, nO * nP))
         model.inc_grad("b", dZ.sum(axis=0).reshape((nO, nP)))
-        model.inc_grad("pad", ops.gemm(is_pad, dZ, trans1=True).reshape((nF, nO, nP)))
-        model.inc_grad("W", ops.gemm(G, dZ, trans1=True).reshape((nF, nI, nO, nP)))
-        dG = ops.gemm(dZ, Wk, trans2=True).reshape((N, nF, nI))
+        # numpy's BLAS matmul is several times faster than ops.gemm at these shapes
+        model.inc_grad("pad", (is_pad.T @ dZ).reshape((nF, nO, nP)))
+        model.inc_grad("W", (G.T @ dZ).reshape((nF, nI, nO, nP)))
+        dG = (dZ @ Wk.T).reshape((N, nF, nI))
         dXe = ops.alloc2f(N + 1, nI)
         for f in slots:
             col = idx[:, f]
@@ -490,12 +491,11 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     actions = np.zeros(N, dtype=np.int32)
     if N == 0:
         return actions
-    from thinc.api import NumpyOps
-
     static = [f for f, name in enumerate(slots) if name != "E0"]
     e_slot = slots.index("E0") if "E0" in slots else None
     idx = feature_index(lengths, slots)
-    Zs = _project(NumpyOps(), X, idx, W, pad, static)[0]  # (N, nO * nP)
+    np_ops = NumpyOps()
+    Zs = _project(np_ops, X, idx, W, pad, static)[0]  # (N, nO * nP)
     Zs += b.reshape((1, nOP))
     upper = model.get_ref("upper") if model.has_ref("upper") else None
     if upper is not None:
@@ -518,7 +518,7 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
         Z = Zs[rows]
         if e_slot is not None:
             Z += ent[:n]
-        H = Z.reshape((n, nO, nP)).max(axis=2)  # (n, nO)
+        H = np_ops.maxout(Z.reshape((n, nO, nP)))[0]  # (n, nO); far faster than .max(2)
         S = H @ W2T + b2 if upper is not None else H
         code = (open_label[:n] + 1) * 2 + (s_last[:n] == t)
         a = np.where(valid_table[code], S, -np.inf).argmax(axis=1)

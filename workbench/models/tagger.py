@@ -5,12 +5,13 @@ from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..errors import ShapeError
+from ..text.doc import Doc
 from .encode import chain_forward
 
 
 def Tagger(
-    tok2vec: Model[List, List[Floats2d]], nO: Optional[int] = None, normalize: bool = False
-) -> Model[List, List[Floats2d]]:
+    tok2vec: Model[List[Doc], List[Floats2d]], nO: Optional[int] = None, normalize: bool = False
+) -> Model[List[Doc], List[Floats2d]]:
     """Per-token class scores, one (n_tokens, nO) array per doc.
 
     nO (the number of tags) may be left out: `initialize(X=docs, Y=...)` reads it
@@ -30,7 +31,7 @@ def Tagger(
     )
 
 
-def _init(model: Model, X: Optional[List] = None, Y=None) -> None:
+def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     tok2vec, output_layer = model.get_ref("tok2vec"), model.get_ref("output_layer")
     tok2vec.initialize(X=X)
     if output_layer.has_dim("nI") is not True:

@@ -5,13 +5,14 @@ from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..errors import ConfigError
+from ..text.doc import Doc
 from .embed import MultiHashEmbed
 from .encode import MaxoutWindowEncoder, chain_forward
 
 
 def Tok2Vec(
-    embed: Model[List, List[Floats2d]], encode: Model[List[Floats2d], List[Floats2d]]
-) -> Model[List, List[Floats2d]]:
+    embed: Model[List[Doc], List[Floats2d]], encode: Model[List[Floats2d], List[Floats2d]]
+) -> Model[List[Doc], List[Floats2d]]:
     """Embed each token, then contextualize: one (n_tokens, width) array per doc.
 
     The output width is `model.get_dim("nO")`; the parts are `model.get_ref("embed")`
@@ -36,7 +37,7 @@ def Tok2Vec(
     )
 
 
-def _init(model: Model, X: Optional[List] = None, Y=None) -> None:
+def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     embed, encode = model.get_ref("embed"), model.get_ref("encode")
     embed.initialize(X=X)
     if X is not None and not (encode.has_dim("nI") is True):
@@ -55,7 +56,7 @@ def HashEmbedCNN(
     maxout_pieces: int = 3,
     subword_features: bool = True,
     pretrained_vectors: Optional[bool] = None,
-) -> Model[List, List[Floats2d]]:
+) -> Model[List[Doc], List[Floats2d]]:
     """The default tok2vec in one block: MultiHashEmbed >> MaxoutWindowEncoder.
 
     NORM gets `embed_size` rows; PREFIX, SUFFIX and SHAPE (when subword_features)

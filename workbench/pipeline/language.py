@@ -96,6 +96,63 @@ class Pipeline:
             if hasattr(comp, "find_listeners"):
                 comp.find_listeners(self)
 
+    def make_independent(self, name: str) -> Any:
+        """Give `name` its own copy of the embedding it listens to.
+
+        Each listener inside the component's model is replaced by a copy of its
+        upstream's model (same weights), and the config is updated to match, so
+        predictions are identical right after and the component no longer
+        needs the upstream.
+        """
+        from ..models.listener import listener_nodes
+
+        comp = self.get_pipe(name)
+        nodes = listener_nodes(comp.model) if hasattr(comp, "model") else []
+        if not nodes:
+            raise ConfigError(f"'{name}' has no listener layer: it is already independent.")
+        for node in nodes:
+            channel = node.attrs["listener_channel"]
+            if channel.upstream is None:
+                raise ConfigError(
+                    f"'{name}' has a listener that is not connected to any component, so there is "
+                    f"no embedding to copy. Add its upstream component first."
+                )
+            upstream = self.get_pipe(channel.upstream)
+            if hasattr(upstream, "independent_copy"):
+                replacement = upstream.independent_copy(node)
+            else:
+                replacement = upstream.model.copy()
+            comp.model.replace_node(node, replacement)
+            self._replace_listener_config(name, channel.upstream)
+        self.link_listeners()
+        return comp
+
+    def _replace_listener_config(self, name: str, upstream: str) -> None:
+        upstream_model = copy.deepcopy(dict(self._config["components"][upstream]["model"]))
+
+        def swap(block: Dict[str, Any]) -> bool:
+            for key, value in list(block.items()):
+                if isinstance(value, dict):
+                    ref = str(value.get("@architectures", ""))
+                    if ref.endswith("Listener.v1") or "Listener" in ref:
+                        block[key] = copy.deepcopy(upstream_model)
+                        return True
+                    if swap(value):
+                        return True
+            return False
+
+        swap(self._config["components"][name])
+
+    def check_listeners(self) -> None:
+        """Raise for a listener layer that no component in the pipeline feeds."""
+        from ..models.listener import find_channels
+
+        for name, comp in self._components:
+            for channel in find_channels(comp.model) if hasattr(comp, "model") else []:
+                if channel.upstream is None:
+                    channel.downstream = name
+                    channel.receive([])  # raises the "not connected" ListenerError
+
     # ------------------------------------------------------------ access
 
     @property
@@ -169,6 +226,8 @@ class Pipeline:
 
     def initialize(self, get_examples: Optional[Callable[[], Iterable[Any]]] = None, *, sgd: Optional[Optimizer] = None) -> Optimizer:
         """Initialize every component's model (labels and shapes from the examples)."""
+        self.link_listeners()
+        self.check_listeners()
         for name, comp in self._components:
             if hasattr(comp, "initialize"):
                 comp.initialize(get_examples, nlp=self)

@@ -64,9 +64,9 @@ class Tagger(TrainablePipe):
         for doc, ids in zip(docs, guesses):
             values = [labels[i] for i in ids.tolist()]
             if self.attr == "tag":
-                doc.tags[:] = values
+                doc.tags = values
             else:
-                doc.pos[:] = values
+                doc.pos = values
 
     # ------------------------------------------------------------ learning
 

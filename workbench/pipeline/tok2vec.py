@@ -85,8 +85,13 @@ class Tok2Vec(TrainablePipe):
 
     def process(self, docs: List[Doc]) -> List[Doc]:
         self.require_initialized()
-        if docs:
-            self.set_annotations(docs, self.predict(docs))
+        live = [doc for doc in docs if len(doc)]
+        if live:
+            self.set_annotations(live, self.predict(live))
+        width = self.model.get_dim("nO") if self.model.has_dim("nO") else 0
+        empty = [doc for doc in docs if not len(doc)]
+        if empty:
+            self.set_annotations(empty, [self.model.ops.alloc2f(0, width) for _ in empty])
         return docs
 
     # ------------------------------------------------------------ learning

@@ -308,8 +308,10 @@ class Doc(_Extensible):
         return starts is not None and any(s is not None for s in starts[1:])
 
     def _sent_bounds(self) -> List[int]:
-        starts = self._sent_starts or ()
-        bounds = [0] + [i for i in range(1, len(self)) if starts[i]]
+        starts = self._sent_starts
+        bounds = [0]
+        if starts is not None:
+            bounds += [i for i in range(1, len(starts)) if starts[i]]
         return bounds + [len(self)]
 
     @property

@@ -69,28 +69,31 @@ URL_TLDS = (
 # --- tokenizer rules ----------------------------------------------------------
 
 # Characters (or sequences) split off the start of a chunk, tried in order.
+_RUNS = r"[.!?]{2,}|(?P<run>[=*_~<>#+^-])(?P=run)+"
+
 PREFIXES = [
-    r"\.\.+", "…", "--+", "—", "–",
+    _RUNS, "…", "—", "–", "''|’’|``|‘‘",
     r"[\"'`(\[{<¿¡«“‘„‚*~§=+]",
     r"[$£€¥₹₩₽¢₴₪฿]",
 ]
 
 # Split off the end of a chunk, tried in order. Clitics only after a letter.
 SUFFIXES = [
-    r"\.\.+", "…", "--+", "—", "–",
+    _RUNS, "…", "—", "–",
     r"(?<=[^\W\d_])[nN]['’][tT]",
     r"(?<=[^\W\d_])['’](?:[sSmMdD]|[lL][lL]|[rR][eE]|[vV][eE])",
     r"(?<=\d)(?:km|kg|mg|cm|mm|m|g|lbs?|ft|mi|mph|kph|hrs?|mins?|secs?|ms|ml|"
     r"oz|[kKmMgGtT][bB]|[ap]\.?m\.?|[AP]\.?M\.?)",
     r"(?<=\d)[$£€¥₹₩₽¢°%‰]",
     r"°[CF]",
+    "''|’’|``|‘‘",
     r"[\"'`)\]}>»”’,;:!?.%*~]",
     r"[$£€¥₹₩₽¢]",
 ]
 
 # Split inside a chunk (the match becomes its own token).
 INFIXES = [
-    r"\.\.+", "…", "--+", "—", "–",
+    _RUNS, "…", "—", "–",
     r"(?<=[^\W\d_])[-/](?=[^\W\d_])",          # well-known, and/or
     r"(?<=[^\W\d_])[,:;!?](?=[^\W\d_])",       # a,b  a:b (no space after punctuation)
     r"(?<=[a-z])\.(?=[A-Z][a-z])",             # end.Next (missing space)
@@ -100,10 +103,13 @@ INFIXES = [
 # Chunks matching this are kept whole (URLs, emails, handles, hashtags, acronyms).
 TOKEN_MATCH = (
     r"(?:(?:https?|ftp)://|www\.)[^\s<>\"]*[^\s<>\"'.,;:!?)\]}]"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"
+    r"|(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"
     r"|(?:[\w-]+\.)+(?:" + URL_TLDS + r")(?:/[^\s<>\"]*[^\s<>\"'.,;:!?)\]}])?"
     r"|[@#][^\W\d]\w*"
-    r"|(?:[A-Za-z]\.){2,}"
+    r"|(?i:non|pre|post|anti|mid|re|co|pro|multi|ex|e|semi|sub|inter|intra|counter|ultra|neo)"
+    r"-[^\W\d_]+"
+    r"|(?:[A-Za-z]\.){2,}|[A-HJ-Z]\."                # U.S., e.g., initials (not 'I.')
+    r"|['’]\d\ds?"                                  # '72, '90s
 )
 
 EMOTICONS = """

@@ -172,7 +172,8 @@ def align_entities(sent: Sentence, other: Sentence, report: Reporter,
     for s, e, label in other.ents or ():
         a, b = start_tok.get(o_starts[s]), end_tok.get(o_ends[e - 1])
         if a is None or b is None:
-            report.error(other.word_lines[s], f"{where}: {label} entity "
+            Reporter(other_path, report.on_error).error(
+                other.word_lines[s], f"sentence {sent.sent_id or '(no sent_id)'}: {label} entity "
                          f"{' '.join(other.words[s:e])!r} does not start and end on "
                          "CoNLL-U word boundaries; retokenize or drop it")
             ok = False

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Optional
 
+from ..errors import DataError
 from ..text.doc import Doc
 from .example import Example
 from .readers_base import OnError, Problem  # noqa: F401 (re-exported)
@@ -14,6 +15,7 @@ from .readers_conllu import read_conllu  # noqa: F401
 from .readers_detect import FORMATS, SUFFIXES, corpus_files, detect_format, read_docs  # noqa: F401
 from .readers_iob import read_iob  # noqa: F401
 from .readers_jsonl import read_jsonl_docs, read_texts  # noqa: F401
+
 
 def split_doc_dict(doc: dict, max_length: int) -> List[dict]:
     """Cut a doc longer than `max_length` words at sentence starts (never inside an entity).
@@ -67,14 +69,14 @@ class Corpus:
     def __init__(self, path, *, limit: int = 0, max_length: int = 0, shuffle: bool = False,
                  n_sents: int = 1, gold_preproc: bool = False,
                  augmenter: Optional[Callable] = None):
-        self.path = Path(path)
+        self.path = None if path is None else Path(path)
         self.limit, self.max_length, self.shuffle = limit, max_length, shuffle
         self.n_sents, self.gold_preproc, self.augmenter = n_sents, gold_preproc, augmenter
 
     def doc_dicts(self) -> Iterator[dict]:
         """The annotated doc dicts, after max_length cutting and limit."""
         count = 0
-        for path in corpus_files(self.path):
+        for path in corpus_files(_require(self.path, "Corpus")):
             for doc in read_docs(path, n_sents=self.n_sents):
                 for piece in split_doc_dict(doc, self.max_length):
                     yield piece
@@ -103,11 +105,11 @@ class JsonlCorpus:
     """
 
     def __init__(self, path, *, limit: int = 0, min_length: int = 0, max_length: int = 0):
-        self.path = Path(path)
+        self.path = None if path is None else Path(path)
         self.limit, self.min_length, self.max_length = limit, min_length, max_length
 
     def texts(self) -> Iterator[str]:
-        for path in corpus_files(self.path, (".jsonl",)):
+        for path in corpus_files(_require(self.path, "JsonlCorpus"), (".jsonl",)):
             yield from read_texts(path)
 
     def __call__(self, nlp) -> Iterator[Example]:
@@ -121,3 +123,10 @@ class JsonlCorpus:
             count += 1
             if self.limit and count >= self.limit:
                 return
+
+
+def _require(path: Optional[Path], what: str) -> Path:
+    if path is None:
+        raise DataError(f"{what}: no path set; set it in the config (e.g. [paths] train = "
+                        "\"corpus/train.conllu\") or pass --paths.train on the command line")
+    return path

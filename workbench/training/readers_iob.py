@@ -16,17 +16,21 @@ from .readers_base import (
 PREFIXES = {"B": "B", "I": "I", "L": "L", "U": "U", "E": "L", "S": "U"}  # BIOES -> BILUO
 
 
-def read_iob(path, *, n_sents: int = 1, scheme: str = "auto",
+def read_iob(path, *, n_sents: int = 1, scheme: Optional[str] = None,
              on_error: OnError = None) -> Iterator[dict]:
     """Yield one annotated doc dict (words, spaces, sent_starts, ents) per `n_sents` sentences."""
     return group_sentences(iob_sentences(path, scheme=scheme, on_error=on_error), n_sents)
 
 
-def iob_sentences(path, *, scheme: str = "auto", on_error: OnError = None) -> Iterator[Sentence]:
+def iob_sentences(path, *, scheme: Optional[str] = None,
+                  on_error: OnError = None) -> Iterator[Sentence]:
     """Yield the well-formed sentences of an IOB/BILUO file, streaming.
 
-    scheme: "auto" (IOB1/IOB2, strict BILUO where L-/U- occur) or "biluo" (always strict).
+    scheme: "auto" (IOB1/IOB2, strict BILUO where L-/U- occur), "biluo" (always
+    strict) or None (strict for a .biluo file, else auto).
     """
+    if scheme is None:
+        scheme = "biluo" if str(path).lower().endswith(".biluo") else "auto"
     if scheme not in ("auto", "biluo"):
         raise ValueError(f"scheme must be 'auto' or 'biluo', got {scheme!r}")
     report = Reporter(path, on_error)
