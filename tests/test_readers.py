@@ -229,10 +229,14 @@ def test_iob_column_and_index_errors_all_collected(tmp_path):
     assert "token index 'one' is not an integer" in problems[2].message
 
 
-def test_biluo_tags_mixed_into_an_iob_file_are_checked_strictly(tmp_path):
-    lines = ["a\tB-PER", "b\tU-PER", ""]
-    with pytest.raises(DataError, match=r"a\.iob:2: U-PER follows the unfinished PER"):
-        list(read_iob(write(tmp_path, "a.iob", lines)))
+def test_biluo_tags_in_an_iob_file_make_it_strict_from_there_on(tmp_path):
+    lines = ["a\tB-PER", "", "b\tB-PER", "c\tU-PER", "", "d\tB-PER", ""]
+    problems = []
+    docs = list(read_iob(write(tmp_path, "a.iob", lines), on_error=problems.append))
+    assert [d["ents"] for d in docs] == [[[0, 1, "PER"]]]  # IOB until the first U-
+    assert [(p.line, p.message.split(";")[0]) for p in problems] == [
+        (4, "U-PER follows the unfinished PER entity begun at line 3"),
+        (6, "the PER entity begun at line 6 is not finished when the sentence ends")]
 
 
 # ---------------------------------------------------------------- JSONL
@@ -369,3 +373,22 @@ def test_jsonl_corpus_lengths_and_limit(tmp_path, nlp):
     assert [len(eg) for eg in JsonlCorpus(path)(nlp)] == [1, 2, 3, 4]
     assert [len(eg) for eg in JsonlCorpus(path, min_length=2, max_length=3)(nlp)] == [2, 3]
     assert [eg.text for eg in JsonlCorpus(path, limit=1)(nlp)] == ["one"]
+
+
+def test_iob_comment_inside_sentence_and_unmatched_text(tmp_path):
+    lines = ["# text = totally different", "1\tJo\tB-PER", "# stray", "2\tran\tO", ""]
+    problems = []
+    docs = list(read_iob(write(tmp_path, "a.iob2", lines), on_error=problems.append))
+    assert docs[0]["words"] == ["Jo", "ran"] and docs[0]["text"] == "Jo ran"  # default spacing
+    assert [(p.line, p.severity) for p in problems] == [(3, "warning")]
+
+
+def test_invalid_utf8_and_bom(tmp_path):
+    path = tmp_path / "a.conllu"
+    path.write_bytes("\ufeff".encode() + row(1, "ok").encode() + b"\n\n"
+                     + row(1, "bad").encode() + b"\xff\n\n")
+    problems = []
+    docs = list(read_conllu(path, on_error=problems.append))
+    assert [d["words"] for d in docs] == [["ok"], ["bad\ufffd"]]
+    assert [(p.line, p.message.split(" (")[0]) for p in problems] == [(3, "not valid UTF-8")]
+    assert str(problems[0]).startswith(f"{path}:3: error: not valid UTF-8")

@@ -90,8 +90,9 @@ vectors = ${paths.vectors}
 init_tok2vec = ${paths.init_tok2vec}
 """
 
-# The config keys that hold a component's settings, in the order they are read.
 COMPONENTS = "components"
+# Sections that every filled config has; overrides may name them even when a file leaves them out.
+BASE_SECTIONS = ("paths", "system", "nlp", "corpora", "training", "initialize", "pretraining")
 
 
 def load_config(
@@ -164,6 +165,8 @@ def apply_overrides(config: Config, overrides: Dict[str, Any], source: str = "<c
             )
         node = config
         for i, name in enumerate(sections):
+            if isinstance(node, dict) and name not in node and sections[0] in BASE_SECTIONS:
+                node[name] = {}  # a base section the file leaves out, e.g. [paths]
             if not isinstance(node, dict) or name not in node:
                 where = ".".join(sections[: i + 1])
                 raise ConfigError(

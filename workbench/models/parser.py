@@ -79,11 +79,7 @@ def TransitionBasedParser(
     slots = FEATURE_SLOTS[:n_slots]
     width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
     lower = _NERLower(
-        n_slots,
-        nO=int(hidden_width) if use_upper else None,
-        nP=int(maxout_pieces),
-        nI=width,
-        e_slots=[f for f, name in enumerate(slots) if name == "E0"],
+        slots, nO=int(hidden_width) if use_upper else None, nP=int(maxout_pieces), nI=width
     )
     layers = [tok2vec, lower]
     refs = {"tok2vec": tok2vec, "lower": lower}
@@ -138,9 +134,13 @@ def add_label(model: Model, label: str) -> bool:
 
 def set_labels(model: Model, labels: Sequence[str]) -> None:
     """Replace the label set (before initialize, or through `initialize_ner`)."""
+    if list(labels) != list(model.attrs["labels"]):
+        _check_not_initialized(model, f"set the labels to {list(labels)}")
+    _set_labels(model, labels)
+
+
+def _set_labels(model: Model, labels: Sequence[str]) -> None:
     labels = list(labels)
-    if labels != list(model.attrs["labels"]):
-        _check_not_initialized(model, f"set the labels to {labels}")
     for label in labels:
         if not isinstance(label, str) or not label:
             raise ConfigError(f"NER labels must be non-empty strings, got {label!r}.")
@@ -156,8 +156,8 @@ def initialize_ner(
     X: a sample of docs, passed on to the tok2vec sub-model's initialize.
     """
     if labels is not None:
-        model.attrs["labels"] = []  # initialize resets the head, so any labels may be set
-        set_labels(model, labels)
+        # initialize gives the head fresh weights, so any label set may be given here
+        _set_labels(model, labels)
     model.initialize(X=X)
     return model
 
@@ -222,20 +222,24 @@ def _reset_dims(layer: Model, dims: dict) -> None:
 
 
 def _NERLower(
-    nF: int, nO: Optional[int], nP: int, nI: Optional[int], e_slots: List[int]
+    slots: Sequence[str], nO: Optional[int], nP: int, nI: Optional[int]
 ) -> Model:
     """Sum of per-slot projections + bias, then maxout.
 
-    Input: (X (N, nI) token vectors, idx (N, nF) int64 rows of X per slot, -1 = pad).
+    Input: (X (N, nI) token vectors, idx (N, nF) int64 rows of X per slot, -1 = pad),
+    with idx as made by `feature_index` (position slots read row i + shift).
     Output: (N, nO). Params: W (nF, nI, nO, nP), b (nO, nP), pad (nF, nO, nP).
     """
+    e_slots = [f for f, name in enumerate(slots) if name == "E0"]
+    shifts = [SLOT_SHIFT.get(name, 0) for name in slots]
+    nF = len(slots)
     return Model(
         "ner_lower",
         _lower_forward,
         init=_lower_init,
         dims={"nF": nF, "nO": nO, "nP": nP, "nI": nI},
         params={"W": None, "b": None, "pad": None},
-        attrs={"e_slots": list(e_slots)},  # slots whose rows repeat (E0)
+        attrs={"e_slots": e_slots, "shifts": shifts},
     )
 
 
@@ -276,6 +280,7 @@ def _lower_forward(model: Model, inputs, is_train: bool):
     Z += b.reshape((1, nO * nP))
     H, which = ops.maxout(Z.reshape((N, nO, nP)))  # (N, nO)
     e_slots = model.attrs["e_slots"]
+    shifts = model.attrs["shifts"]  # row offset read by each position slot
 
     def backprop(dH: Floats2d) -> Floats2d:
         dZ = ops.backprop_maxout(dH, which, nP).reshape((N, nO * nP))
@@ -284,20 +289,30 @@ def _lower_forward(model: Model, inputs, is_train: bool):
         model.inc_grad("pad", (is_pad.T @ dZ).reshape((nF, nO, nP)))
         model.inc_grad("W", (G.T @ dZ).reshape((nF, nI, nO, nP)))
         dG = (dZ @ Wk.T).reshape((N, nF, nI))
-        dXe = ops.alloc2f(N + 1, nI)
+        dX = ops.alloc2f(N, nI)
         for f in slots:
             col = idx[:, f]
             if f in e_slots:  # many tokens point at the same entity start
                 rows = ops.xp.nonzero(col >= 0)[0]
                 if len(rows):
                     ops.scatter_add(
-                        dXe,
+                        dX,
                         ops.xp.ascontiguousarray(col[rows].astype("int32")),
                         ops.xp.ascontiguousarray(dG[rows, f]),
                     )
-            else:  # a shift: each token appears at most once, pads land on row N
-                dXe[col] += dG[:, f]
-        return dXe[:N]
+                continue
+            # A shift slot: token i reads row i + s (or the pad), so its gradient is
+            # a shifted slice; rows that read the pad carry nothing back.
+            s = shifts[f]
+            dGf = dG[:, f]
+            dGf[col < 0] = 0
+            if s == 0:
+                dX += dGf
+            elif s < 0:
+                dX[: N + s] += dGf[-s:]
+            else:
+                dX[s:] += dGf[: N - s]
+        return dX
 
     return H, backprop
 
@@ -405,6 +420,10 @@ class NERBatch:
         self.model = model
         self.X = X  # (N, width), all docs' tokens concatenated
         self.lengths = lengths  # (n_docs,)
+        # Set by get_loss: (N, n_actions) scores and validity of the gold states.
+        self.scores: Optional[Floats2d] = None
+        self.valid = None
+        self.gold_actions: Optional[np.ndarray] = None
 
     @property
     def n_tokens(self) -> int:
@@ -432,8 +451,9 @@ class NERBatch:
             S, backprop_upper = model.get_ref("upper")(H, is_train=True)
         else:
             S, backprop_upper = H, None
-        valid = moves.valid_table[moves.state_code(open_label, is_last)]
-        loss, d_scores, n_known = masked_softmax_loss(ops, S, ops.asarray(valid), actions)
+        valid = ops.asarray(moves.valid_table[moves.state_code(open_label, is_last)])
+        self.scores, self.valid, self.gold_actions = S, valid, actions  # for inspection
+        loss, d_scores, n_known = masked_softmax_loss(ops, S, valid, actions)
         if normalize and n_known:
             d_scores /= n_known
 

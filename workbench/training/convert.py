@@ -30,16 +30,18 @@ def convert(input_paths: Paths, output_path, *, n_sents: int = 1, merge: bool = 
     start = time.perf_counter()
     inputs = _as_list(input_paths)
     problems: List[Problem] = []
-    sents = (merged_sentences(*merge_pair(inputs), on_error=problems.append) if merge
-             else _all_sentences(inputs, problems.append))
+    streams = ([merged_sentences(*merge_pair(inputs), on_error=problems.append)] if merge
+               else [sentences_of(path, on_error=problems.append) for path in inputs])
     stats = {"docs": 0, "sentences": 0, "words": 0, "entities": 0}
     output_path = Path(output_path)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(output_path.name + ".tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as out:
-            for doc in group_sentences(_counted(sents, stats), n_sents):
-                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
-                stats["docs"] += 1
+            for sents in streams:  # docs never span two files
+                for doc in group_sentences(_counted(sents, stats), n_sents):
+                    out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                    stats["docs"] += 1
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             shown = "\n".join(f"  {p.where}: {p.message}" for p in errors[:MAX_SHOWN])
@@ -80,11 +82,6 @@ def _counted(sents: Iterator[Sentence], stats: dict) -> Iterator[Sentence]:
         stats["words"] += len(sent.words)
         stats["entities"] += len(sent.ents or ())
         yield sent
-
-
-def _all_sentences(inputs: List[Path], on_error: OnError) -> Iterator[Sentence]:
-    for path in inputs:
-        yield from sentences_of(path, on_error=on_error)
 
 
 def merge_pair(inputs: List[Path]):

@@ -39,13 +39,16 @@ class Report:
         """No errors and at least one doc with words."""
         return not self.errors and self.docs > 0 and self.words > 0
 
-    def format(self, max_problems: int = 50) -> str:
+    def format(self, max_problems: int = 50, max_labels: int = 20) -> str:
+        """Text for printing: files, counts, the first `max_problems` problems, verdict."""
         lines = ["Files:"]
         lines += [f"  {path} ({fmt})" for path, fmt in self.files]
         lines.append(f"Docs: {self.docs}  sentences: {self.sentences}  words: {self.words}")
         for name, counts in (("Tags", self.tags), ("POS", self.pos), ("Entities", self.ents)):
             if counts:
-                top = ", ".join(f"{k} {v}" for k, v in counts.most_common())
+                top = ", ".join(f"{k} {v}" for k, v in counts.most_common(max_labels))
+                if len(counts) > max_labels:
+                    top += f", ... ({len(counts) - max_labels} more)"
                 lines.append(f"{name} ({len(counts)} labels, {sum(counts.values())}): {top}")
         lines.append(f"Problems: {len(self.errors)} error(s), {len(self.warnings)} warning(s)")
         ordered = self.errors + self.warnings

@@ -62,6 +62,7 @@ def train(
     step, epoch, words = 0, 0, 0
     best_score, best_scores = -1.0, {}
     best_step = 0
+    interval_losses: Dict[str, float] = {}  # summed since the last evaluation
     stopped_by = "end"
     start = time.perf_counter()
     bus.emit(TrainingEvent("start", message=f"{len(train_examples)} training and {len(dev_examples)} dev examples"))
@@ -75,6 +76,8 @@ def train(
                 nlp.update(batch, drop=T["dropout"], sgd=optimizer, losses=losses, exclude=frozen)
                 step += 1
                 words += sum(len(eg.reference) for eg in batch)
+                for key, value in losses.items():
+                    interval_losses[key] = interval_losses.get(key, 0.0) + value
                 elapsed = time.perf_counter() - start
                 bus.emit(TrainingEvent(
                     "step", step=step, epoch=epoch, losses=losses, words=words,
@@ -83,9 +86,10 @@ def train(
                 ))
                 if step % T["eval_frequency"] == 0:
                     best_score, best_scores, best_step = _evaluate(
-                        nlp, dev_examples, weights, step, epoch, losses, words, start,
+                        nlp, dev_examples, weights, step, epoch, interval_losses, words, start,
                         best_score, best_scores, best_step, output_path, bus,
                     )
+                    interval_losses = {}
                 if stop is not None and stop.is_set():
                     stopped_by = "stop requested"
                     raise _Stop
@@ -108,7 +112,7 @@ def train(
         raise
     if step % T["eval_frequency"] != 0 or best_step == 0:
         best_score, best_scores, best_step = _evaluate(
-            nlp, dev_examples, weights, step, epoch, {}, words, start,
+            nlp, dev_examples, weights, step, epoch, interval_losses, words, start,
             best_score, best_scores, best_step, output_path, bus,
         )
     _save(nlp, output_path, "model-last")

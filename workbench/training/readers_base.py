@@ -61,7 +61,7 @@ def read_lines(path, report: Reporter) -> Iterator[Tuple[int, str]]:
             except UnicodeDecodeError as e:
                 report.error(n, f"not valid UTF-8 ({e.reason} at byte {e.start}); "
                                 "re-save the file as UTF-8")
-                continue
+                line = raw.decode("utf-8", errors="replace")  # read on, marked with U+FFFD
             if n == 1 and line.startswith("\ufeff"):
                 line = line[1:]
             yield n, line.rstrip("\r\n")

@@ -26,48 +26,60 @@ def iob_sentences(path, *, scheme: Optional[str] = None,
                   on_error: OnError = None) -> Iterator[Sentence]:
     """Yield the well-formed sentences of an IOB/BILUO file, streaming.
 
-    scheme: "auto" (IOB1/IOB2, strict BILUO where L-/U- occur), "biluo" (always
-    strict) or None (strict for a .biluo file, else auto).
+    scheme: "auto" (IOB1/IOB2 until a sentence holds L-/U-, strict BILUO from there
+    on), "biluo" (always strict) or None (strict for a .biluo file, else auto).
     """
     if scheme is None:
         scheme = "biluo" if str(path).lower().endswith(".biluo") else "auto"
     if scheme not in ("auto", "biluo"):
         raise ValueError(f"scheme must be 'auto' or 'biluo', got {scheme!r}")
+    scheme = _Scheme(scheme)
     report = Reporter(path, on_error)
     layout: Optional[_Layout] = None
     rows: List[Tuple[int, str, str]] = []  # (line, word, tag)
-    meta = {"first": 0, "sent_id": None, "text": None, "broken": False}
+    meta = _new_meta()
     for n, line in read_lines(path, report):
         if not line.strip():
-            if rows and not meta["broken"]:
-                sent = _make_sentence(rows, meta, scheme, report)
-                if sent is not None:
-                    yield sent
-            rows, meta = [], {"first": 0, "sent_id": None, "text": None, "broken": False}
-            continue
-        if line.startswith("#") and (layout is None or not layout.is_token(line)):
-            if not rows:
-                key, eq, value = line[1:].partition("=")
-                if eq and key.strip() in ("sent_id", "text"):
-                    meta[key.strip()] = value.strip()
-                meta["first"] = meta["first"] or n
-            continue
-        if layout is None:
-            layout = _Layout.detect(line)
-        if layout.pipes:
-            for sent in _pipe_sentences(n, line, scheme, report):
+            sent = _finish(rows, meta, scheme, report)
+            if sent is not None:
                 yield sent
-            continue
-        meta["first"] = meta["first"] or n
-        row = layout.parse(n, line, len(rows), report)
-        if row is None:
-            meta["broken"] = True
-        elif row[1] != "-DOCSTART-":
-            rows.append(row)
-    if rows and not meta["broken"]:
-        sent = _make_sentence(rows, meta, scheme, report)
-        if sent is not None:
-            yield sent
+            rows, meta = [], _new_meta()
+        elif line.startswith("#") and (layout is None or not layout.is_token(line)):
+            _comment(n, line, rows, meta, report)
+        else:
+            layout = layout or _Layout.detect(line)
+            if layout.pipes:
+                yield from _pipe_sentences(n, line, scheme, report)
+                continue
+            meta["first"] = meta["first"] or n
+            row = layout.parse(n, line, len(rows), report)
+            if row is None:
+                meta["broken"] = True
+            elif row[1] != "-DOCSTART-":
+                rows.append(row)
+    sent = _finish(rows, meta, scheme, report)
+    if sent is not None:
+        yield sent
+
+
+def _new_meta() -> dict:
+    return {"first": 0, "sent_id": None, "text": None, "broken": False}
+
+
+def _comment(n: int, line: str, rows: list, meta: dict, report: Reporter) -> None:
+    """Keep `# sent_id =` and `# text =` of the coming sentence."""
+    if rows:
+        report.warning(n, "comment inside a sentence is ignored; put comments before "
+                          "the sentence's first token line")
+        return
+    key, eq, value = line[1:].partition("=")
+    if eq and key.strip() in ("sent_id", "text"):
+        meta[key.strip()] = value.strip()
+    meta["first"] = meta["first"] or n
+
+
+def _finish(rows, meta, scheme, report) -> Optional[Sentence]:
+    return _make_sentence(rows, meta, scheme, report) if rows and not meta["broken"] else None
 
 
 class _Layout:
@@ -144,9 +156,22 @@ def _pipe_sentences(n, line, scheme, report) -> Iterator[Sentence]:
         yield sent
 
 
-def _make_sentence(rows, meta, scheme, report) -> Optional[Sentence]:
+class _Scheme:
+    """The tagging scheme of one file; "auto" turns "biluo" at the first L-/U- tag."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def of(self, tags: List[str]) -> str:
+        if self.name == "auto" and any(t[0] in "LUES" for t in tags if t != "O"):
+            self.name = "biluo"
+        return self.name
+
+
+def _make_sentence(rows, meta, scheme: _Scheme, report) -> Optional[Sentence]:
     words = [w for _, w, _ in rows]
-    ents = tags_to_spans([t for _, _, t in rows], [n for n, _, _ in rows], scheme, report)
+    tags = [t for _, _, t in rows]
+    ents = tags_to_spans(tags, [n for n, _, _ in rows], scheme.of(tags), report)
     if ents is None:
         return None
     spaces = [True] * len(words)
@@ -161,7 +186,10 @@ def _make_sentence(rows, meta, scheme, report) -> Optional[Sentence]:
 
 def tags_to_spans(tags: List[str], lines: List[int], scheme: str,
                   report: Reporter) -> Optional[List[Span]]:
-    """Entity spans from IOB1/IOB2/BILUO tags; None after reporting an invalid sequence."""
+    """Entity spans from IOB1/IOB2/BILUO tags; None after reporting an invalid sequence.
+
+    scheme "biluo" checks strictly; "auto" does so only if the tags hold L-/U- (E-/S-).
+    """
     if scheme == "biluo" or any(t[0] in "LUES" for t in tags if t != "O"):
         return _biluo_spans(tags, lines, report)
     return _iob_spans(tags)
@@ -204,10 +232,12 @@ def _biluo_spans(tags: List[str], lines: List[int], report: Reporter) -> Optiona
             spans.append((i, i + 1, lab))
         elif prefix == "B":
             start, label = i, lab
-        elif prefix in "IL":
+        elif prefix != "O":
             report.error(lines[i], f"{tag} continues no entity; in BILUO an entity starts "
                                    f"with B-{lab}, or is one token tagged U-{lab}")
             ok = False
+            if prefix == "I":  # read on as if it were B-, so one slip is reported once
+                start, label = i, lab
     if start >= 0:
         report.error(lines[-1], f"the {label} entity begun at line {lines[start]} is not "
                                 f"finished when the sentence ends; end it with L-{label}")
