@@ -60,15 +60,21 @@ def main() -> int:
         for t in texts:
             warm_tok(t)
 
+    def warm_lex():
+        for t in texts:
+            warm_tok(t).lex_rows
+
     n_tokens = sum(len(warm_tok(t)) for t in texts)
     t_split = best_time(split_all, args.passes)
     t_cold = best_time(cold, args.passes)
     t_warm = best_time(warm, args.passes)
+    t_lex = best_time(warm_lex, args.passes)
     print(f"EWT train: {len(texts):,} texts, {n_words:,} words, {n_chars:,} chars, "
           f"{n_tokens:,} tokens; best of {args.passes} passes")
     print(f"{'method':<28}{'seconds':>10}{'words/s':>14}{'x str.split':>14}")
     for name, secs in (("str.split", t_split), ("tokenizer, cold cache", t_cold),
-                       ("tokenizer, warm cache", t_warm)):
+                       ("tokenizer, warm cache", t_warm),
+                       ("warm + doc.lex_rows", t_lex)):
         print(f"{name:<28}{secs:>10.4f}{n_words / secs:>14,.0f}{t_split / secs:>14.3f}")
     goal = 1_000_000
     rate = n_words / t_warm

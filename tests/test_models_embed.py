@@ -1,4 +1,7 @@
-"""Embedding, encoder and Tok2Vec architectures (workbench/models/{featurize,embed,encode,tok2vec}.py)."""
+"""Embedding, encoder and Tok2Vec architectures.
+
+Covers workbench/models/{featurize,embed,encode,tok2vec}.py.
+"""
 import sys
 import types
 from typing import List
@@ -94,7 +97,9 @@ def test_multihashembed_defaults_and_v1_arguments(docs):
     assert model.attrs["attrs"] == ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
     assert model.attrs["rows"] == [5000, 1000, 2500, 2500]
     # The spec's v1 form: width, an int for rows, also_embed_subwords.
-    v1 = MultiHashEmbed(width=32, rows=700, also_embed_subwords=False, also_use_static_vectors=False)
+    v1 = MultiHashEmbed(
+        width=32, rows=700, also_embed_subwords=False, also_use_static_vectors=False
+    )
     assert v1.attrs["attrs"] == ["NORM"] and v1.attrs["rows"] == [700]
     v1.initialize()
     assert [y.shape for y in v1.predict(docs)] == [(len(d), 32) for d in docs]
@@ -294,6 +299,9 @@ def test_tok2vec_dims_refs_and_shapes(docs):
     assert [y.shape for y in Ys] == [(len(d), 16) for d in docs]
     assert backprop([numpy.ones_like(y) for y in Ys]) == []
     assert model.predict([]) == []
+    Ys, backprop = model.begin_update([docs[2], docs[2]])  # only empty docs
+    assert [y.shape for y in Ys] == [(0, 16), (0, 16)]
+    assert backprop(Ys) == []
 
 
 def test_tok2vec_width_mismatch_is_a_config_error():
@@ -331,15 +339,19 @@ def test_tok2vec_adam_step_changes_every_parameter(docs):
     fix_random_seed(0)
     model = small_tok2vec()
     model.initialize()
-    before = {(node.id, name): node.get_param(name).copy()
-              for node in model.walk() for name in node.param_names}
+    before = {
+        (node.id, name): node.get_param(name).copy()
+        for node in model.walk()
+        for name in node.param_names
+    }
     assert len(before) == 4 + 4 + 4 * 2  # 4 tables, mixing Maxout, 2 encoder blocks
     Ys, backprop = model.begin_update(docs)
     backprop([numpy.random.uniform(-1, 1, y.shape).astype("f") for y in Ys])
     model.finish_update(Adam(0.001))
     for node in model.walk():
         for name in node.param_names:
-            assert not numpy.array_equal(node.get_param(name), before[(node.id, name)]), (node.name, name)
+            after = node.get_param(name)
+            assert not numpy.array_equal(after, before[(node.id, name)]), (node.name, name)
 
 
 def test_hash_embed_cnn(docs):
@@ -353,7 +365,7 @@ def test_hash_embed_cnn(docs):
 
 
 def test_signatures_fill_and_validate_with_confection(docs):
-    """Defaults come from the signatures and the annotations validate (as the lead registers them)."""
+    """Defaults come from the signatures and the annotations validate under confection."""
     registry.layers("test_models_embed.MultiHashEmbed.v1", func=MultiHashEmbed)
     registry.layers("test_models_embed.MaxoutWindowEncoder.v1", func=MaxoutWindowEncoder)
     registry.layers("test_models_embed.Tok2Vec.v1", func=Tok2Vec)
@@ -387,3 +399,20 @@ def test_signatures_fill_and_validate_with_confection(docs):
     )
     with pytest.raises(Exception, match="depth"):
         registry.resolve(bad)
+
+
+def test_tok2vec_bytes_round_trip_and_copy(docs):
+    fix_random_seed(0)
+    model = small_tok2vec()
+    model.initialize()
+    Ys, backprop = model.begin_update(docs)  # move the weights off their initial values
+    backprop([numpy.ones_like(y) for y in Ys])
+    model.finish_update(Adam(0.01))
+    expected = model.predict(docs)
+    fix_random_seed(1)
+    loaded = small_tok2vec().from_bytes(model.to_bytes())
+    for a, b in zip(expected, loaded.predict(docs)):
+        numpy.testing.assert_array_equal(a, b)
+    copied = model.copy()  # independent weights, same function
+    for a, b in zip(expected, copied.predict(docs)):
+        numpy.testing.assert_array_equal(a, b)

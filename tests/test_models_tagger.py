@@ -140,6 +140,28 @@ def test_tagger_overfits_three_docs(docs, truths):
         if gold_probs.min() > 0.9:
             break
     else:
-        pytest.fail(f"the tagger did not learn 3 docs in 200 steps (min gold prob {gold_probs.min():.2f})")
+        pytest.fail(f"did not learn 3 docs in 200 steps (min gold prob {gold_probs.min():.2f})")
     guesses = [LABELS[i] for y in model.predict(docs) for i in y.argmax(axis=1)]
     assert guesses == [tag for _, tags in TRAIN for tag in tags]
+
+
+def test_tagger_bytes_round_trip(docs, truths):
+    fix_random_seed(0)
+    model = Tagger(tok2vec())
+    model.initialize(X=docs, Y=truths)
+    probs, backprop = model.begin_update(docs)
+    backprop([p - t for p, t in zip(probs, truths)])
+    model.finish_update(Adam(0.01))
+    loaded = Tagger(tok2vec(), nO=len(LABELS)).from_bytes(model.to_bytes())
+    for a, b in zip(model.predict(docs), loaded.predict(docs)):
+        numpy.testing.assert_array_equal(a, b)
+
+
+def test_tagger_reinitialize_with_more_labels(docs, truths):
+    model = Tagger(tok2vec())
+    model.initialize(X=docs, Y=truths)
+    wider = [numpy.hstack([t, numpy.zeros((len(t), 2), dtype="f")]) for t in truths]
+    model.initialize(X=docs, Y=wider)
+    assert model.get_dim("nO") == len(LABELS) + 2
+    assert model.get_ref("output_layer") is model.layers[1]
+    assert [y.shape[1] for y in model.predict(docs)] == [len(LABELS) + 2] * len(docs)

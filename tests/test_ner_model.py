@@ -58,7 +58,7 @@ def OrthTok2Vec(width: int = 32) -> Model:
     """A small trainable tok2vec over real Docs: hash embedding of ORTH + a window layer."""
 
     def ids(model, docs, is_train):
-        return [doc.to_array("ORTH").reshape(-1, 1) for doc in docs], lambda d: []
+        return [doc.to_array("ORTH") for doc in docs], lambda d: []
 
     return chain(
         Model("orth_ids", ids),
@@ -412,9 +412,13 @@ def test_gradient_shapes_and_missing_rows():
     assert loss == 0.0 and not d.d_scores.any()
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"use_upper": False, "maxout_pieces": 3, "nr_feature_tokens": 4}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"use_upper": False, "nr_feature_tokens": 4, "extra_state_tokens": True}],
+)
 def test_gradients_match_finite_differences(kwargs):
-    model = make_model(width=5, seed=2, upper_scale=0.5, **kwargs)
+    # one maxout piece: the model is smooth, so finite differences are exact enough
+    model = make_model(width=5, seed=2, upper_scale=0.5, maxout_pieces=1, **kwargs)
     rng = np.random.default_rng(4)
     docs = [x.astype("float64").astype("float32") for x in random_docs(rng, 3, 5, max_len=7, min_len=3)]
     moves = get_ner_moves(model)
@@ -505,3 +509,33 @@ def test_feature_index_slots():
         [2, 0, 1, -1, 0, -1],
         [3, -1, -1, -1, -1, -1],
     ]
+
+
+def test_with_workbench_tok2vec():
+    """The sub-model can be the engine's full Tok2Vec; gradients reach its weights."""
+    from workbench.models import MaxoutWindowEncoder, MultiHashEmbed, Tok2Vec
+
+    fix_random_seed(0)
+    tok2vec = Tok2Vec(MultiHashEmbed(width=32, rows=200), MaxoutWindowEncoder(width=32, depth=1))
+    model = TransitionBasedParser(tok2vec, hidden_width=32)
+    docs = orth_docs()
+    initialize_ner(model, LABELS, X=docs)
+    assert model.get_ref("tok2vec") is tok2vec
+    assert model.get_ref("lower").get_dim("nI") == 32
+    golds = [
+        get_ner_moves(model).spans_to_actions(len(d), [(e.start, e.end, e.label_) for e in d.ents])
+        for d in docs
+    ]
+    before = [p.copy() for p in _params(tok2vec)]
+    optimizer = Adam(0.01)
+    for _ in range(3):
+        update_ner(model, docs, golds)
+        model.finish_update(optimizer)
+    after = _params(tok2vec)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+    assert len(model.predict(docs)) == len(docs)
+
+
+def _params(model):
+    return [node.get_param(name) for node in model.walk() for name in node.param_names
+            if node.has_param(name)]

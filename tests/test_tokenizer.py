@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -86,6 +88,8 @@ def words(tok, text):
         (";)", [";)"]),
         (":).", [":)", "."]),
         ("^_^", ["^_^"]),
+        ("(option B)", ["(", "option", "B", ")"]),
+        ("(item 8)", ["(", "item", "8", ")"]),
         # abbreviations
         ("U.S.", ["U.S."]),
         ("U.S.,", ["U.S.", ","]),
@@ -231,3 +235,44 @@ def test_round_trip_text_like(pieces):
     tok = Tokenizer(Vocab())
     check_doc(tok(text), text)
     check_doc(tok(text), text)  # warm cache
+
+
+EWT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud-ewt" / "en_ewt-ud-dev.conllu"
+
+
+def read_ewt(path):
+    sents, text, words = [], None, []
+    for line in path.open(encoding="utf8"):
+        if line.startswith("# text = "):
+            text = line[len("# text = "):].rstrip("\n")
+        elif not line.strip():
+            if text is not None:
+                sents.append((text, words))
+            text, words = None, []
+        elif not line.startswith("#"):
+            cols = line.split("\t")
+            if cols[0].isdigit():  # skip multiword-token ranges like "3-4"
+                words.append(cols[1])
+    return sents
+
+
+def char_spans(text, words):
+    out, pos = set(), 0
+    for w in words:
+        pos = text.index(w, pos)
+        out.add((pos, pos + len(w)))
+        pos += len(w)
+    return out
+
+
+@pytest.mark.skipif(not EWT_DEV.exists(), reason=f"UD EWT dev split not found at {EWT_DEV}")
+def test_agrees_with_ewt_gold_tokenization():
+    """Token boundaries vs the gold UD EWT dev tokens (measured F1 0.987 when written)."""
+    tok = Tokenizer(Vocab())
+    tp = fp = fn = 0
+    for text, gold in read_ewt(EWT_DEV):
+        pred = [w for w in tok(text).words if not w.isspace()]
+        g, p = char_spans(text, gold), char_spans(text, pred)
+        tp, fp, fn = tp + len(g & p), fp + len(p - g), fn + len(g - p)
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    assert f1 >= 0.98, f"token F1 {f1:.4f} against EWT dev gold"

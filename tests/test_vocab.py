@@ -1,6 +1,8 @@
 import hashlib
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy
 import pytest
@@ -23,7 +25,8 @@ def test_hash_stable_across_processes():
         "from workbench.text.vocab import StringStore; s = StringStore(); "
         f"print([s.add(w) for w in {words!r}])"
     )
-    env = {"PYTHONHASHSEED": "12345", "PYTHONPATH": str(__import__("pathlib").Path(__file__).parents[1])}
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONHASHSEED="12345", PYTHONPATH=root)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == str([StringStore().add(w) for w in words])
 

@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     dc.add_argument("--code")
     dd = debug.add_parser("data", help="validate corpus files and print their statistics")
     dd.add_argument("files", nargs="+")
+    dd.add_argument("--n-sents", type=int, default=1, help="sentences per document")
+    dd.add_argument("--merge", action="store_true", help="check a CoNLL-U and an IOB2 file over the same sentences together")
 
     cv = sub.add_parser("convert", help="convert CoNLL-U / IOB files to annotated JSONL")
     cv.add_argument("inputs", nargs="+", help="input files; with --merge a .conllu and an .iob2 file")
@@ -90,7 +92,7 @@ def _run(args, extra: List[str]) -> int:
     if args.command == "debug" and args.debug_command == "config":
         return commands.debug_config(args.config, overrides)
     if args.command == "debug" and args.debug_command == "data":
-        return commands.debug_data(args.files)
+        return commands.debug_data(args.files, n_sents=args.n_sents, merge=args.merge)
     if args.command == "convert":
         return commands.convert(args.inputs, args.output, n_sents=args.n_sents, merge=args.merge)
     if args.command == "train":

@@ -98,19 +98,19 @@ def provenance_lines(filled: Dict[str, Any], written: Dict[str, Any], path=()) -
     return lines
 
 
-def debug_data(files: List[str]) -> int:
+def debug_data(files: List[str], *, n_sents: int = 1, merge: bool = False) -> int:
     from .training.debug_data import debug_data as run_debug
 
-    report = run_debug(files)
+    report = run_debug(files, n_sents=n_sents, merge=merge)
     print(report.format())
     return 0 if report.usable else 1
 
 
 def convert(inputs: List[str], output: str, *, n_sents: int = 1, merge: bool = False) -> int:
-    from .training.convert import convert as run_convert
+    from .training.convert import convert as run_convert, format_summary
 
     summary = run_convert(inputs, output, n_sents=n_sents, merge=merge)
-    print(json.dumps(summary, indent=2, default=str))
+    print(format_summary(summary))
     return 0
 
 

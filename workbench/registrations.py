@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .models.embed import MultiHashEmbed
+from .models.parser import TransitionBasedParser
 from .models.encode import MaxoutWindowEncoder
 from .models.tagger import Tagger
 from .models.tok2vec import HashEmbedCNN, Tok2Vec
 from .models.tok2vec_listener import Tok2VecListener
+from .pipeline.ner import DEFAULT_NER, make_ner
 from .pipeline.tagger import DEFAULT_TAGGER, make_tagger
 from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
 from .registry import register_factory, registry
@@ -30,10 +32,12 @@ _register(registry.architectures, ["workbench.Tok2Vec.v1", "spacy.Tok2Vec.v1", "
 _register(registry.architectures, ["workbench.HashEmbedCNN.v1", "spacy.HashEmbedCNN.v1", "spacy.HashEmbedCNN.v2"], HashEmbedCNN)
 _register(registry.architectures, ["workbench.Tok2VecListener.v1", "spacy.Tok2VecListener.v1"], Tok2VecListener)
 _register(registry.architectures, ["workbench.Tagger.v1", "spacy.Tagger.v1", "spacy.Tagger.v2"], Tagger)
+_register(registry.architectures, ["workbench.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v2"], TransitionBasedParser)
 
 # ---------------------------------------------------------------- factories
 register_factory("tok2vec", make_tok2vec, DEFAULT_TOK2VEC)
 register_factory("tagger", make_tagger, DEFAULT_TAGGER, scores=lambda block: {f"{block.get('attr', 'tag')}_acc": 1.0})
+register_factory("ner", make_ner, DEFAULT_NER, scores=lambda block: {"ents_f": 1.0})
 
 
 # ---------------------------------------------------------------- readers

@@ -11,8 +11,8 @@ from .encode import (
     ListToRagged,
     MaxoutNorm,
     RaggedToList,
-    chain_forward,
     check_positive,
+    ragged_chain_forward,
     with_ragged_data,
 )
 from .featurize import FeatureIds, resolve_attrs
@@ -65,7 +65,7 @@ def MultiHashEmbed(
     layers = [embedded, mix, RaggedToList()]
     return Model(
         "multi_hash_embed",
-        chain_forward,
+        ragged_chain_forward,
         init=_init,
         layers=layers,
         dims={"nO": width},
@@ -91,7 +91,8 @@ def _resolve_rows(rows: Union[int, List[int]], attr_ids: List[int]) -> List[int]
     for attr, n_rows in zip(attr_ids, row_sizes):
         if not isinstance(n_rows, int) or isinstance(n_rows, bool) or n_rows < 1:
             raise ConfigError(
-                f"MultiHashEmbed: rows for {ATTR_NAMES[attr]} must be an integer >= 1, got {n_rows!r}."
+                f"MultiHashEmbed: rows for {ATTR_NAMES[attr]} must be an integer >= 1, "
+                f"got {n_rows!r}."
             )
     return row_sizes
 
@@ -110,10 +111,10 @@ def _static_vectors_layer(width: int) -> Model[List[Doc], Ragged]:
             "config (or set it to false) to train without them."
         ) from None
     vectors = StaticVectors(nO=width)
-    return chain(vectors, _AsRagged(width))
+    return chain(vectors, _as_ragged(width))
 
 
-def _AsRagged(width: int) -> Model:
+def _as_ragged(width: int) -> Model:
     """Accept a List[Floats2d] or a Ragged and return a Ragged."""
     to_ragged = ListToRagged(width)
 

@@ -40,7 +40,7 @@ def MaxoutWindowEncoder(
     layers: List[Model] = [ListToRagged(width), *blocks, RaggedToList()]
     model: Model[List[Floats2d], List[Floats2d]] = Model(
         "maxout_window_encoder",
-        chain_forward,
+        ragged_chain_forward,
         init=_chain_init,
         layers=layers,
         dims={"nO": width, "nI": width},
@@ -51,8 +51,6 @@ def MaxoutWindowEncoder(
 
 def chain_forward(model: Model, X, is_train: bool) -> Tuple[object, Callable]:
     """Run `model.layers` in order (like thinc's chain, without its shape inference)."""
-    if isinstance(X, (list, tuple)) and all(len(x) == 0 for x in X):
-        return _no_tokens(model, X)
     callbacks = []
     for layer in model.layers:
         X, backprop_layer = layer(X, is_train)
@@ -66,8 +64,16 @@ def chain_forward(model: Model, X, is_train: bool) -> Tuple[object, Callable]:
     return X, backprop
 
 
+def ragged_chain_forward(model: Model, Xs: List, is_train: bool) -> Tuple[List, Callable]:
+    """chain_forward for models that work on a Ragged inside: a batch without any
+    token skips the layers (a Ragged with no rows loses its width)."""
+    if all(len(x) == 0 for x in Xs):
+        return _no_tokens(model, Xs)
+    return chain_forward(model, Xs, is_train)
+
+
 def _no_tokens(model: Model, Xs: List) -> Tuple[List[Floats2d], Callable]:
-    """A batch without tokens: (0, nO) outputs, skipping the layers (Ragged needs rows)."""
+    """(0, nO) outputs for a batch without tokens."""
     Ys = [model.ops.alloc2f(0, model.get_dim("nO")) for _ in Xs]
 
     def backprop(dYs: List[Floats2d]) -> List:

@@ -30,6 +30,7 @@ from thinc.api import Linear, Model, NumpyOps, glorot_uniform_init, zero_init
 from thinc.types import Floats2d
 
 from ..errors import ConfigError, ShapeError
+from ..text.doc import Doc
 from .ner_moves import BiluoMoves, Entity, Gold, get_moves
 
 FEATURE_SLOTS = ("B0", "E0", "B-1", "B+1", "B-2", "B+2")
@@ -37,7 +38,7 @@ SLOT_SHIFT = {"B0": 0, "B-1": -1, "B+1": 1, "B-2": -2, "B+2": 2}  # E0 is not a 
 
 
 def TransitionBasedParser(
-    tok2vec: Model,
+    tok2vec: Model[List[Doc], List[Floats2d]],
     state_type: str = "ner",
     extra_state_tokens: bool = False,
     hidden_width: int = 64,
@@ -45,7 +46,7 @@ def TransitionBasedParser(
     use_upper: bool = True,
     nO: Optional[int] = None,
     nr_feature_tokens: int = 3,
-) -> Model:
+) -> Model[List[Doc], List[List[Entity]]]:
     """Greedy transition-based NER over token vectors from `tok2vec`.
 
     nr_feature_tokens: how many of FEATURE_SLOTS = (B0, E0, B-1, B+1, B-2, B+2)

@@ -19,7 +19,7 @@ def Tagger(
     While training the output is a softmax; at inference it is a softmax only when
     `normalize` is true, otherwise raw scores (same argmax, cheaper).
     """
-    nI = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") is True else None
+    nI = tok2vec.maybe_get_dim("nO")  # a listener knows its width before it runs
     output_layer = SoftmaxOutput(nO=nO, nI=nI, normalize=normalize)
     return Model(
         "tagger",
@@ -28,37 +28,45 @@ def Tagger(
         layers=[tok2vec, output_layer],
         refs={"tok2vec": tok2vec, "output_layer": output_layer},
         dims={"nO": nO},
+        attrs={"nO_from_config": nO is not None},
     )
 
 
 def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
-    tok2vec, output_layer = model.get_ref("tok2vec"), model.get_ref("output_layer")
+    tok2vec, output_layer = model.layers  # not refs: thinc's Model.copy() drops refs
     tok2vec.initialize(X=X)
-    if output_layer.has_dim("nI") is not True:
-        if tok2vec.has_dim("nO") is True:
-            output_layer.set_dim("nI", tok2vec.get_dim("nO"))
-        elif X is not None:
-            output_layer.set_dim("nI", _width(tok2vec.predict(X)))
-        else:
-            raise ShapeError(
-                "Tagger: the tok2vec output width is unknown; initialize with sample docs "
-                "(model.initialize(X=docs)) or use a tok2vec whose 'nO' dim is set."
-            )
+    nI = output_layer.maybe_get_dim("nI") or tok2vec.maybe_get_dim("nO")
+    if nI is None and X is not None:
+        nI = _width(tok2vec.predict(X))
+    if nI is None:
+        raise ShapeError(
+            "Tagger: the tok2vec output width is unknown; initialize with sample docs "
+            "(model.initialize(X=docs)) or use a tok2vec whose 'nO' dim is set."
+        )
+    nO = output_layer.maybe_get_dim("nO")
     if Y is not None:
         n_tags = _width(Y)
-        if output_layer.has_dim("nO") is True and output_layer.get_dim("nO") != n_tags:
+        if model.attrs["nO_from_config"] and n_tags != nO:
             raise ShapeError(
-                f"Tagger: nO = {output_layer.get_dim('nO')} in the config, but the labels "
-                f"give {n_tags} tags. Remove nO from the config to infer it from the labels."
+                f"Tagger: nO = {nO} in the config, but the labels give {n_tags} tags. "
+                f"Remove nO from the config to infer it from the labels."
             )
-        output_layer.set_dim("nO", n_tags)
-    elif output_layer.has_dim("nO") is not True:
+        nO = n_tags
+    if nO is None:
         raise ShapeError(
             "Tagger: the number of tags (nO) is unknown; set nO in the config or "
             "initialize with Y (one (n_tokens, n_tags) array per doc)."
         )
+    old_shape = (output_layer.maybe_get_dim("nO"), output_layer.maybe_get_dim("nI"))
+    if old_shape[0] not in (None, nO) or old_shape[1] not in (None, nI):
+        # Re-initialized with another label set: start a fresh output layer.
+        output_layer = SoftmaxOutput(nO=nO, nI=nI, normalize=output_layer.attrs["normalize"])
+        model.layers[1] = output_layer
+        model.set_ref("output_layer", output_layer)
+    output_layer.set_dim("nI", nI)
+    output_layer.set_dim("nO", nO)
     output_layer.initialize()
-    model.set_dim("nO", output_layer.get_dim("nO"))
+    model.set_dim("nO", nO, force=True)
 
 
 def _width(Y) -> int:

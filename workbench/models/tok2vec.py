@@ -18,15 +18,15 @@ def Tok2Vec(
     The output width is `model.get_dim("nO")`; the parts are `model.get_ref("embed")`
     and `model.get_ref("encode")`.
     """
-    embed_width = embed.maybe_get_dim("nO") if embed.has_dim("nO") else None
-    encode_in = encode.maybe_get_dim("nI") if encode.has_dim("nI") else None
+    embed_width, encode_in = embed.maybe_get_dim("nO"), encode.maybe_get_dim("nI")
     if embed_width is not None and encode_in is not None and embed_width != encode_in:
         raise ConfigError(
             f"Tok2Vec: the embed layer outputs width {embed_width} but the encode layer "
             f"expects width {encode_in}. Set the same 'width' in the embed and encode blocks "
-            f"(e.g. width = ${{...embed.width}} in the encode block)."
+            f"(for example `width = ${{components.tok2vec.model.embed.width}}` in the "
+            f"encode block)."
         )
-    width = encode.maybe_get_dim("nO") if encode.has_dim("nO") else None
+    width = encode.maybe_get_dim("nO")
     return Model(
         "tok2vec",
         chain_forward,
@@ -38,13 +38,13 @@ def Tok2Vec(
 
 
 def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
-    embed, encode = model.get_ref("embed"), model.get_ref("encode")
+    embed, encode = model.layers  # not refs: thinc's Model.copy() drops refs
     embed.initialize(X=X)
-    if X is not None and not (encode.has_dim("nI") is True):
+    if X is not None and encode.maybe_get_dim("nI") is None:
         encode.initialize(X=embed.predict(X))  # let the encoder read its input width
     else:
         encode.initialize()
-    if encode.has_dim("nO") is True:
+    if encode.maybe_get_dim("nO") is not None:
         model.set_dim("nO", encode.get_dim("nO"))
 
 

@@ -8,7 +8,7 @@ from ..text.doc import Doc
 from .listener import ListenerChannel
 
 
-def Tok2VecListener(width: int, upstream: str = "*") -> Model[List[Doc], List[Floats2d]]:
+def Tok2VecListener(width: int = 96, upstream: str = "*") -> Model[List[Doc], List[Floats2d]]:
     """Reads the (n_tokens, width) arrays of the tok2vec component named `upstream`
     ("*": the nearest tok2vec before this component)."""
     return Model(

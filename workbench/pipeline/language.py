@@ -285,6 +285,7 @@ class Pipeline:
         meta = {"workbench_format": PIPELINE_VERSION, "lang": self.lang, "pipeline": self.pipe_names}
         (path / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf8")
         self.vocab.to_disk(path / "vocab")
+        self.tokenizer.to_disk(path / "tokenizer")
         for name, comp in self._components:
             if hasattr(comp, "to_disk"):
                 comp.to_disk(path / name)
@@ -292,6 +293,8 @@ class Pipeline:
     def from_disk(self, path: Union[str, Path]) -> "Pipeline":
         path = Path(path)
         self.vocab.from_disk(path / "vocab")
+        if (path / "tokenizer").exists():
+            self.tokenizer.from_disk(path / "tokenizer")
         for name, comp in self._components:
             if hasattr(comp, "from_disk"):
                 comp.from_disk(path / name)

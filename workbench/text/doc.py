@@ -98,6 +98,7 @@ class Underscore:
 class _Extensible:
     """Class-level registry of `._` attributes; each subclass has its own `_extensions`."""
 
+    __slots__ = ()
     _extensions: Dict[str, tuple] = {}
 
     @classmethod

@@ -68,8 +68,10 @@ URL_TLDS = (
 
 # --- tokenizer rules ----------------------------------------------------------
 
-# Characters (or sequences) split off the start of a chunk, tried in order.
+# Punctuation runs kept as one token: "!!!", "?!", "....", "====", "**".
 _RUNS = r"[.!?]{2,}|(?P<run>[=*_~<>#+^-])(?P=run)+"
+
+# Split off the start of a chunk (alternatives tried in order).
 
 PREFIXES = [
     _RUNS, "…", "—", "–", "''|’’|``|‘‘",
@@ -77,7 +79,7 @@ PREFIXES = [
     r"[$£€¥₹₩₽¢₴₪฿]",
 ]
 
-# Split off the end of a chunk, tried in order. Clitics only after a letter.
+# Split off the end of a chunk (the longest match wins). Clitics only after a letter.
 SUFFIXES = [
     _RUNS, "…", "—", "–",
     r"(?<=[^\W\d_])[nN]['’][tT]",
@@ -115,7 +117,7 @@ TOKEN_MATCH = (
 EMOTICONS = """
 :) :-) :)) :-)) :( :-( :(( :'( :') :D :-D ;) ;-) ;D :P :-P :p :-p ;P :/ :-/
 :\\ :| :-| :o :-o :O :-O :* :-* :] :-] :[ =) =( =D =] =/ <3 </3 <33 ^_^ ^^ -_-
-o_O O_o o.O O.o xD XD xd (: ): :> :< >:( >:) 8) 8-) B) :3 ¯\\_(ツ)_/¯
+o_O O_o o.O O.o xD XD xd (: ): :> :< >:( >:) 8-) :3 ¯\\_(ツ)_/¯
 """.split()
 
 ABBREVIATIONS = """

@@ -257,7 +257,7 @@ class Tokenizer:
         (path / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf8")
 
     def from_disk(self, path: Union[str, Path]) -> "Tokenizer":
-        """Load rules written by `to_disk` into a new Tokenizer over the same vocab."""
+        """Replace this tokenizer's rules with those written by `to_disk`; returns self."""
         file = Path(path) / "tokenizer.json"
         if not file.exists():
             raise DataError(f"No tokenizer rules at {file}: expected a directory written by Tokenizer.to_disk.")
@@ -268,7 +268,8 @@ class Tokenizer:
         unknown = set(data) - {"prefixes", "suffixes", "infixes", "token_match", "special_cases"}
         if unknown:
             raise DataError(f"{file}: unknown keys {sorted(unknown)}.")
-        return Tokenizer(self.vocab, **data)
+        self.__init__(self.vocab, **data)
+        return self
 
 
 def create_english_tokenizer():

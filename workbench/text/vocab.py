@@ -34,10 +34,10 @@ class StringStore:
 
     def add(self, s: str) -> int:
         """Add a string and return its hash."""
+        if not isinstance(s, str):
+            raise TypeError(f"StringStore.add expects a str, got {type(s).__name__}: {s!r:.60}")
         key = self._str2key.get(s)
         if key is None:
-            if not isinstance(s, str):
-                raise TypeError(f"StringStore.add expects a str, got {type(s).__name__}: {s!r}")
             key = hash_string(s)
             self._str2key[s] = key
             self._key2str[key] = s

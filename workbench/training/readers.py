@@ -10,11 +10,17 @@ from typing import Callable, Iterable, Iterator, List, Optional
 from ..errors import DataError
 from ..text.doc import Doc
 from .example import Example
-from .readers_base import OnError, Problem  # noqa: F401 (re-exported)
-from .readers_conllu import read_conllu  # noqa: F401
-from .readers_detect import FORMATS, SUFFIXES, corpus_files, detect_format, read_docs  # noqa: F401
-from .readers_iob import read_iob  # noqa: F401
-from .readers_jsonl import read_jsonl_docs, read_texts  # noqa: F401
+from .readers_base import OnError, Problem
+from .readers_conllu import read_conllu
+from .readers_detect import FORMATS, SUFFIXES, corpus_files, detect_format, read_docs
+from .readers_iob import read_iob
+from .readers_jsonl import read_jsonl_docs, read_texts
+
+__all__ = [
+    "Corpus", "FORMATS", "JsonlCorpus", "OnError", "Problem", "SUFFIXES", "corpus_files",
+    "detect_format", "read_conllu", "read_docs", "read_iob", "read_jsonl_docs", "read_texts",
+    "slice_doc_dict", "split_doc_dict",
+]
 
 
 def split_doc_dict(doc: dict, max_length: int) -> List[dict]:
