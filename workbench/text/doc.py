@@ -12,8 +12,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import numpy
 
 from ..errors import ConfigError, DataError, ExtensionError
-from .attrs import attr_id
+from .attrs import LOWER, NORM, ORTH, attr_id
 from .biluo import biluo_to_spans, iob_to_biluo
+from .vectors import HOW_TO_ADD, warn_no_vector
 from .vocab import Vocab
 
 _UNSET = object()
@@ -151,6 +152,81 @@ class _Extensible:
         return cls._extensions.pop(name)
 
 
+# --- word vectors ---------------------------------------------------------------
+
+VECTOR_KEY_ATTRS = (ORTH, LOWER, NORM)  # a token's vector: its ORTH key, else LOWER, else NORM
+
+
+def vector_rows(doc: "Doc", start: int = 0, end: Optional[int] = None) -> numpy.ndarray:
+    """int64 (end - start,): each token's row in `doc.vocab.vectors` (ORTH, else LOWER,
+    else NORM key); -1 for tokens without a vector."""
+    vectors = doc.vocab.vectors
+    rows = doc.lex_rows[start:end]
+    if vectors.n_keys == 0:
+        return numpy.full(len(rows), -1, dtype=numpy.int64)
+    keys = doc.vocab.attr_table[rows][:, VECTOR_KEY_ATTRS]  # (n, 3) uint64
+    return vectors.find_first(keys)
+
+
+class _VectorMixin:
+    """vector / has_vector / vector_norm / similarity for Doc, Span and Token.
+
+    Subclasses define `_vector_rows()` (the rows of their tokens) and `_vector_doc()`.
+    """
+
+    __slots__ = ()
+
+    def _vector_rows(self) -> numpy.ndarray:
+        raise NotImplementedError
+
+    @property
+    def has_vector(self) -> bool:
+        """True when at least one token has a row in `vocab.vectors`."""
+        return bool((self._vector_rows() >= 0).any())
+
+    @property
+    def vector(self) -> numpy.ndarray:
+        """(width,) float32: the token's row, or the mean of the rows of the tokens that
+        have one (a Span or Doc); zeros when there is none (then `has_vector` is False)."""
+        vectors = self._vector_doc().vocab.vectors
+        rows = self._vector_rows()
+        rows = rows[rows >= 0]
+        if not len(rows):
+            return numpy.zeros((vectors.width,), dtype=numpy.float32)
+        if len(rows) == 1:
+            return vectors.data[rows[0]].copy()
+        return vectors.data[rows].mean(axis=0)
+
+    @property
+    def vector_norm(self) -> float:
+        return float(numpy.linalg.norm(self.vector))
+
+    def similarity(self, other: Any) -> float:
+        """Cosine similarity of the two `.vector`s. When either side has no vector (or a
+        zero vector) this warns (VectorsWarning, naming the text) and returns 0.0."""
+        for obj in (self, other):
+            if not hasattr(obj, "vector") or not hasattr(obj, "has_vector"):
+                raise TypeError(f"similarity() needs a Doc, Span or Token, got {type(obj).__name__}.")
+            if not obj.has_vector:
+                if obj._vector_doc().vocab.vectors.n_keys == 0:
+                    reason = f"the vocab has no vectors table. {HOW_TO_ADD}"
+                else:
+                    reason = "out of vocabulary: no token of it is in the vectors table"
+                warn_no_vector(obj, reason)
+                return 0.0
+        a, b = self.vector, other.vector
+        if a.shape != b.shape:
+            raise ValueError(
+                f"similarity(): the vectors have different widths ({a.shape[0]} and {b.shape[0]}); "
+                f"compare texts whose vocabs use the same vectors table."
+            )
+        norm = float(numpy.linalg.norm(a)) * float(numpy.linalg.norm(b))
+        if norm == 0.0:
+            warn_no_vector(self if not a.any() else other, "its vector is all zeros")
+            return 0.0
+        return float(numpy.dot(a, b) / norm)
+
+
 # --- Doc ------------------------------------------------------------------------
 
 def _check_len(values, n: int, key: str) -> list:
@@ -160,7 +236,7 @@ def _check_len(values, n: int, key: str) -> list:
     return values
 
 
-class Doc(_Extensible):
+class Doc(_VectorMixin, _Extensible):
     """A sequence of tokens: `words`, `spaces` (trailing space after each) and annotations."""
 
     _extensions: Dict[str, tuple] = {}
@@ -237,6 +313,12 @@ class Doc(_Extensible):
         if self._lex_rows is None:
             self._lex_rows = self.vocab.lex_rows(self.words)
         return self._lex_rows
+
+    def _vector_rows(self) -> numpy.ndarray:
+        return vector_rows(self)
+
+    def _vector_doc(self) -> "Doc":
+        return self
 
     # sequence protocol
     def __len__(self) -> int:
@@ -492,7 +574,7 @@ def _spaces_from_text(words: List[str], text: str) -> List[bool]:
 
 # --- Token ----------------------------------------------------------------------
 
-class Token(_Extensible):
+class Token(_VectorMixin, _Extensible):
     """A view of one token of a Doc (cheap to create; holds only doc and index)."""
 
     __slots__ = ("doc", "i")
@@ -520,6 +602,21 @@ class Token(_Extensible):
     orth = property(lambda self: self.lex.orth)
     lower = property(lambda self: self.lex.lower)
     norm = property(lambda self: self.lex.norm)
+
+    def _vector_rows(self) -> numpy.ndarray:
+        lex = self.lex
+        vectors = self.doc.vocab.vectors
+        if vectors.n_keys == 0:
+            return numpy.full(1, -1, dtype=numpy.int64)
+        return vectors.find_first(numpy.asarray([[lex.orth, lex.lower, lex.norm]], dtype=numpy.uint64))
+
+    def _vector_doc(self) -> Doc:
+        return self.doc
+
+    @property
+    def is_oov(self) -> bool:
+        """True when the token has no row in `vocab.vectors` (ORTH, LOWER or NORM key)."""
+        return not self.has_vector
 
     @property
     def whitespace_(self) -> str:
@@ -607,7 +704,7 @@ for _name in _LEX_FLAGS:
 
 # --- Span -----------------------------------------------------------------------
 
-class Span(_Extensible):
+class Span(_VectorMixin, _Extensible):
     """Tokens doc[start:end] with an optional label."""
 
     __slots__ = ("doc", "start", "end", "label_")
@@ -671,6 +768,12 @@ class Span(_Extensible):
         if not 0 <= i < n:
             raise IndexError(f"Token index {key} is out of range for a span of {n} tokens.")
         return Token(self.doc, self.start + i)
+
+    def _vector_rows(self) -> numpy.ndarray:
+        return vector_rows(self.doc, self.start, self.end)
+
+    def _vector_doc(self) -> Doc:
+        return self.doc
 
     @property
     def sent(self) -> "Span":

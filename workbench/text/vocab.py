@@ -167,30 +167,41 @@ class Lexeme:
         return f"Lexeme({self.orth_!r}, row={self.row})"
 
 
-class EmptyVectors:
-    """Placeholder vectors table (no rows) until a real table is assigned to `vocab.vectors`."""
+def EmptyVectors():
+    """An empty `Vectors` table (the name is kept for older imports)."""
+    from .vectors import Vectors
 
-    shape = (0, 0)
-
-    def __len__(self) -> int:
-        return 0
-
-    def __contains__(self, key) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "EmptyVectors(shape=(0, 0))"
+    return Vectors()
 
 
 class Vocab:
     """Shared string store, lexeme cache and the (n_lexemes, 6) attribute table."""
 
     def __init__(self, strings: Optional[Iterable[str]] = None):
+        from .vectors import Vectors  # here, not at the top: vectors.py imports this module
+
         self.strings = strings if isinstance(strings, StringStore) else StringStore(strings)
-        self.vectors = EmptyVectors()
+        self._vectors = Vectors(strings=self.strings)
         self._rows: Dict[str, int] = {}
         self._lexemes: List[Lexeme] = []
         self._table = numpy.zeros((1024, _N_ATTRS), dtype=numpy.uint64)
+
+    @property
+    def vectors(self):
+        """The static word vectors (`Vectors`; empty until set or loaded)."""
+        return self._vectors
+
+    @vectors.setter
+    def vectors(self, table) -> None:
+        from .vectors import Vectors
+
+        if not isinstance(table, Vectors):
+            raise TypeError(
+                f"vocab.vectors must be a workbench Vectors table, got {type(table).__name__}. "
+                f"Build one with `Vectors(data=matrix, keys=words)` or load one with `Vectors.load(path)`."
+            )
+        table.link_strings(self.strings)  # the table's words become vocab strings
+        self._vectors = table
 
     def _add(self, text: str) -> Lexeme:
         if not isinstance(text, str):
@@ -238,11 +249,14 @@ class Vocab:
         return self._table[: len(self._lexemes)]
 
     def to_disk(self, path: Union[str, Path]) -> None:
-        """Write `strings.json` (a JSON list) into the directory `path`."""
+        """Write `strings.json` (a JSON list) and, unless empty, the vectors (`vectors/`)
+        into the directory `path`."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         with (path / "strings.json").open("w", encoding="utf8") as f:
             json.dump(self.strings.to_list(), f, ensure_ascii=False)
+        if self._vectors.n_keys or self._vectors.n_rows:
+            self._vectors.to_disk(path / "vectors", strings=False)  # words are in strings.json
 
     def from_disk(self, path: Union[str, Path]) -> "Vocab":
         """Load strings written by `to_disk`; returns self."""
@@ -257,6 +271,10 @@ class Vocab:
             raise DataError(f"{file}: expected a JSON list of strings.")
         for s in strings:
             self.strings.add(s)
+        if (Path(path) / "vectors").exists():
+            from .vectors import Vectors
+
+            self.vectors = Vectors(strings=self.strings).from_disk(Path(path) / "vectors")
         return self
 
     def __repr__(self) -> str:

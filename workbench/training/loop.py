@@ -63,8 +63,8 @@ def train(
     best_score, best_scores = -1.0, {}
     best_step = 0
     interval_losses: Dict[str, float] = {}  # summed since the last evaluation
+    update_seconds = 0.0  # time spent in nlp.update: words/s excludes evaluation and saving
     stopped_by = "end"
-    start = time.perf_counter()
     bus.emit(TrainingEvent("start", message=f"{len(train_examples)} training and {len(dev_examples)} dev examples"))
     try:
         while True:
@@ -73,20 +73,21 @@ def train(
             rng.shuffle(order)
             for batch in batcher(order):
                 losses: Dict[str, float] = {}
+                t0 = time.perf_counter()
                 nlp.update(batch, drop=T["dropout"], sgd=optimizer, losses=losses, exclude=frozen)
+                update_seconds += time.perf_counter() - t0
                 step += 1
                 words += sum(len(eg.reference) for eg in batch)
                 for key, value in losses.items():
                     interval_losses[key] = interval_losses.get(key, 0.0) + value
-                elapsed = time.perf_counter() - start
                 bus.emit(TrainingEvent(
                     "step", step=step, epoch=epoch, losses=losses, words=words,
-                    words_per_second=words / elapsed if elapsed else 0.0,
+                    words_per_second=words / update_seconds if update_seconds else 0.0,
                     grad_norms=_grad_norms(nlp), grad_factors=_grad_factors(nlp, step),
                 ))
                 if step % T["eval_frequency"] == 0:
                     best_score, best_scores, best_step = _evaluate(
-                        nlp, dev_examples, weights, step, epoch, interval_losses, words, start,
+                        nlp, dev_examples, weights, step, epoch, interval_losses, words, update_seconds,
                         best_score, best_scores, best_step, output_path, bus,
                     )
                     interval_losses = {}
@@ -112,7 +113,7 @@ def train(
         raise
     if step % T["eval_frequency"] != 0 or best_step == 0:
         best_score, best_scores, best_step = _evaluate(
-            nlp, dev_examples, weights, step, epoch, interval_losses, words, start,
+            nlp, dev_examples, weights, step, epoch, interval_losses, words, update_seconds,
             best_score, best_scores, best_step, output_path, bus,
         )
     _save(nlp, output_path, "model-last")
@@ -168,7 +169,7 @@ def _grad_factors(nlp: Pipeline, step: int) -> Dict[str, float]:
     return factors
 
 
-def _evaluate(nlp, dev_examples, weights, step, epoch, losses, words, start,
+def _evaluate(nlp, dev_examples, weights, step, epoch, losses, words, update_seconds,
               best_score, best_scores, best_step, output_path, bus) -> Tuple[float, Dict[str, Any], int]:
     scores = nlp.evaluate(dev_examples) if dev_examples else {}
     score = weighted_score(scores, weights)
@@ -176,10 +177,9 @@ def _evaluate(nlp, dev_examples, weights, step, epoch, losses, words, start,
     if is_best:
         best_score, best_scores, best_step = score, scores, step
         _save(nlp, output_path, "model-best")
-    elapsed = time.perf_counter() - start
     bus.emit(TrainingEvent(
         "evaluate", step=step, epoch=epoch, losses=losses, words=words,
-        words_per_second=words / elapsed if elapsed else 0.0, scores=scores, score=score,
+        words_per_second=words / update_seconds if update_seconds else 0.0, scores=scores, score=score,
         best_score=best_score, is_best=is_best,
     ))
     return best_score, best_scores, best_step

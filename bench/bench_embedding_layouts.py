@@ -1,0 +1,158 @@
+"""Shared vs independent embedding layers: accuracy, speed and size on real data.
+
+Setup (a): tagger (UPOS) + ner trained together on the 2,001 EWT dev sentences
+with UNER entities; the last 20% of the sentences are held out for scoring.
+Runs the shared and the independent layout for two seeds each.
+Setup (b), with --tagger-full: the tagger alone on full EWT train, scored on
+EWT dev.
+
+Prints, per run: UPOS accuracy, entity P/R/F, training words/s, inference
+words/s (nlp.pipe, batch 256, documents of ~10 sentences) and size on disk.
+
+    python bench/bench_embedding_layouts.py [--epochs 20] [--seeds 0 1] [--tagger-full]
+"""
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+import workbench  # noqa: E402
+from workbench.commands import build_init_config  # noqa: E402
+from workbench.training.convert import convert  # noqa: E402
+from workbench.training.loop import train  # noqa: E402
+from workbench.training.readers import Corpus  # noqa: E402
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
+        sys.exit(0)
+    return path
+
+
+OVERRIDES = {}
+
+
+def split_corpus(tmp: Path, every: int = 5):
+    """Hold out every 5th EWT document (by `# sent_id` prefix), about 20% of the
+    sentences: whole documents, so names seen in training do not leak into the
+    held-out part, and every genre appears on both sides."""
+    conllu = need(DATA / "ud-ewt" / "en_ewt-ud-dev.conllu")
+    merged = tmp / "ewt_dev_uner.jsonl"
+    convert([conllu, need(DATA / "uner-ewt" / "en_ewt-ud-dev.iob2")], merged, merge=True)
+    lines = merged.read_text(encoding="utf8").splitlines()
+    sent_ids = [line.split("=", 1)[1].strip() for line in conllu.read_text(encoding="utf8").splitlines() if line.startswith("# sent_id")]
+    assert len(sent_ids) == len(lines), "the merged corpus must keep the CoNLL-U sentence order"
+    doc_ids = [sid.rsplit("-", 1)[0] for sid in sent_ids]
+    held_docs = {d for i, d in enumerate(dict.fromkeys(doc_ids)) if i % every == every - 1}
+    train = [line for line, d in zip(lines, doc_ids) if d not in held_docs]
+    held = [line for line, d in zip(lines, doc_ids) if d in held_docs]
+    (tmp / "train.jsonl").write_text("\n".join(train) + "\n", encoding="utf8")
+    (tmp / "heldout.jsonl").write_text("\n".join(held) + "\n", encoding="utf8")
+    return tmp / "train.jsonl", tmp / "heldout.jsonl", len(train), len(held)
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def inference_wps(nlp, path: Path, n_sents: int = 10, repeats: int = 2) -> float:
+    docs = [eg.reference for eg in Corpus(path, n_sents=n_sents)(nlp)]
+    texts = [workbench.Doc(nlp.vocab, words=d.words, spaces=d.spaces) for d in docs]
+    n_words = sum(len(d) for d in docs)
+    list(nlp.pipe(texts[:20], batch_size=256))  # warm up
+    best = 0.0
+    for _ in range(repeats):
+        fresh = [workbench.Doc(nlp.vocab, words=d.words, spaces=d.spaces) for d in docs]
+        start = time.perf_counter()
+        for _doc in nlp.pipe(fresh, batch_size=256):
+            pass
+        best = max(best, n_words / (time.perf_counter() - start))
+    return best
+
+
+def run(layout: str, seed: int, train_path: Path, dev_path: Path, out: Path, epochs: int, pipeline, attr: str = "pos") -> dict:
+    config = build_init_config(pipeline, shared=layout == "shared")
+    config["paths"]["train"] = str(train_path)
+    config["paths"]["dev"] = str(dev_path)
+    config["system"]["seed"] = seed
+    config["training"]["max_epochs"] = epochs
+    for key, value in OVERRIDES.items():
+        section, _, name = key.rpartition(".")
+        node = config
+        for part in section.split("."):
+            node = node[part]
+        node[name] = value
+    config["training"]["max_steps"] = 0
+    config["training"]["patience"] = 0
+    config["training"]["eval_frequency"] = 10 ** 9  # evaluate once, at the end
+    if "tagger" in pipeline:
+        config["components"]["tagger"]["attr"] = attr
+        config["training"]["score_weights"] = {k.replace("tag_acc", f"{attr}_acc"): v for k, v in config["training"]["score_weights"].items()}
+    steps = []  # the loop's own words/s: updates only, no initialization or evaluation
+    result = train(config, out, subscribers=[lambda e: steps.append(e) if e.kind == "step" else None])
+    nlp = workbench.load(out / "model-last")
+    scores = nlp.evaluate(list(Corpus(dev_path)(nlp)))
+    return {
+        "layout": layout, "seed": seed, "steps": result.steps,
+        "upos": scores.get(f"{attr}_acc"), "ents_p": scores.get("ents_p"), "ents_r": scores.get("ents_r"), "ents_f": scores.get("ents_f"),
+        "train_wps": steps[-1].words_per_second if steps else 0.0,
+        "infer_wps": inference_wps(nlp, dev_path),
+        "size_mb": dir_size(out / "model-last") / 1e6,
+    }
+
+
+def show(rows):
+    print(f"{'layout':<12} {'seed':>4} {'steps':>6} {'UPOS':>6} {'ENT P':>6} {'ENT R':>6} {'ENT F':>6} {'train w/s':>10} {'infer w/s':>10} {'size MB':>8}")
+    for r in rows:
+        pct = lambda v: f"{100 * v:6.2f}" if v is not None else "     -"
+        print(f"{r['layout']:<12} {r['seed']:>4} {r['steps']:>6} {pct(r['upos'])} {pct(r['ents_p'])} {pct(r['ents_r'])} {pct(r['ents_f'])} "
+              f"{r['train_wps']:>10,.0f} {r['infer_wps']:>10,.0f} {r['size_mb']:>8.1f}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--layouts", nargs="+", default=["shared", "independent"])
+    p.add_argument("--tagger-full", action="store_true", help="also: tagger alone on full EWT train, scored on EWT dev")
+    p.add_argument("--tagger-epochs", type=int, default=10)
+    p.add_argument("--json", help="write the rows here")
+    p.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="config override, e.g. --set components.ner.model.hidden_width 128")
+    args = p.parse_args()
+    for key, value in args.set:
+        OVERRIDES[key] = json.loads(value)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_layouts_"))
+    rows = []
+    try:
+        train_path, dev_path, n_train, n_dev = split_corpus(tmp)
+        print(f"(a) tagger + ner on EWT dev with UNER entities: {n_train} sentences to train, {n_dev} held out\n")
+        for seed in args.seeds:
+            for layout in args.layouts:
+                rows.append(run(layout, seed, train_path, dev_path, tmp / f"{layout}-{seed}", args.epochs, ["tagger", "ner"]))
+                show(rows[-1:])
+        print()
+        show(rows)
+        if args.tagger_full:
+            print("\n(b) tagger alone on full EWT train, scored on EWT dev")
+            row = run("shared", args.seeds[0], need(DATA / "ud-ewt" / "en_ewt-ud-train.conllu"),
+                      need(DATA / "ud-ewt" / "en_ewt-ud-dev.conllu"), tmp / "tagger-full", args.tagger_epochs, ["tagger"])
+            row["layout"] = "tagger-only"
+            rows.append(row)
+            show([row])
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
