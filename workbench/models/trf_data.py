@@ -127,7 +127,7 @@ class TransformerData:
         X = self.tensors[layer]
         ops = _ops_for(X)
         rows = ops.asarray1i(self.align.dataXd)
-        lengths = ops.asarray1i(self.align.lengths)
+        lengths = ops.xp.array(self.align.lengths, dtype="int32")  # a writable copy (thinc needs one)
         if not len(rows):
             return ops.alloc2f(len(lengths), X.shape[1])
         Xr = X[rows]
@@ -199,19 +199,19 @@ class TransformerData:
     def from_dict(cls, msg: Dict[str, Any]) -> "TransformerData":
         wp = WordpieceData(
             strings=[list(s) for s in msg["strings"]],
-            input_ids=numpy.asarray(msg["input_ids"]),
-            attention_mask=numpy.asarray(msg["attention_mask"]),
-            lengths=numpy.asarray(msg["lengths"]),
-            special_mask=numpy.asarray(msg["special_mask"]),
+            input_ids=numpy.array(msg["input_ids"]),
+            attention_mask=numpy.array(msg["attention_mask"]),
+            lengths=numpy.array(msg["lengths"]),
+            special_mask=numpy.array(msg["special_mask"]),
         )
         return cls(
             wordpieces=wp,
-            tensors=[numpy.asarray(t) for t in msg["tensors"]],
-            align=Ragged(numpy.asarray(msg["align_data"]), numpy.asarray(msg["align_lengths"])),
-            spans=numpy.asarray(msg["spans"]),
-            span_sources=numpy.asarray(msg["span_sources"]),
+            tensors=[numpy.array(t) for t in msg["tensors"]],
+            align=Ragged(numpy.array(msg["align_data"]), numpy.array(msg["align_lengths"])),
+            spans=numpy.array(msg["spans"]),
+            span_sources=numpy.array(msg["span_sources"]),
             truncated=list(msg.get("truncated") or []),
-            attentions=None if msg.get("attentions") is None else [numpy.asarray(a) for a in msg["attentions"]],
+            attentions=None if msg.get("attentions") is None else [numpy.array(a) for a in msg["attentions"]],
             has_all_hidden_states=bool(msg.get("has_all_hidden_states")),
         )
 

@@ -1,0 +1,112 @@
+"""StaticVectors: each token's row of `doc.vocab.vectors`, projected by a learned W.
+
+The table is read from the docs at call time, never copied into the model, and never
+changed: gradients stop at the projection. Tokens without a vector get a zero row.
+"""
+from typing import Callable, List, Optional, Tuple
+
+import numpy
+from thinc.api import Model, Ragged, glorot_uniform_init
+from thinc.types import Floats2d
+
+from ..errors import ConfigError, ShapeError
+from ..text.attrs import ATTR_NAMES, LOWER, NORM, ORTH, attr_id
+from ..text.doc import Doc
+from ..text.vectors import HOW_TO_ADD
+
+# Keys tried in order for a token's row: ORTH falls back to LOWER then NORM, LOWER to NORM.
+_FALLBACKS = {ORTH: (ORTH, LOWER, NORM), LOWER: (LOWER, NORM)}
+
+
+def StaticVectors(
+    nO: Optional[int] = None,
+    nM: Optional[int] = None,
+    dropout: Optional[float] = None,
+    key_attr: str = "ORTH",
+) -> Model[List[Doc], Ragged]:
+    """List[Doc] -> Ragged (n_tokens, nO): vectors (n_tokens, nM) @ W.T, W (nO, nM).
+
+    nM (the vectors width) is read from the docs' vocab at initialize when not given.
+    dropout: during training, drop whole tokens' vectors with this probability.
+    key_attr: the attribute whose hash is looked up (ORTH also tries LOWER, then NORM).
+    """
+    attr = attr_id(key_attr)
+    return Model(
+        "static_vectors",
+        forward,
+        init=init,
+        params={"W": None},
+        dims={"nO": nO, "nM": nM},
+        attrs={"key_attrs": _FALLBACKS.get(attr, (attr,)), "dropout_rate": dropout},
+    )
+
+
+def _table(docs: List[Doc]):
+    """The vectors table of the docs' vocab; ConfigError when it is empty."""
+    vectors = docs[0].vocab.vectors
+    if vectors.n_keys == 0 or vectors.width == 0:
+        raise ConfigError(
+            "StaticVectors: the docs' vocab has no word vectors (nlp.vocab.vectors is empty), "
+            f"but the model uses static vectors (include_static_vectors = true). {HOW_TO_ADD} "
+            "Or set include_static_vectors = false in the embed block."
+        )
+    return vectors
+
+
+def init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    if not model.has_dim("nM"):
+        if not X:
+            raise ConfigError(
+                "StaticVectors: cannot tell the vectors width (nM) without sample docs. Initialize "
+                "the pipeline with training examples whose vocab has vectors, or set nM."
+            )
+        model.set_dim("nM", _table(X).width)
+    if not model.has_dim("nO"):
+        raise ConfigError("StaticVectors: the output width nO is not set; pass nO=.")
+    W = model.ops.alloc2f(model.get_dim("nO"), model.get_dim("nM"))
+    model.set_param("W", glorot_uniform_init(model.ops, W.shape))
+
+
+def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
+    ops = model.ops
+    nO = model.get_dim("nO")
+    lengths = ops.asarray1i([len(doc) for doc in docs])
+    if not docs or not sum(len(doc) for doc in docs):
+        return Ragged(ops.alloc2f(0, nO), lengths), lambda dY: []
+    vectors = _table(docs)
+    nM = model.get_dim("nM")
+    if vectors.width != nM:
+        raise ShapeError(
+            f"StaticVectors: the vocab's vectors have width {vectors.width} but the model was "
+            f"initialized for width {nM}. Use the vectors the model was trained with, or "
+            f"re-initialize the pipeline."
+        )
+    cols = list(model.attrs["key_attrs"])
+    rows = numpy.concatenate(
+        [vectors.find_first(doc.vocab.attr_table[doc.lex_rows][:, cols]) for doc in docs]
+    )  # (N,) -1 = no vector
+    V = ops.asarray2f(vectors.get_batch(rows))  # (N, nM) copy; the table is never written
+    W = model.get_param("W")  # (nO, nM)
+    Y = V @ W.T  # (N, nO)
+    rate = model.attrs.get("dropout_rate")
+    mask = None
+    if is_train and rate:
+        mask = (numpy.random.uniform(size=(len(rows), 1)) >= rate).astype("float32")  # per token
+        mask = ops.asarray2f(mask)
+        Y *= mask
+
+    def backprop(dY: Ragged) -> List:
+        d = dY.data if isinstance(dY, Ragged) else dY  # (N, nO)
+        if mask is not None:
+            d = d * mask
+        model.inc_grad("W", d.T @ V)  # (nO, nM)
+        return []  # docs take no gradient; the vectors table stays fixed
+
+    return Ragged(Y, lengths), backprop
+
+
+def describe(model: Model) -> str:
+    """Short text for debug output: 'StaticVectors(nO, nM, keys ORTH>LOWER>NORM)'."""
+    keys = ">".join(ATTR_NAMES[a] for a in model.attrs["key_attrs"])
+    dims = {d: model.get_dim(d) if model.has_dim(d) else None for d in ("nO", "nM")}
+    return f"StaticVectors(nO={dims['nO']}, nM={dims['nM']}, keys {keys})"
