@@ -163,9 +163,15 @@ def test_bucketing_limits_padding_and_keeps_outputs():
     naive = [numpy.arange(0, 8)]
     assert padded_size(lengths, batches) < padded_size(lengths, naive)
     assert pack_windows(numpy.array([200, 3]), max_items=100)[-1].tolist() == [0]  # too long: alone
+    # similar lengths go together even when the budget would allow one big sub-batch
+    mixed = numpy.array([5, 40] * 20)
+    tight = pack_windows(mixed, max_items=4096)
+    assert len(tight) == 2 and padded_size(mixed, tight) == mixed.sum()
+    loose = pack_windows(mixed, max_items=4096, max_padding=float("inf"))
+    assert len(loose) == 1 and padded_size(mixed, loose) == 40 * 40
 
     texts = TEXTS * 3
-    big = TransformerModel(str(tiny_bert_path()), get_spans=sent_spans(), max_batch_items=4096)
+    big = TransformerModel(str(tiny_bert_path()), get_spans=sent_spans(), max_padding=float("inf"))
     small = TransformerModel(str(tiny_bert_path()), get_spans=sent_spans(), max_batch_items=40)
     big.initialize()
     small.initialize()
@@ -325,8 +331,11 @@ def test_minilm_matches_raw_hf_and_splits_long_docs(minilm):
     numpy.testing.assert_allclose(data.tensors[-1], raw_forward(minilm, ids), rtol=1e-4, atol=1e-4)
     assert data.attentions[0].shape == (1, 12, len(ids), len(ids))
     assert data.unaligned_tokens.tolist() == []
-    long = Doc(VOCAB, words=("extraordinarily " * 300).split())  # 5 pieces each: 1500 > 510
+    long = Doc(VOCAB, words=("extraordinarily " * 300).split())  # 4 pieces each: 1200 > 510
+    n = len(minilm.attrs["tokenizer"](long.text, add_special_tokens=False)["input_ids"])
+    assert n == 1200
     with pytest.warns(UserWarning, match="split at token boundaries"):
         data = minilm.predict([long]).doc_data[0]
     assert len(data.spans) == 3 and (data.wordpieces.lengths <= 512).all()
-    assert data.truncated[0]["n_wordpieces"] == 1500 and data.truncated[0]["dropped_wordpieces"] == 0
+    assert data.truncated[0]["n_wordpieces"] == n and data.truncated[0]["dropped_wordpieces"] == 0
+    assert int((~data.wordpieces.special_mask).sum()) == n

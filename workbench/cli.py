@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     group = ic.add_mutually_exclusive_group()
     group.add_argument("--shared", dest="shared", action="store_true", default=True, help="one tok2vec that all components listen to (default)")
     group.add_argument("--independent", dest="shared", action="store_false", help="each component embeds on its own")
+    iv = init.add_parser("vectors", help="import word vectors (fastText, GloVe, word2vec, Gensim), prune them, save a pipeline")
+    from .training.vectors_io import add_init_vectors_arguments
+
+    add_init_vectors_arguments(iv)
     ifc = init.add_parser("fill-config", help="fill every default into a config")
     ifc.add_argument("input")
     ifc.add_argument("output", help="'-' for stdout")
@@ -82,11 +86,15 @@ def _run(args, extra: List[str]) -> int:
     from .config import parse_override_args
 
     overrides = parse_override_args(extra) if extra else {}
-    if extra and args.command not in ("train", "debug", "init"):
+    if extra and (args.command not in ("train", "debug", "init") or getattr(args, "init_command", None) == "vectors"):
         raise WorkbenchError(f"Unexpected arguments: {' '.join(extra)}")
     import_code(getattr(args, "code", None))
     if args.command == "init" and args.init_command == "config":
         return commands.init_config(args.output, args.pipeline.split(","), shared=args.shared)
+    if args.command == "init" and args.init_command == "vectors":
+        from .training.vectors_io import run_init_vectors
+
+        return run_init_vectors(args)
     if args.command == "init" and args.init_command == "fill-config":
         return commands.fill_config_file(args.input, args.output, overrides)
     if args.command == "debug" and args.debug_command == "config":

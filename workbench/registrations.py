@@ -11,10 +11,20 @@ from .models.parser import TransitionBasedParser
 from .models.encode import MaxoutWindowEncoder
 from .models.tagger import Tagger
 from .models.tok2vec import HashEmbedCNN, Tok2Vec
+from .models.static_vectors import StaticVectors
+from .models.spans import doc_spans, sent_spans, strided_spans
 from .models.tok2vec_listener import Tok2VecListener
+from .models.transformer import TransformerModel
+from .models.trf_listener import TransformerListener
 from .pipeline.ner import DEFAULT_NER, make_ner
 from .pipeline.tagger import DEFAULT_TAGGER, make_tagger
 from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
+from .pipeline.transformer import (
+    DEFAULT_TRANSFORMER,
+    configure_null_annotation_setter,
+    configure_trf_data_setter,
+    make_transformer,
+)
 from .registry import register_factory, registry
 from .training.batchers import batch_by_words
 from .training.readers import Corpus, JsonlCorpus
@@ -28,16 +38,27 @@ def _register(reg, names, func: Callable) -> None:
 # ---------------------------------------------------------------- architectures
 _register(registry.architectures, ["workbench.MultiHashEmbed.v1", "spacy.MultiHashEmbed.v1", "spacy.MultiHashEmbed.v2"], MultiHashEmbed)
 _register(registry.architectures, ["workbench.MaxoutWindowEncoder.v1", "spacy.MaxoutWindowEncoder.v1", "spacy.MaxoutWindowEncoder.v2"], MaxoutWindowEncoder)
+_register(registry.architectures, ["workbench.StaticVectors.v1", "spacy.StaticVectors.v1", "spacy.StaticVectors.v2"], StaticVectors)
 _register(registry.architectures, ["workbench.Tok2Vec.v1", "spacy.Tok2Vec.v1", "spacy.Tok2Vec.v2"], Tok2Vec)
 _register(registry.architectures, ["workbench.HashEmbedCNN.v1", "spacy.HashEmbedCNN.v1", "spacy.HashEmbedCNN.v2"], HashEmbedCNN)
 _register(registry.architectures, ["workbench.Tok2VecListener.v1", "spacy.Tok2VecListener.v1"], Tok2VecListener)
 _register(registry.architectures, ["workbench.Tagger.v1", "spacy.Tagger.v1", "spacy.Tagger.v2"], Tagger)
 _register(registry.architectures, ["workbench.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v2"], TransitionBasedParser)
+_register(registry.architectures, ["workbench.TransformerModel.v1", "spacy-transformers.TransformerModel.v1", "spacy-transformers.TransformerModel.v3"], TransformerModel)
+_register(registry.architectures, ["workbench.TransformerListener.v1", "spacy-transformers.TransformerListener.v1"], TransformerListener)
+
+# ---------------------------------------------------------------- span getters and annotation setters
+_register(registry.span_getters, ["workbench.doc_spans.v1", "spacy-transformers.doc_spans.v1"], doc_spans)
+_register(registry.span_getters, ["workbench.sent_spans.v1", "spacy-transformers.sent_spans.v1"], sent_spans)
+_register(registry.span_getters, ["workbench.strided_spans.v1", "spacy-transformers.strided_spans.v1"], strided_spans)
+_register(registry.annotation_setters, ["workbench.null_annotation_setter.v1", "spacy-transformers.null_annotation_setter.v1"], configure_null_annotation_setter)
+_register(registry.annotation_setters, ["workbench.trf_data_setter.v1", "spacy-transformers.trfdata_setter.v1"], configure_trf_data_setter)
 
 # ---------------------------------------------------------------- factories
 register_factory("tok2vec", make_tok2vec, DEFAULT_TOK2VEC)
 register_factory("tagger", make_tagger, DEFAULT_TAGGER, scores=lambda block: {f"{block.get('attr', 'tag')}_acc": 1.0})
 register_factory("ner", make_ner, DEFAULT_NER, scores=lambda block: {"ents_f": 1.0})
+register_factory("transformer", make_transformer, DEFAULT_TRANSFORMER)
 
 
 # ---------------------------------------------------------------- readers

@@ -93,9 +93,11 @@ def _chain_init(model: Model, X=None, Y=None) -> None:
 
 
 def MaxoutNorm(nO: int, nI: int, nP: int = 3) -> Model[Floats2d, Floats2d]:
-    """Maxout over `nP` linear pieces followed by layer normalization.
+    """Maxout over `nP` linear pieces, layer normalization, then dropout.
 
     (N, nI) -> (N, nO). Params: W (nO, nP, nI), b (nO, nP), G (nO,) gain, B (nO,) bias.
+    The dropout rate is the training dropout (`set_dropout_rate`, [training] dropout);
+    at prediction there is none.
     """
     return Model(
         "maxout_norm",
@@ -103,6 +105,7 @@ def MaxoutNorm(nO: int, nI: int, nP: int = 3) -> Model[Floats2d, Floats2d]:
         init=_maxout_norm_init,
         dims={"nO": nO, "nI": nI, "nP": nP},
         params={"W": None, "b": None, "G": None, "B": None},
+        attrs={"dropout_rate": 0.0},
     )
 
 
@@ -147,8 +150,14 @@ def _maxout_norm_forward(
     if not is_train:
         return Y, _no_backprop(model)
     X_hat = best
+    rate = model.attrs.get("dropout_rate", 0.0)
+    mask = ops.get_dropout_mask(Y.shape, rate) if rate else None  # (N, nO), scaled by 1/(1-rate)
+    if mask is not None:
+        Y *= mask
 
     def backprop(dY: Floats2d) -> Floats2d:
+        if mask is not None:
+            dY = dY * mask
         model.inc_grad("B", dY.sum(axis=0))
         model.inc_grad("G", (dY * X_hat).sum(axis=0))
         d_hat = dY * G  # (N, nO)

@@ -35,6 +35,15 @@ class ListenerChannel:
         self._outputs: Optional[List[Any]] = None
         self._accumulate: Optional[Callable[[int, Any], None]] = None
         self.last_grad_norm: Optional[float] = None
+        # (advance: bool) -> factor; set by listeners that weight their gradient
+        self.grad_factor_source: Optional[Callable[[bool], float]] = None
+
+    def step_grad_factor(self) -> float:
+        """Upstream, once per update: move the listener's grad_factor to this step."""
+        return self.grad_factor_source(True) if self.grad_factor_source else 1.0
+
+    def current_grad_factor(self) -> float:
+        return self.grad_factor_source(False) if self.grad_factor_source else 1.0
 
     def matches(self, upstream_name: str, kind: str) -> bool:
         return kind == self.kind and self.requested in ("*", upstream_name)
@@ -84,6 +93,8 @@ class ListenerChannel:
         def backprop(grads: List[Any]) -> None:
             norm_sq = 0.0
             for r, g in zip(rows, grads):
+                if g is None:  # nothing to send (e.g. grad_factor 0)
+                    continue
                 norm_sq += float(_sum_sq(g))
                 if accumulate is not None:
                     accumulate(r, g)

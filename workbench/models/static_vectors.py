@@ -7,10 +7,9 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy
 from thinc.api import Model, Ragged, glorot_uniform_init
-from thinc.types import Floats2d
 
 from ..errors import ConfigError, ShapeError
-from ..text.attrs import ATTR_NAMES, LOWER, NORM, ORTH, attr_id
+from ..text.attrs import LOWER, NORM, ORTH, attr_id
 from ..text.doc import Doc
 from ..text.vectors import HOW_TO_ADD
 
@@ -23,12 +22,14 @@ def StaticVectors(
     nM: Optional[int] = None,
     dropout: Optional[float] = None,
     key_attr: str = "ORTH",
+    init_W: Optional[Callable] = None,
 ) -> Model[List[Doc], Ragged]:
     """List[Doc] -> Ragged (n_tokens, nO): vectors (n_tokens, nM) @ W.T, W (nO, nM).
 
     nM (the vectors width) is read from the docs' vocab at initialize when not given.
     dropout: during training, drop whole tokens' vectors with this probability.
     key_attr: the attribute whose hash is looked up (ORTH also tries LOWER, then NORM).
+    init_W: a thinc initializer for W (default glorot_uniform_init).
     """
     attr = attr_id(key_attr)
     return Model(
@@ -37,13 +38,14 @@ def StaticVectors(
         init=init,
         params={"W": None},
         dims={"nO": nO, "nM": nM},
-        attrs={"key_attrs": _FALLBACKS.get(attr, (attr,)), "dropout_rate": dropout},
+        attrs={"key_attrs": _FALLBACKS.get(attr, (attr,)), "dropout_rate": dropout,
+               "init_W": init_W or glorot_uniform_init},
     )
 
 
-def _table(docs: List[Doc]):
-    """The vectors table of the docs' vocab; ConfigError when it is empty."""
-    vectors = docs[0].vocab.vectors
+def _table(doc: Doc):
+    """The vectors table of the doc's vocab; ConfigError when it is empty."""
+    vectors = doc.vocab.vectors
     if vectors.n_keys == 0 or vectors.width == 0:
         raise ConfigError(
             "StaticVectors: the docs' vocab has no word vectors (nlp.vocab.vectors is empty), "
@@ -60,11 +62,10 @@ def init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
                 "StaticVectors: cannot tell the vectors width (nM) without sample docs. Initialize "
                 "the pipeline with training examples whose vocab has vectors, or set nM."
             )
-        model.set_dim("nM", _table(X).width)
+        model.set_dim("nM", _table(X[0]).width)
     if not model.has_dim("nO"):
         raise ConfigError("StaticVectors: the output width nO is not set; pass nO=.")
-    W = model.ops.alloc2f(model.get_dim("nO"), model.get_dim("nM"))
-    model.set_param("W", glorot_uniform_init(model.ops, W.shape))
+    model.set_param("W", model.attrs["init_W"](model.ops, (model.get_dim("nO"), model.get_dim("nM"))))
 
 
 def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
@@ -73,26 +74,27 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
     lengths = ops.asarray1i([len(doc) for doc in docs])
     if not docs or not sum(len(doc) for doc in docs):
         return Ragged(ops.alloc2f(0, nO), lengths), lambda dY: []
-    vectors = _table(docs)
     nM = model.get_dim("nM")
-    if vectors.width != nM:
-        raise ShapeError(
-            f"StaticVectors: the vocab's vectors have width {vectors.width} but the model was "
-            f"initialized for width {nM}. Use the vectors the model was trained with, or "
-            f"re-initialize the pipeline."
-        )
     cols = list(model.attrs["key_attrs"])
-    rows = numpy.concatenate(
-        [vectors.find_first(doc.vocab.attr_table[doc.lex_rows][:, cols]) for doc in docs]
-    )  # (N,) -1 = no vector
-    V = ops.asarray2f(vectors.get_batch(rows))  # (N, nM) copy; the table is never written
+    parts = []
+    for doc in docs:
+        vectors = _table(doc)
+        if vectors.width != nM:
+            raise ShapeError(
+                f"StaticVectors: the vocab's vectors have width {vectors.width} but the model was "
+                f"initialized for width {nM}. Use the vectors the model was trained with, or "
+                f"re-initialize the pipeline."
+            )
+        lex_rows = doc.lex_rows  # first: it may add lexemes (growing attr_table)
+        rows = vectors.find_first(doc.vocab.attr_table[lex_rows][:, cols])  # (n,) -1 = none
+        parts.append(vectors.get_batch(rows))  # (n, nM) copy: the table is never written
+    V = ops.asarray2f(numpy.concatenate(parts) if len(parts) > 1 else parts[0])  # (N, nM)
     W = model.get_param("W")  # (nO, nM)
     Y = V @ W.T  # (N, nO)
     rate = model.attrs.get("dropout_rate")
     mask = None
     if is_train and rate:
-        mask = (numpy.random.uniform(size=(len(rows), 1)) >= rate).astype("float32")  # per token
-        mask = ops.asarray2f(mask)
+        mask = (ops.xp.random.uniform(size=(V.shape[0], 1)) >= rate).astype("float32")  # per token
         Y *= mask
 
     def backprop(dY: Ragged) -> List:
@@ -104,9 +106,3 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
 
     return Ragged(Y, lengths), backprop
 
-
-def describe(model: Model) -> str:
-    """Short text for debug output: 'StaticVectors(nO, nM, keys ORTH>LOWER>NORM)'."""
-    keys = ">".join(ATTR_NAMES[a] for a in model.attrs["key_attrs"])
-    dims = {d: model.get_dim(d) if model.has_dim(d) else None for d in ("nO", "nM")}
-    return f"StaticVectors(nO={dims['nO']}, nM={dims['nM']}, keys {keys})"

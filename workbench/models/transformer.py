@@ -133,6 +133,7 @@ def TransformerModel(
     output_attentions: bool = False,
     output_hidden_states: bool = False,
     max_batch_items: int = 4096,
+    max_padding: float = 0.1,
 ) -> Model[List[Doc], FullTransformerBatch]:
     """A HF encoder over the spans of each doc.
 
@@ -145,11 +146,15 @@ def TransformerModel(
       thinc's PyTorchGradScaler for training.
     output_attentions / output_hidden_states: keep attention weights / every layer's output.
     max_batch_items: padded wordpiece positions per sub-batch (model.attrs, may be changed).
+    max_padding: padding allowed per sub-batch, as a fraction of its real wordpieces (see
+      `pack_windows`); raise it (e.g. 1.0) on GPU, where fewer, larger calls pay off.
     """
     tok_cfg = dict(tokenizer_config if tokenizer_config is not None else {"use_fast": True})
     check_tokenizer_config(tok_cfg)  # refuse use_fast = false now, not at first use
     if not isinstance(max_batch_items, int) or max_batch_items < 1:
         raise ConfigError(f"[model] max_batch_items = {max_batch_items!r}: use a positive number of wordpieces.")
+    if not max_padding >= 0:
+        raise ConfigError(f"[model] max_padding = {max_padding!r}: use a fraction >= 0 (0.1 = 10% padding).")
     on_gpu = torch.cuda.is_available()
     scaler = PyTorchGradScaler(enabled=bool(mixed_precision and on_gpu), **dict(grad_scaler_config or {}))
     settings = {"output_attentions": output_attentions}
@@ -179,6 +184,7 @@ def TransformerModel(
             "output_attentions": bool(output_attentions),
             "output_hidden_states": bool(output_hidden_states),
             "max_batch_items": int(max_batch_items),
+            "max_padding": float(max_padding),
             "max_length": None,
         },
     )
@@ -334,7 +340,8 @@ class _Window:
 
 def _encode(tokenizer: Any, texts: List[str], max_length: Optional[int] = None):
     kwargs = dict(add_special_tokens=True, return_offsets_mapping=True, return_special_tokens_mask=True,
-                  return_attention_mask=False, return_token_type_ids=False)
+                  return_attention_mask=False, return_token_type_ids=False,
+                  verbose=False)  # we measure and report over-long spans ourselves
     if max_length is not None:
         kwargs.update(truncation=True, max_length=max_length)
     enc = tokenizer(texts, **kwargs)
@@ -418,18 +425,27 @@ def _split_points(s: int, e: int, tokens: numpy.ndarray, positions: numpy.ndarra
     return [(s + a, s + b) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
-def pack_windows(lengths: numpy.ndarray, max_items: int) -> List[numpy.ndarray]:
-    """Window indices per sub-batch: sorted by length, each sub-batch at most `max_items`
-    padded positions (n_windows * longest), a longer single window alone."""
+def pack_windows(lengths: numpy.ndarray, max_items: int, max_padding: float = 0.1) -> List[numpy.ndarray]:
+    """Window indices per sub-batch, windows sorted by length.
+
+    A sub-batch holds at most `max_items` padded positions (n_windows * longest; a longer
+    single window runs alone). Once it holds `max_items // 16` positions it is also closed
+    when the next window would make its padding exceed `max_padding` of its real positions:
+    compute on CPU grows with padded positions, so similar lengths go together.
+    """
     order = numpy.argsort(lengths, kind="stable")
-    batches, current, longest = [], [], 0
+    min_fill = max_items // 16
+    batches, current, real = [], [], 0
     for k in order:
         L = int(lengths[k])
-        if current and (len(current) + 1) * max(longest, L) > max_items:
-            batches.append(numpy.asarray(current))
-            current, longest = [], 0
+        if current:
+            padded = (len(current) + 1) * L  # sorted: L is the longest so far
+            wasteful = padded - (real + L) > max_padding * (real + L) and len(current) * L >= min_fill
+            if padded > max_items or wasteful:
+                batches.append(numpy.asarray(current))
+                current, real = [], 0
         current.append(int(k))
-        longest = max(longest, L)
+        real += L
     if current:
         batches.append(numpy.asarray(current))
     return batches
@@ -488,7 +504,7 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[FullTransfor
     want_hidden, want_attn = model.attrs["output_hidden_states"], model.attrs["output_attentions"]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     use_types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
-    batches = pack_windows(lengths, model.attrs["max_batch_items"])
+    batches = pack_windows(lengths, model.attrs["max_batch_items"], model.attrs["max_padding"])
 
     last = xp.zeros((n_rows, width), dtype="float32")
     hidden: Optional[List[Any]] = None

@@ -14,7 +14,7 @@ class TrainablePipe:
     and, to learn, `get_loss`; `cfg` holds what must be saved besides the weights."""
 
     def __init__(self, nlp: Any, name: str, model: Model):
-        self.vocab = nlp.vocab
+        self.vocab = getattr(nlp, "vocab", nlp)  # a pipeline, or a Vocab
         self.name = name
         self.model = model
         self.cfg: Dict[str, Any] = {}

@@ -205,13 +205,15 @@ class _VectorMixin:
         """Cosine similarity of the two `.vector`s. When either side has no vector (or a
         zero vector) this warns (VectorsWarning, naming the text) and returns 0.0."""
         for obj in (self, other):
-            if not hasattr(obj, "vector") or not hasattr(obj, "has_vector"):
+            if not isinstance(obj, _VectorMixin):
                 raise TypeError(f"similarity() needs a Doc, Span or Token, got {type(obj).__name__}.")
             if not obj.has_vector:
                 if obj._vector_doc().vocab.vectors.n_keys == 0:
                     reason = f"the vocab has no vectors table. {HOW_TO_ADD}"
+                elif isinstance(obj, Token):
+                    reason = "out of vocabulary: none of its ORTH/LOWER/NORM keys is in the vectors table"
                 else:
-                    reason = "out of vocabulary: no token of it is in the vectors table"
+                    reason = "out of vocabulary: none of its tokens is in the vectors table"
                 warn_no_vector(obj, reason)
                 return 0.0
         a, b = self.vector, other.vector

@@ -12,7 +12,7 @@ optionally, `strings.json` (the words of the keys).
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -271,11 +271,13 @@ class Vectors:
         dropped = self._data[n_rows:]  # (n_dropped, width)
         new_row = numpy.empty((len(dropped),), dtype=numpy.int64)
         score = numpy.empty((len(dropped),), dtype=numpy.float32)
-        step = batch_size or max(1, _SCORE_BUDGET // n_rows)
+        step = batch_size or max(1, min(2048, _SCORE_BUDGET // n_rows))
+        buffer = numpy.empty((min(step, len(dropped)), n_rows), dtype=numpy.float32)
         starts = range(0, len(dropped), step)
-        for start in _progress(starts, progress, "prune", unit="batch"):
+        for start in progress_iter(starts, progress, "prune", unit="batch"):
             block = _normalize(dropped[start : start + step])
-            sims = block @ kept.T  # (batch, n_rows)
+            sims = buffer[: len(block)]
+            numpy.matmul(block, kept.T, out=sims)  # (batch, n_rows)
             best = sims.argmax(axis=1)
             new_row[start : start + step] = best
             score[start : start + step] = sims[numpy.arange(len(best)), best]
@@ -329,18 +331,15 @@ class Vectors:
         step = max(1, min(int(batch_size), _SCORE_BUDGET // max(1, self.n_rows)))
         out_rows = numpy.empty((len(queries), n), dtype=numpy.int64)
         out_scores = numpy.empty((len(queries), n), dtype=numpy.float32)
-        cut = self.n_rows - n
+        buffer = numpy.empty((min(step, len(queries)), self.n_rows), dtype=numpy.float32)
         for start in range(0, len(queries), step):
-            sims = _normalize(queries[start : start + step]) @ table.T  # (batch, n_rows)
+            sims = buffer[: len(queries[start : start + step])]
+            numpy.matmul(_normalize(queries[start : start + step]), table.T, out=sims)  # (batch, n_rows)
             if len(keyless):
                 sims[:, keyless] = -numpy.inf
-            top = numpy.argpartition(sims, cut, axis=1)[:, cut:] if cut > 0 else numpy.broadcast_to(
-                numpy.arange(self.n_rows), sims.shape
-            )
-            top_scores = numpy.take_along_axis(sims, top, axis=1)  # (batch, n), unordered
-            order = numpy.argsort(-top_scores, axis=1, kind="stable")
-            out_rows[start : start + step] = numpy.take_along_axis(top, order, axis=1)
-            out_scores[start : start + step] = numpy.take_along_axis(top_scores, order, axis=1)
+            top, top_scores = _top_n(sims, n)
+            out_rows[start : start + step] = top
+            out_scores[start : start + step] = top_scores
         return row_keys[out_rows], out_rows, out_scores
 
     # ------------------------------------------------------------ saving
@@ -480,6 +479,43 @@ class Vectors:
         return numpy.where(pos >= 0, self._rows[numpy.maximum(pos, 0)] if len(self._rows) else -1, -1)
 
 
+def _top_n(sims: numpy.ndarray, n: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The n best columns of each row of `sims` (batch, n_cols), best first: (rows, scores).
+
+    Exact, without sorting whole rows: the n-th largest of the block maxima (blocks of
+    `size` columns) is a lower bound of each row's n-th best score, so only the few
+    columns at or above it are sorted.
+    """
+    batch, n_cols = sims.shape
+    size = min(1024, n_cols // (4 * n))
+    if size < 16:  # small table: partition whole rows
+        cut = n_cols - n
+        top = numpy.argpartition(sims, cut, axis=1)[:, cut:] if cut > 0 else numpy.tile(
+            numpy.arange(n_cols), (batch, 1)
+        )
+        scores = numpy.take_along_axis(sims, top, axis=1)
+        order = numpy.argsort(-scores, axis=1, kind="stable")
+        return numpy.take_along_axis(top, order, axis=1), numpy.take_along_axis(scores, order, axis=1)
+    n_full = n_cols // size
+    block_max = sims[:, : n_full * size].reshape(batch, n_full, size).max(axis=2)  # (batch, n_blocks)
+    if n_cols % size:
+        block_max = numpy.concatenate([block_max, sims[:, n_full * size :].max(axis=1, keepdims=True)], axis=1)
+    cut = block_max.shape[1] - n
+    threshold = numpy.partition(block_max, cut, axis=1)[:, cut]  # (batch,)
+    flat = numpy.flatnonzero(sims >= threshold[:, None])  # candidates, row-major
+    row, col = numpy.divmod(flat, n_cols)
+    score = sims.ravel()[flat]
+    order = numpy.lexsort((col, -score, row))  # by row, then best score, then column
+    row, col, score = row[order], col[order], score[order]
+    rank = numpy.arange(len(row)) - numpy.searchsorted(row, numpy.arange(batch))[row]
+    keep = rank < n
+    top = numpy.empty((batch, n), dtype=numpy.int64)
+    top_scores = numpy.empty((batch, n), dtype=numpy.float32)
+    top[row[keep], rank[keep]] = col[keep]
+    top_scores[row[keep], rank[keep]] = score[keep]
+    return top, top_scores
+
+
 def _normalize(X: numpy.ndarray) -> numpy.ndarray:
     """Rows scaled to unit length (zero rows stay zero). (n, width) float32."""
     norms = numpy.linalg.norm(X, axis=1, keepdims=True)
@@ -496,16 +532,15 @@ def _load_npy(file: Path, dtype, ndim: int) -> numpy.ndarray:
         raise DataError(f"{file}: not a plain numpy array file ({err}).") from None
     if arr.ndim != ndim:
         raise DataError(f"{file}: expected a {ndim}d array, got shape {arr.shape}.")
-    if ndim == 2 and arr.shape[0] == 0 and arr.shape[1] == 0:
-        return arr.astype(dtype)
     if arr.dtype != dtype:
-        if arr.dtype.kind != numpy.dtype(dtype).kind and not (arr.size == 0):
+        if arr.size and arr.dtype.kind != numpy.dtype(dtype).kind:
             raise DataError(f"{file}: expected dtype {numpy.dtype(dtype).name}, got {arr.dtype.name}.")
         arr = arr.astype(dtype)
     return arr
 
 
-def _progress(iterable, enabled: bool, desc: str, **kwargs):
+def progress_iter(iterable, enabled: bool, desc: str, **kwargs):
+    """`iterable` wrapped in a tqdm bar (on stderr) when `enabled`."""
     if not enabled:
         return iterable
     from tqdm import tqdm

@@ -10,11 +10,14 @@ from ..errors import ConfigError
 def initialize_pipeline(nlp: Any, resolved: Dict[str, Any], get_examples: Callable[[], Iterable[Any]]) -> Optimizer:
     """Apply [initialize], initialize every component, and build the optimizer."""
     init = resolved.get("initialize", {})
-    for key in ("vectors", "init_tok2vec"):
-        if init.get(key):
-            raise ConfigError(
-                f"[initialize] {key} = {init[key]!r}: loading {key.replace('_', ' ')} is not available "
-                f"in this version. Set it to null."
-            )
+    if init.get("vectors"):
+        from .vectors_io import load_vectors_into
+
+        load_vectors_into(nlp, init["vectors"])  # before initialize: StaticVectors reads their width
+    if init.get("init_tok2vec"):
+        raise ConfigError(
+            f"[initialize] init_tok2vec = {init['init_tok2vec']!r}: loading pretrained weights is not "
+            f"available in this version. Set it to null."
+        )
     nlp.initialize(get_examples)
     return resolve_block(resolved["training"]["optimizer"], "training.optimizer")
