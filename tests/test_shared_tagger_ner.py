@@ -116,6 +116,9 @@ def test_make_independent_ner_keeps_predictions_and_save_load_round_trip(tmp_pat
     after = [([(e.start, e.end, e.label_) for e in d.ents], d.tags) for d in nlp.pipe(texts)]
     assert after == before
     assert nlp.get_pipe("tok2vec").listening_components == ["tagger"]
+    copied = nlp.get_pipe("ner").model.get_ref("tok2vec")
+    assert copied.get_ref("embed").get_dim("nO") == 32  # refs survive the copy
+    assert copied.id != nlp.get_pipe("tok2vec").model.id  # its own weights for the optimizer
     nlp.to_disk(tmp_path / "p")
     loaded = workbench.load(tmp_path / "p")
     again = [([(e.start, e.end, e.label_) for e in d.ents], d.tags) for d in loaded.pipe(texts)]

@@ -7,8 +7,10 @@
   a config until that list is empty.
 - `resolve_section(config, "training")` builds the objects of one section.
 """
+import collections.abc
 import copy
 import re
+import typing
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -397,7 +399,54 @@ def interpolate(config: Config) -> Config:
 def resolve_block(block: Dict[str, Any], where: str) -> Any:
     """Build the objects of one (interpolated) block, naming it in errors."""
     check_registered_names({where: block})
+    block = coerce_int_keys(block, where)
     try:
         return registry.resolve({"x": block}, validate=True)["x"]
     except ConfigValidationError as e:
         raise ConfigError(f"[{where}] " + format_validation_error(e)) from None
+
+
+def coerce_int_keys(node: Any, where: str) -> Any:
+    """JSON objects in a .cfg have string keys: give an argument typed `Dict[int, ...]`
+    (e.g. a key2row table for thinc's remap_ids) int keys, naming any key that is not one."""
+    if not isinstance(node, dict):
+        return node
+    out = {key: coerce_int_keys(value, f"{where}.{key}") for key, value in node.items()}
+    ref = _func_ref(node)
+    if ref is None:
+        return out
+    try:
+        func = registry.get(ref[0][1:], ref[1])
+        hints = typing.get_type_hints(func)
+    except Exception:  # unknown names are reported elsewhere; odd annotations are left alone
+        return out
+    for key, value in out.items():
+        if isinstance(value, dict) and value and _func_ref(value) is None and _int_keyed(hints.get(key)):
+            out[key] = {_int_key(k, f"{where}.{key}"): v for k, v in value.items()}
+    return out
+
+
+def _int_keyed(hint: Any) -> bool:
+    """True for Dict[int, X] / Mapping[int, X], also inside Optional[...]."""
+    if hint is None:
+        return False
+    origin = typing.get_origin(hint)
+    if origin is Union:
+        return any(_int_keyed(arg) for arg in typing.get_args(hint))
+    if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
+        args = typing.get_args(hint)
+        return bool(args) and args[0] is int
+    return False
+
+
+def _int_key(key: Any, where: str) -> int:
+    if isinstance(key, int):
+        return key
+    try:
+        return int(str(key).strip())
+    except ValueError:
+        raise ConfigError(
+            f"[{where}] has the key {key!r}, but this setting takes integer keys (Dict[int, ...]). "
+            f"Write each key as an integer in quotes, e.g. {{\"42\": 0}}; the id of a word "
+            f"is nlp.vocab.strings[word]."
+        ) from None

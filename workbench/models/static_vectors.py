@@ -12,6 +12,7 @@ from ..errors import ConfigError, ShapeError
 from ..text.attrs import LOWER, NORM, ORTH, attr_id
 from ..text.doc import Doc
 from ..text.vectors import HOW_TO_ADD
+from .custom_embed import AddableRagged
 
 # Keys tried in order for a token's row: ORTH falls back to LOWER then NORM, LOWER to NORM.
 _FALLBACKS = {ORTH: (ORTH, LOWER, NORM), LOWER: (LOWER, NORM)}
@@ -73,7 +74,7 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
     nO = model.get_dim("nO")
     lengths = ops.asarray1i([len(doc) for doc in docs])
     if not docs or not sum(len(doc) for doc in docs):
-        return Ragged(ops.alloc2f(0, nO), lengths), lambda dY: []
+        return AddableRagged(ops.alloc2f(0, nO), lengths), lambda dY: []
     nM = model.get_dim("nM")
     cols = list(model.attrs["key_attrs"])
     parts = []
@@ -98,11 +99,12 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
         Y *= mask
 
     def backprop(dY: Ragged) -> List:
-        d = dY.data if isinstance(dY, Ragged) else dY  # (N, nO)
+        d = dY.data if isinstance(dY, Ragged) else dY  # (N, nO), or e.g. (N, 1, nO) from add(...)
+        d = d.reshape((d.shape[0], -1))
         if mask is not None:
             d = d * mask
         model.inc_grad("W", d.T @ V)  # (nO, nM)
         return []  # docs take no gradient; the vectors table stays fixed
 
-    return Ragged(Y, lengths), backprop
+    return AddableRagged(Y, lengths), backprop  # adds to plain arrays: add(StaticVectors, ...)
 

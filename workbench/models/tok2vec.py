@@ -7,7 +7,8 @@ from thinc.types import Floats2d
 from ..errors import ConfigError
 from ..text.doc import Doc
 from .embed import MultiHashEmbed
-from .encode import MaxoutWindowEncoder, chain_forward
+from .custom_embed import to_doc_arrays
+from .encode import MaxoutWindowEncoder
 
 
 def Tok2Vec(
@@ -15,7 +16,9 @@ def Tok2Vec(
 ) -> Model[List[Doc], List[Floats2d]]:
     """Embed each token, then contextualize: one (n_tokens, width) array per doc.
 
-    The output width is `model.get_dim("nO")`; the parts are `model.get_ref("embed")`
+    `embed` may return a list of (n_tokens, width) arrays, a Ragged, or one array
+    for the whole batch (custom layers built with thinc's `add`/`Embed`); it is
+    split per doc before `encode`. The output width is `model.get_dim("nO")`; the parts are `model.get_ref("embed")`
     and `model.get_ref("encode")`.
     """
     embed_width, encode_in = embed.maybe_get_dim("nO"), encode.maybe_get_dim("nI")
@@ -29,7 +32,7 @@ def Tok2Vec(
     width = encode.maybe_get_dim("nO")
     return Model(
         "tok2vec",
-        chain_forward,
+        _forward,
         init=_init,
         layers=[embed, encode],
         refs={"embed": embed, "encode": encode},
@@ -37,11 +40,23 @@ def Tok2Vec(
     )
 
 
+def _forward(model: Model, docs: List[Doc], is_train: bool):
+    embed, encode = model.layers
+    embedded, embed_backprop = embed(docs, is_train)
+    X, to_embed_grad = to_doc_arrays(embedded, docs)  # [(n_tokens, width)]
+    Y, encode_backprop = encode(X, is_train)
+
+    def backprop(dY: List[Floats2d]):
+        return embed_backprop(to_embed_grad(encode_backprop(dY)))
+
+    return Y, backprop
+
+
 def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     embed, encode = model.layers  # not refs: thinc's Model.copy() drops refs
     embed.initialize(X=X)
     if X is not None and encode.maybe_get_dim("nI") is None:
-        encode.initialize(X=embed.predict(X))  # let the encoder read its input width
+        encode.initialize(X=to_doc_arrays(embed.predict(X), X)[0])  # let the encoder read its input width
     else:
         encode.initialize()
     if encode.maybe_get_dim("nO") is not None:

@@ -70,6 +70,8 @@ class TokenizerNotLoaded:
     """`model.attrs["tokenizer"]` until the model is loaded."""
 
     def __getattr__(self, name: str):
+        if name.startswith("_"):  # copy/pickle protocol lookups
+            raise AttributeError(name)
         raise ConfigError(
             "The transformer's tokenizer is not loaded yet: call model.initialize() (loads `name`) or "
             "transformer_from_disk(model, path) first."

@@ -104,6 +104,7 @@ class Pipeline:
         predictions are identical right after and the component no longer
         needs the upstream.
         """
+        from ..models.copying import copy_model
         from ..models.listener import listener_nodes
 
         comp = self.get_pipe(name)
@@ -121,7 +122,7 @@ class Pipeline:
             if hasattr(upstream, "independent_copy"):
                 replacement = upstream.independent_copy(node)
             else:
-                replacement = upstream.model.copy()
+                replacement = copy_model(upstream.model)
             comp.model.replace_node(node, replacement)
             self._replace_listener_config(name, channel.upstream)
         self.link_listeners()

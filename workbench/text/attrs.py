@@ -1,4 +1,5 @@
 """Attribute ids: the columns of the vocab's lexeme table (`Vocab.attr_table`)."""
+import numbers
 from typing import Union
 
 from ..errors import ConfigError
@@ -14,8 +15,8 @@ def attr_id(attr: Union[int, str]) -> int:
         key = attr.upper()
         if key in ATTR_IDS:
             return ATTR_IDS[key]
-    elif isinstance(attr, int) and not isinstance(attr, bool) and 0 <= attr < len(ATTR_NAMES):
-        return attr
+    elif isinstance(attr, numbers.Integral) and not isinstance(attr, bool) and 0 <= attr < len(ATTR_NAMES):
+        return int(attr)  # also numpy integers, e.g. from an array of column ids
     raise ConfigError(
         f"Unknown token attribute {attr!r}. Valid attributes are "
         f"{', '.join(ATTR_NAMES)} (case-insensitive) or their ids 0..{len(ATTR_NAMES) - 1}."

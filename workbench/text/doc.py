@@ -469,7 +469,7 @@ class Doc(_VectorMixin, _Extensible):
     def to_array(self, attrs: Union[int, str, Sequence[Union[int, str]]]) -> numpy.ndarray:
         """uint64 (n_tokens, len(attrs)) lexeme attributes; a single attr gives (n_tokens,)."""
         rows = self.lex_rows  # first: creating lexemes grows the table
-        if isinstance(attrs, (int, str)):
+        if isinstance(attrs, (int, str, numpy.integer)):
             return self.vocab.attr_table[rows, attr_id(attrs)]
         cols = [attr_id(a) for a in attrs]
         return self.vocab.attr_table[rows][:, cols]

@@ -10,6 +10,7 @@ from thinc.api import fix_random_seed
 
 from ..config import interpolate, require_complete, resolve_block
 from ..errors import ConfigError
+from ..ops import use_blas_cpu_ops
 from ..pipeline.language import Pipeline
 from .events import EventBus, Subscriber, TrainingEvent
 from .score import weighted_score
@@ -37,6 +38,7 @@ def train(
     Writes OUTPUT/model-best whenever the dev score improves and OUTPUT/model-last
     at the end, also when stopped (stop event, Ctrl-C, patience, max_steps).
     """
+    use_blas_cpu_ops()  # also when training runs in a background thread
     require_complete(config, source)
     resolved = interpolate(config)
     T = resolved["training"]

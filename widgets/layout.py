@@ -1,0 +1,211 @@
+"""PipelineLayout: draw a pipeline's components, their embeddings and listener links.
+
+    view = PipelineLayout("sample_data/configs/shared.cfg")   # or a config, or a live nlp
+    view                                                      # current | other version, side by side
+    view.make_independent("ner")                              # what the button does
+    view.export("layout.svg")
+
+The data comes from `widgets.converters.layout` (`layout_data`, `compare_layouts`);
+`draw_layout(data, ax)` is the renderer. The "make independent" control calls
+`nlp.make_independent(name)` on the widget's pipeline: a live pipeline passed in
+is changed in place (that is the point), a config is built into a new one.
+"""
+import html
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import ipywidgets as W
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from .converters.layout import (
+    as_pipeline,
+    format_bytes,
+    format_count,
+    independent_version,
+    layout_data,
+    listening,
+    make_independent,
+    shared_version,
+)
+from .render import new_figure, save_figure, show_figure
+
+COLORS = {"component": "#dbe8f6", "embedding": "#f9d9a8", "own": "#cdeccd", "listener": "#ffffff"}
+EDGE = {"component": "#2f5d8a", "embedding": "#b26b00", "own": "#2e7d32", "listener": "#555555"}
+DX, W_BOX, H_BOX = 2.3, 1.9, 0.95  # column step, box width, box height (data units)
+ROW_Y = {0: 1.6, 1: 0.0}
+
+
+def _node_text(node: Dict[str, Any]) -> str:
+    lines = [node["label"]]
+    if node["kind"] == "component":
+        lines.append(f"factory: {node['factory']}")
+        if node.get("total_params") is not None:
+            total, head = node["total_params"], node["params"]
+            extra = f" (head {format_count(head)})" if head and head != total else ""
+            lines.append(f"{format_count(total)} params{extra}")
+            lines.append(format_bytes(node.get("bytes")))
+    else:
+        if node["architecture"]:
+            lines.append(node["architecture"])
+        if node["kind"] != "listener" and node.get("params") is not None:
+            lines.append(f"{format_count(node['params'])} params")
+        elif node["kind"] == "listener":
+            lines.append("no weights of its own")
+    return "\n".join(lines)
+
+
+def draw_layout(data: Dict[str, Any], ax) -> None:
+    """Draw one `layout_data` dict on a matplotlib Axes."""
+    ax.set_axis_off()
+    nodes = {n["id"]: n for n in data["nodes"]}
+    n_cols = max([n["x"] for n in data["nodes"]] + [0]) + 1
+    for node in data["nodes"]:
+        x, y = node["x"] * DX, ROW_Y[node["row"]]
+        style = "round,pad=0.04,rounding_size=0.12"
+        box = FancyBboxPatch((x - W_BOX / 2, y - H_BOX / 2), W_BOX, H_BOX, boxstyle=style,
+                             facecolor=COLORS[node["kind"]], edgecolor=EDGE[node["kind"]], linewidth=1.4,
+                             linestyle="--" if node["kind"] == "listener" else "-")
+        ax.add_patch(box)
+        ax.text(x, y, _node_text(node), ha="center", va="center", fontsize=7.5, linespacing=1.25)
+    for edge in data["edges"]:
+        a, b = nodes[edge["source"]], nodes[edge["target"]]
+        ax_, ay = a["x"] * DX, ROW_Y[a["row"]]
+        bx, by = b["x"] * DX, ROW_Y[b["row"]]
+        if edge["kind"] == "owns":
+            ax.add_patch(FancyArrowPatch((ax_, ay + H_BOX / 2), (bx, by - H_BOX / 2), arrowstyle="-|>",
+                                         mutation_scale=10, color=EDGE[a["kind"]], linewidth=1.2))
+        else:  # listens: an arc under the embedding row, from the upstream to the listener
+            ax.add_patch(FancyArrowPatch((ax_, ay - H_BOX / 2), (bx, by - H_BOX / 2), arrowstyle="-|>",
+                                         connectionstyle="arc3,rad=0.35", mutation_scale=12,
+                                         color="#b26b00", linewidth=1.5))
+    ax.set_xlim(-DX / 2, (n_cols - 0.5) * DX)
+    ax.set_ylim(-1.25 - 0.25 * max(0, n_cols - 2), ROW_Y[0] + 0.9)
+    title = data.get("title") or ""
+    total, size = data["params"]["total"], data["bytes"]["total"]
+    if total is not None:
+        title = f"{title}: {format_count(total)} params, {format_bytes(size)}".lstrip(": ")
+    ax.set_title(title, fontsize=10)
+
+
+def layout_figure(layouts: List[Optional[Dict[str, Any]]], notes: Optional[List[str]] = None) -> Figure:
+    """One panel per layout (None panels show why there is no layout)."""
+    panels = [d for d in layouts]
+    widths = [max(2, max([n["x"] for n in d["nodes"]] + [0]) + 1) if d else 2 for d in panels]
+    fig = new_figure(width=sum(w * 2.0 for w in widths) + 0.5, height=3.6)
+    axes = fig.subplots(1, len(panels), width_ratios=widths, squeeze=False)[0]
+    for ax, d in zip(axes, panels):
+        if d is None:
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "no other version\n(see notes)", ha="center", va="center", fontsize=9, color="#666")
+        else:
+            draw_layout(d, ax)
+    return fig
+
+
+def summary_html(layouts: List[Optional[Dict[str, Any]]]) -> str:
+    """A table of parameters and sizes per component, per version."""
+    parts = []
+    for d in layouts:
+        if d is None:
+            continue
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{format_count(p)}</td>"
+            f"<td style='text-align:right'>{format_bytes(d['bytes']['by_component'].get(name))}</td>"
+            f"<td>{html.escape(', '.join(d['listening'].get(name, [])))}</td></tr>"
+            for name, p in d["params"]["by_component"].items()
+        )
+        parts.append(
+            f"<div style='display:inline-block;vertical-align:top;margin-right:24px'><b>{html.escape(d['title'])}</b>"
+            f"<table><tr><th>component</th><th>params</th><th>size</th><th>listened to by</th></tr>{rows}"
+            f"<tr><td><b>total</b></td><td style='text-align:right'><b>{format_count(d['params']['total'])}</b></td>"
+            f"<td style='text-align:right'><b>{format_bytes(d['bytes']['total'])}</b></td><td></td></tr></table></div>"
+        )
+    return "".join(parts)
+
+
+class PipelineLayout(W.VBox):
+    """The pipeline drawn beside its other version (shared | independent), with a
+    "make independent" control and PNG/SVG export.
+
+    nlp_or_config: a live Pipeline (changed in place by "make independent"), a Config,
+    config text or a path. measure: count parameters and bytes (builds and
+    initializes a config on sample docs). compare: draw the other version too.
+    """
+
+    def __init__(self, nlp_or_config: Any, *, measure: bool = True, compare: bool = True):
+        super().__init__()
+        self.measure, self.compare = measure, compare
+        self.nlp, self.notes = as_pipeline(nlp_or_config, initialized=measure)
+        self.layouts: List[Optional[Dict[str, Any]]] = []
+        self.fig: Optional[Figure] = None
+        self.component = W.Dropdown(description="component", layout=W.Layout(width="260px"))
+        self.independent_button = W.Button(description="make independent", icon="unlink")
+        self.format = W.Dropdown(options=["png", "svg"], value="png", layout=W.Layout(width="80px"))
+        self.filename = W.Text(value="pipeline_layout", description="file", layout=W.Layout(width="300px"))
+        self.export_button = W.Button(description="export", icon="download")
+        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.summary = W.HTML()
+        self.status = W.HTML()
+        self.independent_button.on_click(lambda _: self._make_independent_clicked())
+        self.export_button.on_click(lambda _: self._export_clicked())
+        self.children = [
+            W.HBox([self.component, self.independent_button]),
+            self.image,
+            self.summary,
+            W.HBox([self.filename, self.format, self.export_button]),
+            self.status,
+        ]
+        self.redraw()
+
+    # ------------------------------------------------------------ public API
+
+    @property
+    def data(self) -> Dict[str, Any]:
+        """The layout data of the current pipeline."""
+        return self.layouts[0]
+
+    def redraw(self) -> None:
+        notes = list(self.notes)
+        current = layout_data(self.nlp, measure=self.measure, title="current")
+        layouts: List[Optional[Dict[str, Any]]] = [current]
+        if self.compare:
+            if any(listening(self.nlp).values()):
+                other, more = independent_version(self.nlp)
+                title = "all independent"
+            else:
+                other, more = shared_version(self.nlp)
+                title = "shared"
+            notes += more
+            layouts.append(layout_data(other, measure=self.measure, title=title) if other is not None else None)
+        current["title"] = "current (shared)" if any(listening(self.nlp).values()) else "current (independent)"
+        self.layouts = layouts
+        self.fig = layout_figure(layouts)
+        show_figure(self.image, self.fig)
+        self.summary.value = summary_html(layouts)
+        self.status.value = "<br>".join(html.escape(n) for n in notes)
+        options = [n for names in listening(self.nlp).values() for n in names]
+        self.component.options = options
+        self.independent_button.disabled = not options
+
+    def make_independent(self, name: str) -> None:
+        """Give `name` its own copy of the embedding it listens to, and redraw."""
+        self.notes = make_independent(self.nlp, name)
+        self.redraw()
+
+    def export(self, path: Union[str, Path], fmt: Optional[str] = None) -> Path:
+        """Save the drawing as PNG or SVG (format from `fmt` or the file suffix)."""
+        return save_figure(self.fig, path, fmt, title="pipeline layout")
+
+    # ------------------------------------------------------------ events
+
+    def _make_independent_clicked(self) -> None:
+        if self.component.value:
+            try:
+                self.make_independent(self.component.value)
+            except Exception as e:  # show it: exceptions in callbacks are only logged
+                self.status.value = f"<span style='color:#b3261e'>{html.escape(str(e))}</span>"
+
+    def _export_clicked(self) -> None:
+        path = self.export(self.filename.value, self.format.value)
+        self.status.value = f"Saved {html.escape(str(path))}"

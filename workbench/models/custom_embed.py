@@ -1,0 +1,112 @@
+"""Pieces that let custom embedding layers be built from thinc's combinators.
+
+A custom embedding is any `Model[List[Doc], ...]` that a `Tok2Vec` block takes as
+its `embed`. The spec's example sums static vectors with a small learned table:
+
+    add(StaticVectors(nO=W), chain(FeatureExtractor(["ORTH"]), remap_ids(key2row), Embed(nO=W, nV=R)))
+
+Three things make this run with thinc's own `add`, `chain`, `remap_ids` and `Embed`:
+
+- `FeatureExtractor` (thinc 8.3 no longer ships one) gives the batch's attribute
+  values as one uint64 array: (N,) for one column, so `remap_ids` can look each key up.
+- `StaticVectors` returns an `AddableRagged`: a Ragged that `+` sums with a plain
+  array of the same rows (thinc's `add` does `Y += other`).
+- `Tok2Vec` accepts whatever the embed returns (a list per doc, a Ragged, or one
+  array for the whole batch, e.g. Embed's (N, 1, width)) via `to_doc_arrays`.
+"""
+from typing import Callable, List, Sequence, Tuple, Union
+
+import numpy
+from thinc.api import Model, Ragged, get_array_module
+from thinc.types import Floats2d
+
+from ..errors import ShapeError
+from ..text.attrs import ATTR_NAMES
+from ..text.doc import Doc
+from .featurize import doc_features, resolve_attrs
+
+
+def FeatureExtractor(columns: Sequence[Union[str, int]]) -> Model[List[Doc], numpy.ndarray]:
+    """List[Doc] -> uint64 attribute values of every token of the batch, docs in order.
+
+    columns: attribute names or ids (ORTH, LOWER, NORM, PREFIX, SUFFIX, SHAPE). One
+    column gives shape (N,), so thinc's `remap_ids` and `HashEmbed` take it as is;
+    several give (N, n_columns) (select one with `HashEmbed(column=i)`).
+    The values are the strings' hashes: `nlp.vocab.strings["the"]` for ORTH "the".
+    """
+    cols = resolve_attrs(columns, where="FeatureExtractor.columns")
+    return Model(
+        "extract_features",
+        _extract_forward,
+        attrs={"columns": cols, "attr_names": [ATTR_NAMES[c] for c in cols]},
+    )
+
+
+def _extract_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[numpy.ndarray, Callable]:
+    feats, _ = doc_features(docs, model.attrs["columns"])  # (N, n_cols) uint64
+    if feats.shape[1] == 1:
+        feats = feats[:, 0]  # (N,)
+    return model.ops.asarray(feats, dtype="uint64"), lambda d: []
+
+
+class AddableRagged(Ragged):
+    """A Ragged whose rows add to a plain array with the same rows: `r + a` and
+    `a + r` give a plain array shaped like `a` (so gradients come back in the shape
+    the other branch produced). Anything else raises ShapeError."""
+
+    __array_ufunc__ = None  # numpy defers `array + r` to __radd__
+
+    def _sum(self, other):
+        if isinstance(other, Ragged):
+            other = other.data
+        data = self.data
+        if getattr(other, "shape", None) == data.shape:
+            return data + other
+        shape = getattr(other, "shape", None)
+        if shape and shape[0] == data.shape[0] and other.size == data.size:
+            return other + data.reshape(shape)  # e.g. thinc Embed's (N, 1, width)
+        raise ShapeError(
+            f"Cannot add outputs of shapes {tuple(data.shape)} and {shape}: the layers summed by "
+            f"add(...) must give the same width (nO) for every token."
+        )
+
+    __add__ = __radd__ = __iadd__ = _sum
+
+
+def to_doc_arrays(Y, docs: Sequence[Doc]) -> Tuple[List[Floats2d], Callable]:
+    """An embed layer's output as one (n_tokens, width) array per doc.
+
+    Y: a list of arrays (returned as is), a Ragged, or one array whose first axis runs
+    over all tokens of the batch. Returns (arrays, to_input_grad): the second turns
+    gradients per doc back into Y's own type and shape.
+    """
+    if isinstance(Y, (list, tuple)):
+        return list(Y), lambda dYs: dYs
+    lengths = [len(doc) for doc in docs]
+    n_tokens = sum(lengths)
+    is_ragged = isinstance(Y, Ragged)
+    data = Y.data if is_ragged else Y
+    shape = tuple(getattr(data, "shape", ()))
+    if not shape or shape[0] != n_tokens:
+        raise ShapeError(
+            f"The embed layer returned {type(Y).__name__} of shape {shape}, but the batch has "
+            f"{n_tokens} tokens. An embed layer must give one row per token: a list of "
+            f"(n_tokens, width) arrays, a Ragged, or one (N, width) array."
+        )
+    flat = data.reshape((n_tokens, -1))  # (N, width)
+    offsets = numpy.cumsum([0] + lengths)
+    parts = [flat[offsets[i]:offsets[i + 1]] for i in range(len(lengths))]  # views
+
+    def to_input_grad(dYs: List[Floats2d]):
+        dflat = _concat(dYs, flat)  # (N, width)
+        if is_ragged:
+            return Ragged(dflat.reshape(shape), Y.lengths)
+        return dflat.reshape(shape)
+
+    return parts, to_input_grad
+
+
+def _concat(arrays: List, like) -> Floats2d:
+    if not arrays:
+        return like[:0]
+    return get_array_module(like).concatenate(arrays) if len(arrays) > 1 else arrays[0]
