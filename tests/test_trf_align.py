@@ -78,6 +78,22 @@ def test_doc_alignment_sorted_rows_and_unaligned():
     assert [w.tolist() for w in windows_of_token(align, row_window)] == [[0], [], [1], []]
 
 
+def check_offsets(doc: Doc, data, tokenizer) -> None:
+    """Every aligned piece overlaps its token's characters (offsets from re-tokenizing each window)."""
+    tok_starts, tok_ends = token_offsets(doc)
+    toks, rows = alignment_pairs(data.align)
+    row_window = data.wordpieces.row_window
+    row_starts = data.wordpieces.row_starts
+    for k, (s, e) in enumerate(data.spans):
+        enc = tokenizer(doc.text[tok_starts[s]:tok_ends[e - 1]], return_offsets_mapping=True)
+        n = int(data.wordpieces.lengths[k])
+        assert enc["input_ids"] == data.wordpieces.input_ids[k, :n].tolist()
+        base = tok_starts[s]
+        for t, r in zip(toks[row_window[rows] == k], rows[row_window[rows] == k]):
+            ps, pe = enc["offset_mapping"][r - row_starts[k]]
+            assert ps + base < tok_ends[t] and max(pe, ps + 1) + base > tok_starts[t], (t, r)
+
+
 def check_invariants(doc: Doc, data, every_real_piece_aligned: bool) -> None:
     lengths = numpy.asarray(data.align.lengths)
     rows = numpy.asarray(data.align.dataXd).reshape(-1)
@@ -124,6 +140,7 @@ def test_alignment_invariants_tiny_model(tiny, texts):
     for doc, data in zip(docs, batch.doc_data):
         # BERT pieces never cover whitespace, and every other char belongs to a token
         check_invariants(doc, data, every_real_piece_aligned=True)
+        check_offsets(doc, data, tiny.attrs["tokenizer"])
 
 
 @pytest.mark.slow

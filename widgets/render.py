@@ -16,8 +16,10 @@ from matplotlib.figure import Figure
 FORMATS = ("png", "svg", "html")
 
 
-def new_figure(width: float = 6.0, height: float = 4.0, dpi: int = 100) -> Figure:
-    return Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+def new_figure(width: float = 6.0, height: float = 4.0, dpi: int = 100, *, constrained: bool = True) -> Figure:
+    """A figure not tied to pyplot. constrained: matplotlib's constrained layout (neat, but
+    slow to draw: figures redrawn often pass False and place their axes themselves)."""
+    return Figure(figsize=(width, height), dpi=dpi, layout="constrained" if constrained else None)
 
 
 def figure_png(fig: Figure, dpi: Optional[int] = None) -> bytes:
@@ -47,6 +49,17 @@ def figure_html(fig: Figure, title: str = "", *, embed: str = "svg", caption: st
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title or 'figure')}</title></head>"
         f"<body style='font-family:sans-serif'><h3>{html.escape(title)}</h3>{body}{cap}</body></html>\n"
+    )
+
+
+def figures_html(figures, title: str = "", *, caption: str = "") -> str:
+    """One standalone HTML page with several figures, each as inline SVG: [(heading, fig)]."""
+    body = "".join(f"<h4>{html.escape(h)}</h4>{figure_svg(f)}" for h, f in figures)
+    cap = f"<p>{html.escape(caption)}</p>" if caption else ""
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title or 'figures')}</title></head>"
+        f"<body style='font-family:sans-serif'><h3>{html.escape(title)}</h3>{cap}{body}</body></html>\n"
     )
 
 

@@ -1,4 +1,4 @@
-"""`python -m workbench ...`: init, debug, convert, train, evaluate."""
+"""`python -m workbench ...`: init, debug, convert, train, pretrain, evaluate."""
 import argparse
 import importlib.util
 import json
@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     ifc.add_argument("input")
     ifc.add_argument("output", help="'-' for stdout")
     ifc.add_argument("--code", help="Python file that registers your functions")
+    ifc.add_argument("--pretraining", action="store_true", help="also write a complete [pretraining] block")
 
     debug = sub.add_parser("debug", help="inspect configs and data").add_subparsers(dest="debug_command", required=True)
     dc = debug.add_parser("config", help="print the filled config and where each value came from")
@@ -62,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--output", "-o", help="folder for model-best and model-last")
     tr.add_argument("--code")
     tr.add_argument("--no-progress", action="store_true")
+
+    pt = sub.add_parser("pretrain", help="pretrain a pipeline's embedding layer on raw text")
+    pt.add_argument("texts", help='JSONL file (or folder) of raw texts, one {"text": ...} per line')
+    pt.add_argument("output", help="folder for model{N}.bin weights and log.jsonl")
+    pt.add_argument("config", help="config with a [pretraining] block (init fill-config --pretraining)")
+    pt.add_argument("--code")
+    pt.add_argument("--resume-path", help="model{N}.bin to continue from")
+    pt.add_argument("--epoch-resume", type=int, help="epoch to continue with (default: N + 1 from the file name)")
+    pt.add_argument("--no-progress", action="store_true")
 
     ev = sub.add_parser("evaluate", help="score a trained pipeline on gold data")
     ev.add_argument("model")
@@ -86,7 +96,7 @@ def _run(args, extra: List[str]) -> int:
     from .config import parse_override_args
 
     overrides = parse_override_args(extra) if extra else {}
-    if extra and (args.command not in ("train", "debug", "init") or getattr(args, "init_command", None) == "vectors"):
+    if extra and (args.command not in ("train", "pretrain", "debug", "init") or getattr(args, "init_command", None) == "vectors"):
         raise WorkbenchError(f"Unexpected arguments: {' '.join(extra)}")
     import_code(getattr(args, "code", None))
     if args.command == "init" and args.init_command == "config":
@@ -96,7 +106,7 @@ def _run(args, extra: List[str]) -> int:
 
         return run_init_vectors(args)
     if args.command == "init" and args.init_command == "fill-config":
-        return commands.fill_config_file(args.input, args.output, overrides)
+        return commands.fill_config_file(args.input, args.output, overrides, pretraining=args.pretraining)
     if args.command == "debug" and args.debug_command == "config":
         return commands.debug_config(args.config, overrides)
     if args.command == "debug" and args.debug_command == "data":
@@ -105,6 +115,9 @@ def _run(args, extra: List[str]) -> int:
         return commands.convert(args.inputs, args.output, n_sents=args.n_sents, merge=args.merge)
     if args.command == "train":
         return commands.train(args.config, args.output, overrides, progress=not args.no_progress)
+    if args.command == "pretrain":
+        return commands.pretrain(args.texts, args.output, args.config, overrides, resume_path=args.resume_path,
+                                 epoch_resume=args.epoch_resume, progress=not args.no_progress)
     if args.command == "evaluate":
         return commands.evaluate(args.model, args.data, args.output, n_sents=args.n_sents)
     raise WorkbenchError(f"Unknown command {args.command}")

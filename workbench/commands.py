@@ -67,9 +67,14 @@ def init_config(output: str, pipeline: List[str], *, shared: bool = True) -> int
     return 0
 
 
-def fill_config_file(input_path: str, output: str, overrides: Dict[str, Any]) -> int:
+def fill_config_file(input_path: str, output: str, overrides: Dict[str, Any], *, pretraining: bool = False) -> int:
     config = load_config(input_path, overrides)
-    _write(fill_config(config).to_str(), output)
+    if pretraining:
+        from .training.pretrain import fill_pretraining_config
+
+        _write(fill_pretraining_config(config).to_str(), output)
+    else:
+        _write(fill_config(config).to_str(), output)
     return 0
 
 
@@ -126,6 +131,17 @@ def train(config_path: str, output: Optional[str], overrides: Dict[str, Any], *,
     except KeyboardInterrupt:
         print("Interrupted: model-last was saved." if output else "Interrupted.", file=sys.stderr)
         return 130
+    return 0
+
+
+def pretrain(texts: str, output: str, config_path: str, overrides: Dict[str, Any], *,
+             resume_path: Optional[str] = None, epoch_resume: Optional[int] = None, progress: bool = True) -> int:
+    """Pretrain on TEXTS (sets [paths] raw_text); weights and log.jsonl go to OUTPUT."""
+    from .training.pretrain import pretrain as run_pretrain
+
+    config = load_config(config_path, {"paths.raw_text": texts, **overrides})
+    run_pretrain(config, Path(output), resume_path=Path(resume_path) if resume_path else None,
+                 epoch_resume=epoch_resume, progress=progress)
     return 0
 
 

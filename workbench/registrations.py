@@ -8,6 +8,7 @@ from typing import Callable, Optional, Union
 
 from .models.embed import MultiHashEmbed
 from .models.parser import TransitionBasedParser
+from .models.pretrain import PretrainCharacters, PretrainVectors
 from .models.encode import MaxoutWindowEncoder
 from .models.tagger import Tagger
 from .models.tok2vec import HashEmbedCNN, Tok2Vec
@@ -46,6 +47,8 @@ _register(registry.architectures, ["workbench.Tagger.v1", "spacy.Tagger.v1", "sp
 _register(registry.architectures, ["workbench.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v2"], TransitionBasedParser)
 _register(registry.architectures, ["workbench.TransformerModel.v1", "spacy-transformers.TransformerModel.v1", "spacy-transformers.TransformerModel.v3"], TransformerModel)
 _register(registry.architectures, ["workbench.TransformerListener.v1", "spacy-transformers.TransformerListener.v1"], TransformerListener)
+_register(registry.architectures, ["workbench.PretrainCharacters.v1", "spacy.PretrainCharacters.v1"], PretrainCharacters)
+_register(registry.architectures, ["workbench.PretrainVectors.v1", "spacy.PretrainVectors.v1"], PretrainVectors)
 
 # ---------------------------------------------------------------- span getters and annotation setters
 _register(registry.span_getters, ["workbench.doc_spans.v1", "spacy-transformers.doc_spans.v1"], doc_spans)

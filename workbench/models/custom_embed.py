@@ -50,27 +50,39 @@ def _extract_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[num
 
 
 class AddableRagged(Ragged):
-    """A Ragged whose rows add to a plain array with the same rows: `r + a` and
-    `a + r` give a plain array shaped like `a` (so gradients come back in the shape
-    the other branch produced). Anything else raises ShapeError."""
+    """A Ragged whose rows add to a plain array with the same rows: `r + a`, `a + r` and
+    `a += r` give a plain array shaped like `a` (so gradients come back in the shape the
+    other branch produced). Other shapes and other operations raise."""
 
-    __array_ufunc__ = None  # numpy defers `array + r` to __radd__
-
-    def _sum(self, other):
-        if isinstance(other, Ragged):
-            other = other.data
+    def _aligned(self, other):
+        """self.data shaped like `other` (same rows, same number of values)."""
         data = self.data
-        if getattr(other, "shape", None) == data.shape:
-            return data + other
-        shape = getattr(other, "shape", None)
+        shape = tuple(getattr(other, "shape", ()))
+        if shape == tuple(data.shape):
+            return data
         if shape and shape[0] == data.shape[0] and other.size == data.size:
-            return other + data.reshape(shape)  # e.g. thinc Embed's (N, 1, width)
+            return data.reshape(shape)  # e.g. thinc Embed's (N, 1, width)
         raise ShapeError(
-            f"Cannot add outputs of shapes {tuple(data.shape)} and {shape}: the layers summed by "
-            f"add(...) must give the same width (nO) for every token."
+            f"Cannot add outputs of shapes {tuple(data.shape)} and {shape or type(other).__name__}: the "
+            f"layers summed by add(...) must give the same width (nO) for every token."
         )
 
-    __add__ = __radd__ = __iadd__ = _sum
+    def __add__(self, other):
+        if isinstance(other, Ragged):
+            other = other.data
+        return other + self._aligned(other)
+
+    __radd__ = __iadd__ = __add__
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """`array + r` and `array += r`: numpy adds self.data shaped like the array."""
+        if ufunc is not numpy.add or method != "__call__" or len(inputs) != 2:
+            return NotImplemented
+        a, b = inputs
+        other = b if a is self else a
+        if isinstance(other, Ragged):
+            other = other.data
+        return ufunc(other, self._aligned(other), **kwargs)
 
 
 def to_doc_arrays(Y, docs: Sequence[Doc]) -> Tuple[List[Floats2d], Callable]:

@@ -1,23 +1,28 @@
-"""Initialization before training: labels, shapes and the optimizer."""
+"""Initialization before training: vectors, labels and shapes, pretrained weights, the optimizer."""
 from typing import Any, Callable, Dict, Iterable
 
 from thinc.api import Optimizer
 
 from ..config import resolve_block
-from ..errors import ConfigError
 
 
 def initialize_pipeline(nlp: Any, resolved: Dict[str, Any], get_examples: Callable[[], Iterable[Any]]) -> Optimizer:
-    """Apply [initialize], initialize every component, and build the optimizer."""
+    """Apply [initialize], initialize every component, and build the optimizer.
+
+    Order matters: vectors first (StaticVectors reads their width), then
+    `nlp.initialize`, and only then `init_tok2vec`, so that initializing cannot
+    overwrite the pretrained weights. The loaded layers are printed.
+    """
     init = resolved.get("initialize", {})
     if init.get("vectors"):
         from .vectors_io import load_vectors_into
 
         load_vectors_into(nlp, init["vectors"])  # before initialize: StaticVectors reads their width
-    if init.get("init_tok2vec"):
-        raise ConfigError(
-            f"[initialize] init_tok2vec = {init['init_tok2vec']!r}: loading pretrained weights is not "
-            f"available in this version. Set it to null."
-        )
     nlp.initialize(get_examples)
+    if init.get("init_tok2vec"):
+        from .pretrained_weights import load_pretrained
+
+        pretraining = resolved.get("pretraining") or {}
+        report = load_pretrained(nlp, init["init_tok2vec"], pretraining.get("component"), pretraining.get("layer"))
+        print(report.format(), flush=True)
     return resolve_block(resolved["training"]["optimizer"], "training.optimizer")

@@ -1,0 +1,322 @@
+"""TrfInspector: look at a doc's transformer output (`doc._.trf_data`).
+
+    doc = nlp("A text ...")          # a pipeline with a transformer (output_attentions = true
+    TrfInspector(doc)                #   for the attention views)
+
+Shows the token <-> wordpiece alignment (windows shaded, overlaps and truncated
+pieces flagged) and attention heatmaps at word or wordpiece level, with a layer
+slider, head/summary selectors (a head, or mean/max over heads and layers) and a
+window selector for docs longer than one window. Exports PNG, SVG or
+self-contained HTML (inline SVG, no CDN, no JavaScript).
+
+The data comes from `widgets.converters.trf`; `draw_alignment`,
+`draw_attention` and `draw_head_summary` are the renderers.
+"""
+import html
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import ipywidgets as W
+import numpy
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from .converters.trf import (
+    alignment_matrix,
+    head_summary,
+    n_layers_heads,
+    word_attention,
+    wordpiece_attention,
+)
+from .render import figure_png, figures_html, new_figure, save_figure, show_figure
+
+WINDOW_COLORS = ("#4c72b0", "#dd8452")
+MAX_LABELS = 90  # tick labels per axis before thinning
+MERGE_NOTE = ("Word level: attention FROM a word = mean over its wordpieces' rows; TO a word = sum over its "
+              "wordpieces' columns; tokens in overlapping windows average the windows; grey = no shared window.")
+
+
+def _ticks(ax, axis: str, labels: Sequence[str], colors: Optional[Dict[int, str]] = None) -> None:
+    n = len(labels)
+    step = max(1, int(numpy.ceil(n / MAX_LABELS)))
+    idx = list(range(0, n, step))
+    size = 8 if n <= 40 else 6 if n <= 90 else 5
+    if axis == "x":
+        ax.set_xticks(idx, [labels[i] for i in idx], rotation=90, fontsize=size)
+        ticks = ax.get_xticklabels()
+    else:
+        ax.set_yticks(idx, [labels[i] for i in idx], fontsize=size)
+        ticks = ax.get_yticklabels()
+    for i, t in zip(idx, ticks):
+        if colors and i in colors:
+            t.set_color(colors[i])
+
+
+def _side(n: int, lo: float = 3.0, hi: float = 14.0) -> float:
+    return float(min(hi, max(lo, 0.16 * n + 1.5)))
+
+
+# ------------------------------------------------------------------ renderers
+
+
+def draw_alignment(data: Dict[str, Any], ax, token_range: Optional[tuple] = None) -> None:
+    """Tokens (rows) x wordpiece rows (columns): a dark cell = the piece is aligned to the token.
+    Windows are shaded in turn; special pieces are grey columns; tokens in two windows
+    (overlap) are orange, truncated tokens red, unaligned tokens grey."""
+    M = data["matrix"].astype(float)
+    t0, t1 = token_range or (0, M.shape[0])
+    cols = numpy.flatnonzero(M[t0:t1].any(axis=0))
+    if token_range is not None:
+        # show the rows of the window(s) touched, whole
+        wins = sorted({int(data["row_window"][c]) for c in cols}) if len(cols) else []
+        c0 = min(data["window_rows"][w][0] for w in wins) if wins else 0
+        c1 = max(data["window_rows"][w][1] for w in wins) if wins else M.shape[1]
+    else:
+        c0, c1 = 0, M.shape[1]
+    sub = M[t0:t1, c0:c1]
+    ax.imshow(sub, aspect="auto", cmap="Greys", vmin=0, vmax=1.3, interpolation="nearest",
+              extent=(c0 - 0.5, c1 - 0.5, t1 - 0.5, t0 - 0.5))
+    for k, (r0, r1) in enumerate(data["window_rows"]):
+        if r1 <= c0 or r0 >= c1:
+            continue
+        ax.axvspan(max(r0, c0) - 0.5, min(r1, c1) - 0.5, color=WINDOW_COLORS[k % 2], alpha=0.13, lw=0)
+        ax.text((max(r0, c0) + min(r1, c1)) / 2 - 0.5, t0 - 0.9, f"window {k}", ha="center", va="bottom",
+                fontsize=7, color=WINDOW_COLORS[k % 2])
+    for r in data["special_rows"]:
+        if c0 <= r < c1:
+            ax.axvspan(r - 0.5, r + 0.5, color="#999999", alpha=0.35, lw=0)
+    for r in data["truncated_rows"]:
+        if c0 <= r < c1:
+            ax.axvline(r + 0.5, color="#c62828", lw=1.5, ls="--")
+    for t in data["overlap_tokens"]:
+        if t0 <= t < t1:
+            ax.axhspan(t - 0.5, t + 0.5, color="#dd8452", alpha=0.12, lw=0)
+    colors = {}
+    for t in data["overlap_tokens"]:
+        colors[t - t0] = "#c05f00"
+    for t in data["unaligned_tokens"]:
+        colors[t - t0] = "#9e9e9e"
+    for t in data["truncated_tokens"]:
+        colors[t - t0] = "#c62828"
+    tokens = [(f"{tok} (cut)" if (i + t0) in data["truncated_tokens"] else tok) for i, tok in enumerate(data["tokens"][t0:t1])]
+    ax.set_yticks([])
+    ax.set_xticks([])
+    # ticks in data coordinates
+    n_rows_shown = c1 - c0
+    step_x = max(1, int(numpy.ceil(n_rows_shown / MAX_LABELS)))
+    xs = list(range(c0, c1, step_x))
+    ax.set_xticks(xs, [data["wordpieces"][c] for c in xs], rotation=90, fontsize=7 if n_rows_shown <= 60 else 5)
+    step_y = max(1, int(numpy.ceil((t1 - t0) / MAX_LABELS)))
+    ys = list(range(t0, t1, step_y))
+    ax.set_yticks(ys, [tokens[y - t0] for y in ys], fontsize=7 if t1 - t0 <= 60 else 5)
+    for y, label in zip(ys, ax.get_yticklabels()):
+        if (y - t0) in colors:
+            label.set_color(colors[y - t0])
+    ax.set_xlabel("wordpiece rows (grey: special tokens; dashed red: truncated)", fontsize=8)
+    ax.set_ylabel("tokens (orange: in two windows)", fontsize=8)
+
+
+def alignment_figure(data: Dict[str, Any], token_range: Optional[tuple] = None) -> Figure:
+    t0, t1 = token_range or (0, data["matrix"].shape[0])
+    n_cols = data["matrix"][t0:t1].any(axis=0).sum() if t1 > t0 else 1
+    fig = new_figure(width=_side(int(n_cols) * 0.9, 4, 16), height=_side(t1 - t0, 2.5, 12))
+    draw_alignment(data, fig.add_subplot(), token_range)
+    return fig
+
+
+def draw_attention(data: Dict[str, Any], ax, labels_key: str = "labels") -> None:
+    """A heatmap of `word_attention` / `wordpiece_attention` data: rows attend to columns."""
+    M = numpy.asarray(data["matrix"], dtype=float)
+    cmap = colormaps["viridis"].copy()
+    cmap.set_bad("#e6e6e6")
+    finite = M[numpy.isfinite(M)]
+    vmax = float(finite.max()) if finite.size else 1.0
+    im = ax.imshow(numpy.ma.masked_invalid(M), cmap=cmap, vmin=0.0, vmax=max(vmax, 1e-6), interpolation="nearest")
+    labels = list(data.get(labels_key) or data.get("tokens") or [])
+    colors = {i: "#9e9e9e" for i, s in enumerate(data.get("special", [])) if s}
+    _ticks(ax, "x", labels, colors)
+    _ticks(ax, "y", labels, colors)
+    ax.set_xlabel("attends to", fontsize=8)
+    ax.set_ylabel("from", fontsize=8)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+
+
+def attention_title(data: Dict[str, Any], level: str) -> str:
+    layer, head, window = data["layer"], data["head"], data["window"]
+    lt = f"{layer} over layers" if isinstance(layer, str) else f"layer {layer}"
+    ht = f"{head} over heads" if isinstance(head, str) else f"head {head}"
+    wt = "all windows" if window is None else f"window {window}"
+    return f"{level} attention: {lt}, {ht}, {wt}"
+
+
+def attention_figure(data: Dict[str, Any], level: str = "word") -> Figure:
+    n = len(data["matrix"])
+    side = _side(n, 3.5, 13)
+    fig = new_figure(width=side + 1.2, height=side)
+    ax = fig.add_subplot()
+    draw_attention(data, ax, "tokens" if level == "word" else "labels")
+    ax.set_title(attention_title(data, level), fontsize=9)
+    return fig
+
+
+def draw_head_summary(data: Dict[str, Any], ax) -> None:
+    """Entropy per (layer, head): low = the head focuses on few pieces."""
+    E = data["entropy"]
+    im = ax.imshow(E, cmap="magma_r", aspect="auto")
+    ax.set_xticks(range(E.shape[1]))
+    ax.set_yticks(range(E.shape[0]))
+    ax.set_xlabel("head", fontsize=8)
+    ax.set_ylabel("layer", fontsize=8)
+    ax.set_title(f"attention entropy per head (window {data['window']})", fontsize=9)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+
+
+# ------------------------------------------------------------------ the widget
+
+
+class TrfInspector(W.VBox):
+    """Alignment and attention views of one doc's transformer output.
+
+    doc_or_trf_data: a Doc with `doc._.trf_data`, or a TransformerData (then pass `tokens`).
+    to: how word-level attention merges the pieces a word attends to ("sum" or "mean").
+    """
+
+    def __init__(self, doc_or_trf_data: Any, *, tokens: Optional[Sequence[str]] = None, to: str = "sum"):
+        super().__init__()
+        self.source = doc_or_trf_data
+        self.to = to
+        self.alignment = alignment_matrix(doc_or_trf_data, tokens)
+        self.tokens = self.alignment["tokens"]
+        self.n_layers, self.n_heads = n_layers_heads(doc_or_trf_data)
+        n_windows = self.alignment["n_windows"]
+        self.attention: Optional[Dict[str, Any]] = None
+        self.figures: Dict[str, Figure] = {}
+
+        self.level = W.ToggleButtons(options=["word", "wordpiece"], value="word", description="level")
+        self.layer = W.IntSlider(min=0, max=max(0, self.n_layers - 1), value=max(0, self.n_layers - 1),
+                                 description="layer", continuous_update=False)
+        self.layer_summary = W.Dropdown(options=[("this layer", "one"), ("mean over layers", "mean"),
+                                                 ("max over layers", "max")], value="one", description="layers")
+        self.head = W.Dropdown(options=list(range(self.n_heads)) + ["mean", "max"], value=0 if self.n_heads else "mean",
+                               description="head")
+        default_window = 0 if n_windows > 1 else "all"
+        self.window = W.Dropdown(options=["all"] + list(range(n_windows)), value=default_window, description="window")
+        self.caption = W.HTML()
+        self.alignment_image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.attention_image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.summary_image = W.Image(format="png", layout=W.Layout(max_width="45%"))
+        self.format = W.Dropdown(options=["png", "svg", "html"], value="html", layout=W.Layout(width="90px"))
+        self.filename = W.Text(value="trf_view", description="file", layout=W.Layout(width="300px"))
+        self.export_button = W.Button(description="export", icon="download")
+        self.status = W.HTML()
+        self.notes = W.HTML(self._notes_html())
+
+        for control in (self.level, self.layer, self.layer_summary, self.head):
+            control.observe(lambda _: self.update_attention(), names="value")
+        self.window.observe(lambda _: self.update(), names="value")
+        self.export_button.on_click(lambda _: self._export_clicked())
+
+        attention_box: List[W.Widget] = []
+        if self.n_layers:
+            attention_box = [
+                W.HBox([self.level, self.window]),
+                W.HBox([self.layer, self.layer_summary, self.head]),
+                self.caption,
+                W.HBox([self.attention_image, self.summary_image]),
+            ]
+        else:
+            attention_box = [self.window, self.caption]
+        self.children = [
+            W.HTML("<b>token &#8596; wordpiece alignment</b>"),
+            self.alignment_image,
+            self.notes,
+            *attention_box,
+            W.HBox([self.filename, self.format, self.export_button]),
+            self.status,
+        ]
+        self.update()
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def selected_window(self) -> Optional[int]:
+        return None if self.window.value == "all" else int(self.window.value)
+
+    @property
+    def selected_layer(self) -> Union[int, str]:
+        return self.layer.value if self.layer_summary.value == "one" else self.layer_summary.value
+
+    def update(self) -> None:
+        """Redraw everything (the window changed)."""
+        k = self.selected_window
+        token_range = None if k is None else tuple(self.alignment["window_tokens"][k])
+        self.figures["alignment"] = alignment_figure(self.alignment, token_range)
+        show_figure(self.alignment_image, self.figures["alignment"])
+        if self.n_layers:
+            summary = head_summary(self.source, window=k or 0)
+            fig = new_figure(width=3.2 + 0.25 * self.n_heads, height=2.4 + 0.2 * self.n_layers)
+            draw_head_summary(summary, fig.add_subplot())
+            self.figures["heads"] = fig
+            show_figure(self.summary_image, fig)
+        self.update_attention()
+
+    def update_attention(self) -> None:
+        """Recompute and redraw the attention heatmap for the current selectors."""
+        if not self.n_layers:
+            self.caption.value = ("<i>No attention weights: set <code>output_attentions = true</code> in the "
+                                  "transformer's model block to see attention.</i>")
+            return
+        self.layer.disabled = self.layer_summary.value != "one"
+        level = self.level.value
+        if level == "word":
+            self.attention = word_attention(self.source, self.selected_layer, self.head.value, to=self.to,
+                                            window=self.selected_window, tokens=self.tokens)
+        else:
+            self.attention = wordpiece_attention(self.source, self.selected_layer, self.head.value,
+                                                 window=self.selected_window)
+        self.figures["attention"] = attention_figure(self.attention, level)
+        show_figure(self.attention_image, self.figures["attention"])
+        note = f" {MERGE_NOTE}" if level == "word" else ""
+        self.caption.value = (f"<span class='wb-trf-caption'>{html.escape(attention_title(self.attention, level))}</span>"
+                              f"<br><small>{html.escape(note)}</small>")
+
+    def _notes_html(self) -> str:
+        a = self.alignment
+        parts = [f"{len(a['tokens'])} tokens, {a['matrix'].shape[1]} wordpiece rows in {a['n_windows']} window(s)"]
+        if a["overlap_tokens"]:
+            parts.append(f"{len(a['overlap_tokens'])} token(s) in two windows (orange)")
+        if a["unaligned_tokens"]:
+            parts.append(f"unaligned tokens: {', '.join(a['tokens'][i] for i in a['unaligned_tokens'][:10])}")
+        for r in a["report"]:
+            if r.get("truncated_tokens"):
+                parts.append(f"<span style='color:#c62828'>truncated: {r['dropped_wordpieces']} wordpiece(s) of "
+                             f"token(s) {r['truncated_tokens']} were cut (longer than {r['limit']} pieces)</span>")
+            else:
+                parts.append(f"span {r['start']}:{r['end']} ({r['n_wordpieces']} pieces > {r['limit']}) was split "
+                             f"into {r['n_windows']} windows")
+        return "<small>" + "; ".join(parts) + "</small>"
+
+    # ------------------------------------------------------------ export
+
+    def export(self, path: Union[str, Path], fmt: Optional[str] = None, view: str = "all") -> Path:
+        """Save a view: "attention", "alignment" or "all" (HTML with every figure; PNG/SVG
+        of "all" save the attention view, or the alignment when there is no attention)."""
+        path = Path(path)
+        fmt = (fmt or path.suffix.lstrip(".") or "html").lower()
+        if fmt == "html" and view == "all":
+            figs = [("token \u2194 wordpiece alignment", self.figures["alignment"])]
+            if "attention" in self.figures:
+                figs.append((attention_title(self.attention, self.level.value), self.figures["attention"]))
+            path = path.with_suffix(".html")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(figures_html(figs, "transformer inspector", caption=MERGE_NOTE), encoding="utf8")
+            return path
+        name = view if view != "all" else ("attention" if "attention" in self.figures else "alignment")
+        return save_figure(self.figures[name], path, fmt, title=name, caption=MERGE_NOTE if name == "attention" else "")
+
+    def _export_clicked(self) -> None:
+        try:
+            path = self.export(self.filename.value, self.format.value)
+            self.status.value = f"Saved {html.escape(str(path))}"
+        except Exception as e:
+            self.status.value = f"<span style='color:#c62828'>{html.escape(str(e))}</span>"
