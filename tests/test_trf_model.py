@@ -95,6 +95,10 @@ def test_attrs_and_dims(tiny):
     assert tiny.attrs["tokenizer"].is_fast
     assert tiny.attrs["hf_path"] == str(tiny_bert_path().resolve())
     assert tiny.attrs["max_length"] == 64
+    copy = tiny.copy()  # e.g. making a listener independent copies the model
+    assert hf_model(copy) is not hf_model(tiny)
+    docs = docs_of(TEXTS[:2])
+    numpy.testing.assert_array_equal(copy.predict(docs).last_hidden_state, tiny.predict(docs).last_hidden_state)
 
 
 # ------------------------------------------------------------------ outputs
@@ -116,6 +120,8 @@ def test_shapes_and_accessors(tiny):
         for pooling in ("sum", "max", "first", "last"):
             assert data.token_vectors(pooling).shape == (len(doc), 32)
         assert data.doc_vector().shape == (32,)
+    assert not numpy.shares_memory(batch.doc_data[0].tensors[-1], batch.last_hidden_state)  # kept docs free the batch
+    assert numpy.shares_memory(batch.split_by_doc()[0].tensors[-1], batch.last_hidden_state)  # training: views
     empty = batch.doc_data[-1]
     assert empty.tensors[-1].shape == (0, 32) and len(empty.spans) == 0
     assert numpy.abs(empty.doc_vector()).sum() == 0

@@ -6,11 +6,12 @@ Each view has three parts (DESIGN.md, principle 7):
   with `widgets.render` as PNG, SVG or self-contained HTML;
 - a thin ipywidgets class that adds the controls.
 
-    from widgets import ConfigEditor, PipelineLayout, TrainingDashboard, TrfInspector
+    from widgets import ConfigEditor, PipelineLayout, PretrainingPanel, TrainingDashboard, TrfInspector
 """
 from .config_editor import ConfigEditor
 from .dashboard import TrainingDashboard
 from .layout import PipelineLayout
+from .pretraining_panel import PretrainingPanel
 from .trf_inspector import TrfInspector
 
-__all__ = ["ConfigEditor", "PipelineLayout", "TrainingDashboard", "TrfInspector"]
+__all__ = ["ConfigEditor", "PipelineLayout", "PretrainingPanel", "TrainingDashboard", "TrfInspector"]

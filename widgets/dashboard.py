@@ -13,6 +13,7 @@ most every `redraw_every` seconds, and never more than `max_draw_share` of the
 time, so drawing stays a small fraction of the training time.
 (`bench/bench_dashboard_overhead.py` measures it.)
 """
+import contextvars
 import html
 import threading
 import time
@@ -116,6 +117,7 @@ class TrainingDashboard(W.VBox):
         self.error: Optional[BaseException] = None
         self.state = READY
         self.draws = 0
+        self.draw_seconds = 0.0  # time spent drawing, all redraws together
         self._thread: Optional[threading.Thread] = None
         self._drawer: Optional[threading.Thread] = None
         training = self.config["training"]
@@ -152,7 +154,10 @@ class TrainingDashboard(W.VBox):
         self.result, self.error, self.state = None, None, RUNNING
         self.start_button.disabled, self.stop_button.disabled = True, False
         self.status.value = "starting\u2026"
-        self._thread = threading.Thread(target=self._run, name="workbench-train", daemon=True)
+        # run in a copy of the caller's context: thinc keeps the current ops (BLAS CPU ops, or the
+        # GPU after require_gpu) in a ContextVar, which a bare new thread would not see
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._run,), name="workbench-train", daemon=True)
         self._drawer = threading.Thread(target=self._draw_loop, name="workbench-dashboard", daemon=True)
         self._thread.start()
         self._drawer.start()
@@ -217,8 +222,10 @@ class TrainingDashboard(W.VBox):
         if self.state == RUNNING:
             self.status.value = (f"step {h.step}, epoch {h.epoch}, {h.words_per_second:,.0f} words/s"
                                  + (f", last score {h.scores['score'][1][-1]:.3f}" if "score" in h.scores else ""))
+        took = time.perf_counter() - t0
         self.draws += 1
-        return time.perf_counter() - t0
+        self.draw_seconds += took
+        return took
 
     def _fraction(self) -> float:
         h = self.history

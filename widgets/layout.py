@@ -18,15 +18,16 @@ import ipywidgets as W
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+import workbench
+
 from .converters.layout import (
     as_pipeline,
     format_bytes,
     format_count,
-    independent_version,
     layout_data,
     listening,
     make_independent,
-    shared_version,
+    other_version,
 )
 from .render import new_figure, save_figure, show_figure
 
@@ -136,15 +137,20 @@ class PipelineLayout(W.VBox):
     def __init__(self, nlp_or_config: Any, *, measure: bool = True, compare: bool = True):
         super().__init__()
         self.measure, self.compare = measure, compare
-        self.nlp, self.notes = as_pipeline(nlp_or_config, initialized=measure)
+        if isinstance(nlp_or_config, workbench.Pipeline):
+            self.nlp, self.notes = nlp_or_config, []  # drawn as it is; measured on a copy if uninitialized
+        else:
+            self.nlp, self.notes = as_pipeline(nlp_or_config, initialized=measure)
         self.layouts: List[Optional[Dict[str, Any]]] = []
         self.fig: Optional[Figure] = None
         self.component = W.Dropdown(description="component", layout=W.Layout(width="260px"))
-        self.independent_button = W.Button(description="make independent", icon="unlink")
+        self.independent_button = W.Button(description="make independent", icon="unlink",
+                                            layout=W.Layout(width="180px"))
         self.format = W.Dropdown(options=["png", "svg"], value="png", layout=W.Layout(width="80px"))
         self.filename = W.Text(value="pipeline_layout", description="file", layout=W.Layout(width="300px"))
         self.export_button = W.Button(description="export", icon="download")
         self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image.add_class("wb-layout-image")
         self.summary = W.HTML()
         self.status = W.HTML()
         self.independent_button.on_click(lambda _: self._make_independent_clicked())
@@ -166,17 +172,14 @@ class PipelineLayout(W.VBox):
         return self.layouts[0]
 
     def redraw(self) -> None:
-        notes = list(self.notes)
+        """Recompute the layouts (and counts) and redraw."""
         current = layout_data(self.nlp, measure=self.measure, title="current")
+        notes = list(self.notes) + [n for n in current["notes"] if n not in self.notes]
         layouts: List[Optional[Dict[str, Any]]] = [current]
         if self.compare:
-            if any(listening(self.nlp).values()):
-                other, more = independent_version(self.nlp)
-                title = "all independent"
-            else:
-                other, more = shared_version(self.nlp)
-                title = "shared"
+            other, kind, more = other_version(self.nlp)
             notes += more
+            title = "all independent" if kind == "independent" else "shared"
             layouts.append(layout_data(other, measure=self.measure, title=title) if other is not None else None)
         current["title"] = "current (shared)" if any(listening(self.nlp).values()) else "current (independent)"
         self.layouts = layouts
@@ -186,6 +189,7 @@ class PipelineLayout(W.VBox):
         self.status.value = "<br>".join(html.escape(n) for n in notes)
         options = [n for names in listening(self.nlp).values() for n in names]
         self.component.options = options
+        self.component.value = options[0] if options else None
         self.independent_button.disabled = not options
 
     def make_independent(self, name: str) -> None:

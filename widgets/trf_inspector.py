@@ -28,7 +28,7 @@ from .converters.trf import (
     word_attention,
     wordpiece_attention,
 )
-from .render import figure_png, figures_html, new_figure, save_figure, show_figure
+from .render import figures_html, new_figure, save_figure, show_figure
 
 WINDOW_COLORS = ("#4c72b0", "#dd8452")
 MAX_LABELS = 90  # tick labels per axis before thinning
@@ -91,27 +91,19 @@ def draw_alignment(data: Dict[str, Any], ax, token_range: Optional[tuple] = None
     for t in data["overlap_tokens"]:
         if t0 <= t < t1:
             ax.axhspan(t - 0.5, t + 0.5, color="#dd8452", alpha=0.12, lw=0)
-    colors = {}
-    for t in data["overlap_tokens"]:
-        colors[t - t0] = "#c05f00"
-    for t in data["unaligned_tokens"]:
-        colors[t - t0] = "#9e9e9e"
-    for t in data["truncated_tokens"]:
-        colors[t - t0] = "#c62828"
-    tokens = [(f"{tok} (cut)" if (i + t0) in data["truncated_tokens"] else tok) for i, tok in enumerate(data["tokens"][t0:t1])]
-    ax.set_yticks([])
-    ax.set_xticks([])
-    # ticks in data coordinates
-    n_rows_shown = c1 - c0
-    step_x = max(1, int(numpy.ceil(n_rows_shown / MAX_LABELS)))
-    xs = list(range(c0, c1, step_x))
-    ax.set_xticks(xs, [data["wordpieces"][c] for c in xs], rotation=90, fontsize=7 if n_rows_shown <= 60 else 5)
-    step_y = max(1, int(numpy.ceil((t1 - t0) / MAX_LABELS)))
-    ys = list(range(t0, t1, step_y))
-    ax.set_yticks(ys, [tokens[y - t0] for y in ys], fontsize=7 if t1 - t0 <= 60 else 5)
+    colors = {}  # token index -> label color: overlap, unaligned, truncated (the last wins)
+    for kind, color in (("overlap_tokens", "#c05f00"), ("unaligned_tokens", "#9e9e9e"), ("truncated_tokens", "#c62828")):
+        for t in data[kind]:
+            colors[t] = color
+    labels = [f"{tok} (cut)" if t in data["truncated_tokens"] else tok
+              for t, tok in enumerate(data["tokens"])]
+    xs = list(range(c0, c1, max(1, int(numpy.ceil((c1 - c0) / MAX_LABELS)))))
+    ax.set_xticks(xs, [data["wordpieces"][c] for c in xs], rotation=90, fontsize=7 if c1 - c0 <= 60 else 5)
+    ys = list(range(t0, t1, max(1, int(numpy.ceil((t1 - t0) / MAX_LABELS)))))
+    ax.set_yticks(ys, [labels[y] for y in ys], fontsize=7 if t1 - t0 <= 60 else 5)
     for y, label in zip(ys, ax.get_yticklabels()):
-        if (y - t0) in colors:
-            label.set_color(colors[y - t0])
+        if y in colors:
+            label.set_color(colors[y])
     ax.set_xlabel("wordpiece rows (grey: special tokens; dashed red: truncated)", fontsize=8)
     ax.set_ylabel("tokens (orange: in two windows)", fontsize=8)
 
@@ -119,7 +111,7 @@ def draw_alignment(data: Dict[str, Any], ax, token_range: Optional[tuple] = None
 def alignment_figure(data: Dict[str, Any], token_range: Optional[tuple] = None) -> Figure:
     t0, t1 = token_range or (0, data["matrix"].shape[0])
     n_cols = data["matrix"][t0:t1].any(axis=0).sum() if t1 > t0 else 1
-    fig = new_figure(width=_side(int(n_cols) * 0.9, 4, 16), height=_side(t1 - t0, 2.5, 12))
+    fig = new_figure(width=_side(int(n_cols), 4, 16), height=_side(t1 - t0, 2.5, 12))
     draw_alignment(data, fig.add_subplot(), token_range)
     return fig
 
@@ -127,8 +119,7 @@ def alignment_figure(data: Dict[str, Any], token_range: Optional[tuple] = None) 
 def draw_attention(data: Dict[str, Any], ax, labels_key: str = "labels") -> None:
     """A heatmap of `word_attention` / `wordpiece_attention` data: rows attend to columns."""
     M = numpy.asarray(data["matrix"], dtype=float)
-    cmap = colormaps["viridis"].copy()
-    cmap.set_bad("#e6e6e6")
+    cmap = colormaps["viridis"].with_extremes(bad="#e6e6e6")  # grey: no attention (different windows)
     finite = M[numpy.isfinite(M)]
     vmax = float(finite.max()) if finite.size else 1.0
     im = ax.imshow(numpy.ma.masked_invalid(M), cmap=cmap, vmin=0.0, vmax=max(vmax, 1e-6), interpolation="nearest")
@@ -210,6 +201,10 @@ class TrfInspector(W.VBox):
         self.export_button = W.Button(description="export", icon="download")
         self.status = W.HTML()
         self.notes = W.HTML(self._notes_html())
+        # CSS classes, so a page (and the browser test) can find the parts
+        for widget, name in ((self.layer, "wb-trf-layer"), (self.head, "wb-trf-head"), (self.caption, "wb-trf-caption-box"),
+                             (self.alignment_image, "wb-trf-alignment"), (self.attention_image, "wb-trf-attention")):
+            widget.add_class(name)
 
         for control in (self.level, self.layer, self.layer_summary, self.head):
             control.observe(lambda _: self.update_attention(), names="value")

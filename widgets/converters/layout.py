@@ -263,16 +263,23 @@ def layout_data(nlp_or_config: Any, *, measure: bool = True, title: str = "") ->
     }
 
 
+def other_version(nlp: Any) -> Tuple[Optional[Any], str, List[str]]:
+    """(the pipeline's other version or None, "independent" | "shared", notes): a pipeline with
+    listeners is made independent on a copy; one without gets the shared layout of
+    build_init_config."""
+    if any(listening(nlp).values()):
+        other, notes = independent_version(nlp)
+        return other, "independent", notes
+    other, notes = shared_version(nlp)
+    return other, "shared", notes
+
+
 def compare_layouts(nlp_or_config: Any, *, measure: bool = True) -> Dict[str, Any]:
     """{"shared": layout or None, "independent": layout or None, "notes": [...]} for the pipeline
     and its other version (made independent on a copy, or shared via build_init_config)."""
     nlp, notes = as_pipeline(nlp_or_config, initialized=measure)
-    if any(listening(nlp).values()):
-        other, more = independent_version(nlp)
-        shared, independent = nlp, other
-    else:
-        other, more = shared_version(nlp)
-        shared, independent = other, nlp
+    other, kind, more = other_version(nlp)
+    shared, independent = (nlp, other) if kind == "independent" else (other, nlp)
     notes += more
     return {
         "shared": layout_data(shared, measure=measure, title="shared") if shared is not None else None,

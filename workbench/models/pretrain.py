@@ -11,10 +11,10 @@ against targets taken from the original (unmasked) docs (`get_loss(docs, Y)`).
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy
-from thinc.api import Linear, Model, chain, glorot_uniform_init, zero_init
-from thinc.types import Floats2d
+from thinc.api import Linear, Model, chain, get_array_module, glorot_uniform_init, zero_init
+from thinc.types import Floats2d, Ints1d
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 from ..text.attrs import LOWER, NORM, ORTH
 from ..text.doc import Doc
 from ..text.vectors import HOW_TO_ADD
@@ -35,8 +35,11 @@ class PretrainObjective:
     def head(self, width: int, vocab) -> Model[Floats2d, Floats2d]:
         raise NotImplementedError
 
-    def get_loss(self, docs: List[Doc], Y: Floats2d) -> Tuple[float, Floats2d, int]:
-        """(mean loss per scored token, dY (N, n_out), number of tokens scored)."""
+    def get_loss(self, docs: List[Doc], Y: Floats2d, rows: Optional[Ints1d] = None) -> Tuple[float, Floats2d, int]:
+        """(mean loss per scored token, dY, number of tokens scored).
+
+        Y: the head's output (n, n_out) for the tokens `rows` (indices into all tokens
+        of `docs`, in order; None: every token)."""
         raise NotImplementedError
 
 
@@ -81,12 +84,13 @@ class CharacterObjective(PretrainObjective):
             return numpy.zeros((0, self.n_positions), dtype="int32")
         return numpy.stack(rows)  # (N, n_positions)
 
-    def get_loss(self, docs: List[Doc], Y: Floats2d) -> Tuple[float, Floats2d, int]:
+    def get_loss(self, docs: List[Doc], Y: Floats2d, rows: Optional[Ints1d] = None) -> Tuple[float, Floats2d, int]:
         ops_xp = _xp(Y)
         n_tokens = Y.shape[0]
         if n_tokens == 0:
             return 0.0, Y, 0
-        truth = ops_xp.asarray(self.targets(docs))  # (N, P)
+        truth = self.targets(docs)  # (N, P)
+        truth = ops_xp.asarray(truth if rows is None else truth[_np(rows)])  # (n, P)
         scores = Y.reshape((n_tokens, self.n_positions, N_CHAR_CLASSES))  # (N, P, C)
         scores = scores - scores.max(axis=2, keepdims=True)
         probs = ops_xp.exp(scores)
@@ -139,9 +143,11 @@ class VectorsObjective(PretrainObjective):
         rows = vectors.find_first(keys)  # (N,), -1: no vector
         return vectors.get_batch(rows), rows >= 0
 
-    def get_loss(self, docs: List[Doc], Y: Floats2d) -> Tuple[float, Floats2d, int]:
+    def get_loss(self, docs: List[Doc], Y: Floats2d, rows: Optional[Ints1d] = None) -> Tuple[float, Floats2d, int]:
         xp = _xp(Y)
         target, scored = self.targets(docs)
+        if rows is not None:
+            target, scored = target[_np(rows)], scored[_np(rows)]
         target, scored = xp.asarray(target), xp.asarray(scored)
         n = int(scored.sum())
         d = xp.zeros_like(Y)
@@ -162,9 +168,11 @@ class VectorsObjective(PretrainObjective):
 
 
 def _xp(array):
-    from thinc.api import get_array_module
-
     return get_array_module(array)
+
+
+def _np(array) -> numpy.ndarray:
+    return array if isinstance(array, numpy.ndarray) else array.get()  # cupy -> numpy
 
 
 def PretrainCharacters(maxout_pieces: int = 3, hidden_size: int = 300, n_characters: int = 4) -> PretrainObjective:
@@ -177,22 +185,28 @@ def PretrainVectors(maxout_pieces: int = 3, hidden_size: int = 300, loss: str = 
     return VectorsObjective(maxout_pieces, hidden_size, loss)
 
 
-def PretrainModel(target: Model, head: Model) -> Model[List[Doc], Floats2d]:
-    """target (List[Doc] -> one array per doc) >> head: List[Doc] -> (N_tokens, n_out)."""
+def PretrainModel(target: Model, head: Model) -> Model[Tuple[List[Doc], Optional[Ints1d]], Floats2d]:
+    """(docs, rows) -> (len(rows), n_out): the target embeds every token of the docs,
+    the head predicts for the tokens `rows` (indices over all tokens; None: all)."""
     return Model("pretrain_model", _forward, layers=[target, head], refs={"target": target, "head": head})
 
 
-def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Floats2d, Callable]:
+def _forward(model: Model, inputs, is_train: bool) -> Tuple[Floats2d, Callable]:
+    docs, rows = inputs
     target, head = model.layers
     out, target_backprop = target(docs, is_train)
     arrays, to_target_grad = to_doc_arrays(out, docs)  # [(n_tokens, width)]
     xp = model.ops.xp
     X = xp.concatenate(arrays) if arrays else model.ops.alloc2f(0, 0)  # (N, width)
-    Y, head_backprop = head(X, is_train)  # (N, n_out)
+    Y, head_backprop = head(X if rows is None else X[rows], is_train)  # (n, n_out)
     lengths = [a.shape[0] for a in arrays]
 
     def backprop(dY: Floats2d):
-        dX = head_backprop(dY)  # (N, width)
+        dX = head_backprop(dY)  # (n, width)
+        if rows is not None:
+            full = model.ops.alloc2f(*X.shape)
+            full[rows] = dX
+            dX = full  # (N, width): tokens not predicted get no gradient from the head
         offsets = numpy.cumsum([0] + lengths)
         d_arrays = [dX[offsets[i]:offsets[i + 1]] for i in range(len(lengths))]
         return target_backprop(to_target_grad(d_arrays))

@@ -263,7 +263,8 @@ class FullTransformerBatch:
 
     def split_by_doc(self, to_cpu: bool = False) -> List[TransformerData]:
         """One TransformerData per doc. Arrays are views on the model's device unless `to_cpu`."""
-        conv = to_numpy if to_cpu else (lambda a: a)
+        # to_cpu: copies, so a doc kept alone does not keep the whole batch's arrays alive
+        conv = (lambda a: numpy.array(to_numpy(a))) if to_cpu else (lambda a: a)
         ops = NumpyOps() if to_cpu or isinstance(self.last_hidden_state, numpy.ndarray) else get_current_ops()
         out = []
         for d in range(self.n_docs):

@@ -15,6 +15,7 @@ from ..config import (
     resolve_block,
 )
 from ..errors import ConfigError, WorkbenchError
+from ..models.listener import stored_output_key
 from ..registry import get_factory
 from ..text.doc import Doc
 from ..text.tokenizer import Tokenizer
@@ -221,6 +222,13 @@ class Pipeline:
         for name, comp in self._components:
             if name not in disable:
                 docs = comp.process(docs)
+        # What embedding components stored for their listeners lives for this pass only
+        # (it may be a view of a whole batch on the GPU); doc._.trf_data and doc.tensor stay.
+        for name, comp in self._components:
+            if getattr(comp, "is_upstream", False):
+                key = stored_output_key(name)
+                for doc in docs:
+                    doc.user_data.pop(key, None)
         return docs
 
     # ------------------------------------------------------------ training

@@ -31,6 +31,8 @@ from ..text.doc import Doc
 from .pretrained_weights import find_target, load_weights
 
 MASK = "[MASK]"
+RESUME_FIX = ("Resume with the config of the run that wrote the file (same embedding settings), "
+              "or start afresh without --resume-path.")
 SHUFFLE_WINDOW = 2000  # docs shuffled together while streaming the corpus
 
 PRETRAIN_DEFAULTS = """
@@ -180,6 +182,9 @@ def pretrain(
     objective: PretrainObjective = resolve_block(P["objective"], "pretraining.objective")
     objective.check(nlp.vocab)
     corpus = _corpus(resolved, P["corpus"])
+    if hasattr(corpus, "texts"):
+        for _ in corpus.texts():  # check every line first (JSON only): errors name file:line
+            pass
     sample = [doc for doc in islice(_docs(corpus, nlp), 32)]
     if not sample:
         raise DataError(f"The pretraining corpus ({_corpus_path(resolved, P['corpus'])}) has no texts.")
@@ -192,7 +197,8 @@ def pretrain(
     if resume_path is not None:
         resume_path = Path(resume_path)
         start_epoch = _resume_epoch(resume_path, epoch_resume)
-        load_weights(target.model, resume_path.read_bytes(), str(resume_path), target.description)
+        load_weights(target.model, resume_path.read_bytes(), str(resume_path), target.description,
+                     what="--resume-path", fix=RESUME_FIX)
         _resume_head(model.layers[1], resume_path, stream)
     elif epoch_resume is not None:
         raise ConfigError("--epoch-resume needs --resume-path (the model{N}.bin to continue from).")
@@ -274,7 +280,7 @@ def _resume_head(head, weights: Path, stream) -> None:
         _say(stream, f"Resuming without {path.name}: the objective's output layer starts afresh.")
         return
     try:
-        load_weights(head, path.read_bytes(), str(path), "the objective's output layer")
+        load_weights(head, path.read_bytes(), str(path), "the objective's output layer", what="--resume-path")
     except (ConfigError, DataError) as err:
         _say(stream, f"Resuming with a fresh output layer ({path.name} does not fit: {err}).")
 

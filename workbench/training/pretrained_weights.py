@@ -193,25 +193,28 @@ def read_weights(data: bytes, source: str) -> Dict[str, Any]:
     return msg
 
 
-def check_structure(model: Model, msg: Dict[str, Any], source: str, target: str) -> None:
+INIT_TOK2VEC_FIX = ("Pretrain with the same embedding settings (widths, depth, rows, attrs, static vectors) "
+                    "as the training config, or set [initialize] init_tok2vec = null.")
+
+
+def check_structure(model: Model, msg: Dict[str, Any], source: str, target: str,
+                    what: str = "init_tok2vec", fix: str = INIT_TOK2VEC_FIX) -> None:
     """Raise ConfigError naming the first layer whose name, dims or weight shapes differ."""
     nodes = list(model.walk())
     paths = layer_paths(model)
     saved = msg["nodes"]
-    fix = ("Pretrain with the same embedding settings (widths, depth, rows, attrs, static vectors) "
-           "as the training config, or set [initialize] init_tok2vec = null.")
     for i, (node, info) in enumerate(zip(nodes, saved)):
         where = f"layer {i} '{paths.get(node.id, node.name)}'"
         if info.get("name") != node.name:
             raise ConfigError(
-                f"init_tok2vec: {source} does not match {target}: {where} is '{node.name}' in the pipeline "
+                f"{what}: {source} does not match {target}: {where} is '{node.name}' in the pipeline "
                 f"but '{info.get('name')}' in the file. {fix}"
             )
         for dim, value in (info.get("dims") or {}).items():
             mine = node.maybe_get_dim(dim) if dim in node.dim_names else None
             if value is not None and mine is not None and value != mine:
                 raise ConfigError(
-                    f"init_tok2vec: {source} does not match {target}: {where} has {dim} = {value} in the "
+                    f"{what}: {source} does not match {target}: {where} has {dim} = {value} in the "
                     f"file but {dim} = {mine} in the pipeline. {fix}"
                 )
         file_params = msg["params"][i] or {}
@@ -221,7 +224,7 @@ def check_structure(model: Model, msg: Dict[str, Any], source: str, target: str)
             my_shape = tuple(node.get_param(name).shape) if node.has_param(name) else None
             if their_shape != my_shape:
                 raise ConfigError(
-                    f"init_tok2vec: {source} does not match {target}: {where} has weights '{name}' of shape "
+                    f"{what}: {source} does not match {target}: {where} has weights '{name}' of shape "
                     f"{their_shape} in the file but {my_shape} in the pipeline. {fix}"
                 )
     if len(nodes) != len(saved):
@@ -230,18 +233,20 @@ def check_structure(model: Model, msg: Dict[str, Any], source: str, target: str)
                  if len(saved) > len(nodes) else
                  f"the pipeline has {len(nodes) - len(saved)} more layers "
                  f"('{paths.get(nodes[len(saved)].id, nodes[len(saved)].name)}' first)")
-        raise ConfigError(f"init_tok2vec: {source} does not match {target}: {extra}{last}. {fix}")
+        raise ConfigError(f"{what}: {source} does not match {target}: {extra}{last}. {fix}")
 
 
-def load_weights(model: Model, data: bytes, source: str, target: str = "the model") -> List[Dict[str, Any]]:
-    """Check the structure, load the weights, verify them; returns `describe(model)`."""
+def load_weights(model: Model, data: bytes, source: str, target: str = "the model",
+                 what: str = "init_tok2vec", fix: str = INIT_TOK2VEC_FIX) -> List[Dict[str, Any]]:
+    """Check the structure, load the weights, verify them; returns `describe(model)`.
+    `what` and `fix` start and end the error messages."""
     msg = read_weights(data, source)
-    check_structure(model, msg, source, target)
+    check_structure(model, msg, source, target, what, fix)
     model.from_bytes(data)
     for i, node in enumerate(model.walk()):  # read back: the pipeline holds the file's weights now
         for name, value in (msg["params"][i] or {}).items():
             if value is not None and not numpy.array_equal(model.ops.to_numpy(node.get_param(name)), value):
-                raise ConfigError(f"init_tok2vec: weights '{name}' of layer {i} did not load from {source}.")
+                raise ConfigError(f"{what}: weights '{name}' of layer {i} did not load from {source}.")
     return describe(model)
 
 
