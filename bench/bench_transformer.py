@@ -11,7 +11,11 @@
    trained for N minutes on the EWT dev sentences with UNER, every 5th document
    held out; prints held-out UPOS.
 
-    python bench/bench_transformer.py [--repeats 3] [--memory] [--train-minutes 10]
+4. update timing (--update-timing): seconds per update when the transformer
+   learns, when every listener has grad_factor 0, and when it is frozen (both
+   skip the transformer's backward pass).
+
+    python bench/bench_transformer.py [--repeats 3] [--update-timing] [--memory] [--train-minutes 10]
 """
 import argparse
 import json
@@ -217,18 +221,56 @@ learn_rate = 0.00005
     print(f"   best held-out UPOS {100 * result.best_scores.get('pos_acc', 0):.2f}")
 
 
+def update_timing(repeats: int) -> None:
+    """Seconds per nlp.update with the transformer learning, with grad_factor 0, and frozen."""
+    from thinc.api import Adam
+
+    from workbench import Example
+
+    def build(factor: float):
+        nlp = workbench.blank("en")
+        nlp.add_pipe("transformer", config={"model": {"name": MODEL, "get_spans": {"@span_getters": "workbench.sent_spans.v1"}}})
+        nlp.add_pipe("tagger", config={"attr": "pos", "model": {"tok2vec": {
+            "@architectures": "workbench.TransformerListener.v1", "grad_factor": factor,
+            "pooling": {"@layers": "reduce_mean.v1"}}}})
+        return nlp
+
+    probe = workbench.blank("en")
+    docs = [eg.reference for eg in Corpus(need(CONLLU), n_sents=1, limit=64)(probe)]
+    n_words = sum(len(d) for d in docs)
+    print(f"4. one update on {len(docs)} EWT sentences ({n_words} words), best of {repeats}")
+    results = {}
+    for label, factor, exclude in (("grad_factor 1.0", 1.0, ()), ("grad_factor 0.0", 0.0, ()), ("frozen transformer", 1.0, ("transformer",))):
+        nlp = build(factor)
+        examples = [Example.from_gold(nlp.vocab, d) for d in docs]
+        nlp.initialize(lambda: iter(examples))
+        sgd = Adam(0.00005)
+        nlp.update(examples[:4], sgd=sgd, exclude=exclude)  # warm up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            nlp.update(examples, sgd=sgd, exclude=exclude)
+            times.append(time.perf_counter() - start)
+        results[label] = min(times)
+    for label, seconds in results.items():
+        print(f"   {label:<20} {seconds:6.2f} s/update  ({results['grad_factor 1.0'] / seconds:.2f}x the speed of a full update)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--memory", action="store_true")
     p.add_argument("--train-minutes", type=float, default=0)
     p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--update-timing", action="store_true", help="time updates: learning, grad_factor 0, frozen")
     p.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.memory_child:
         return memory_child(args.memory_child)
     if not args.skip_speed:
         speed(args.repeats)
+    if args.update_timing:
+        update_timing(args.repeats)
     if args.memory:
         memory()
     if args.train_minutes:

@@ -116,6 +116,16 @@ def test_characters_loss_decreases(tmp_path, texts):
     assert len(result.saved) == 6 and result.component == "tok2vec"
 
 
+def test_predict_masked_scores_only_the_masked_tokens(tmp_path, texts):
+    config = with_texts(shared_config(pretraining=pretraining_block(max_epochs=1)), texts,
+                        **{"pretraining.predict": "masked", "pretraining.mask_prob": 0.3})
+    row = pretrain(config, tmp_path / "out", progress=False, stream=None).epochs[0]
+    assert 0 < row["scored"] < 0.5 * row["words"]
+    with pytest.raises(ConfigError, match="predict"):
+        pretrain(with_texts(config, texts, **{"pretraining.predict": "some"}), tmp_path / "o2", progress=False,
+                 stream=None)
+
+
 @pytest.mark.parametrize("loss", ["cosine", "L2"])
 def test_vectors_objective_loss_decreases(tmp_path, texts, loss):
     vectors = write_vectors(tmp_path)
@@ -208,13 +218,17 @@ def test_mask_docs_hides_about_mask_prob_of_tokens_and_keeps_originals():
     nlp = workbench.blank("en")
     docs = [nlp.make_doc(" ".join(f"w{i}" for i in range(200))) for _ in range(5)]
     before = [list(d.words) for d in docs]
-    masked = mask_docs(docs, numpy.random.default_rng(0), 0.3)
+    masked, chosen = mask_docs(docs, numpy.random.default_rng(0), 0.3)
     assert [d.words for d in docs] == before
-    changed = sum(a != b for d, m in zip(docs, masked) for a, b in zip(d.words, m.words))
-    n_mask = sum(w == MASK for m in masked for w in m.words)
-    assert 0.2 * 1000 < changed < 0.35 * 1000 and n_mask > 0.7 * changed
-    same = mask_docs(docs, numpy.random.default_rng(0), 0.0)
-    assert [d.words for d in same] == before
+    old = [w for d in docs for w in d.words]
+    new = [w for m in masked for w in m.words]
+    changed = numpy.array([a != b for a, b in zip(old, new)])
+    assert chosen.shape == (1000,) and 0.25 * 1000 < chosen.sum() < 0.35 * 1000
+    assert not changed[~chosen].any()  # only chosen tokens change
+    assert 0.8 * chosen.sum() < changed.sum() < chosen.sum()  # 10% of the chosen stay as they are
+    assert sum(w == MASK for w in new) > 0.7 * chosen.sum()
+    same, none = mask_docs(docs, numpy.random.default_rng(0), 0.0)
+    assert [d.words for d in same] == before and not none.any()
 
 
 def test_character_targets():
@@ -259,3 +273,18 @@ def test_characters_loss_gradient_matches_finite_differences():
     value, dY, n = obj.get_loss(docs, Y)
     numeric = _numeric_grad(lambda y: obj.get_loss(docs, y)[0], Y)
     numpy.testing.assert_allclose(dY, numeric, rtol=1e-3, atol=1e-5)
+
+
+def test_objectives_score_only_the_predicted_rows():
+    nlp = workbench.blank("en")
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=numpy.ones((2, 3), dtype="f"), keys=["cat", "dog"])
+    docs = [nlp.make_doc("cat and"), nlp.make_doc("dog")]
+    chars = PretrainCharacters(n_characters=1)
+    Y = numpy.random.default_rng(4).normal(size=(3, 2 * N_CHAR_CLASSES)).astype("f")
+    value, dY, n = chars.get_loss(docs, Y[[2]], numpy.array([2]))
+    alone = chars.get_loss([nlp.make_doc("dog")], Y[[2]])
+    assert n == 1 and dY.shape == (1, 2 * N_CHAR_CLASSES) and value == pytest.approx(alone[0], rel=1e-5)
+    vecs = PretrainVectors(loss="L2")
+    assert vecs.get_loss(docs, numpy.zeros((1, 3), "f"), numpy.array([1]))[2] == 0  # "and": no vector
+    value, dY, n = vecs.get_loss(docs, numpy.zeros((2, 3), "f"), numpy.array([0, 2]))
+    assert n == 2 and value == pytest.approx(3.0)  # |0 - 1|^2 summed over 3 dims, per token

@@ -1,4 +1,5 @@
 """ConfigEditor and its converters: values, observers, validation messages beside keys."""
+import re
 from pathlib import Path
 
 import ipywidgets as W
@@ -64,6 +65,16 @@ def test_several_problems_are_reported_in_one_pass():
             .replace("dropout = 0.1", 'dropout = "x"'))
     _, issues = check_text(text)
     assert set(errors(issues)) == {("training", "dropout"), (ENCODE, "width"), ("corpora.train", "limit")}
+
+
+def test_a_required_value_that_is_missing():
+    text = BASE.replace("${components.tok2vec.model.encode.width}", "96")
+    text = re.sub(r"\[components\.tok2vec\.model\.encode\]\n(.+\n)+?\n", "", text)
+    _, issues = check_text(text)
+    assert errors(issues) == [("components.tok2vec.model", "encode")]
+    assert "has no default, so it must be written" in issues[0].message
+    ed = ConfigEditor(text)
+    assert "encode: missing value" in ed._section_boxes["components.tok2vec.model"].missing.value
 
 
 def test_parse_errors_name_the_line():

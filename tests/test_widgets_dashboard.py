@@ -62,10 +62,15 @@ def test_renderers_plot_the_history():
     loss_lines = {l.get_label(): l.get_xydata().tolist() for l in axes[0][0].lines}
     assert loss_lines["tagger"][0] == [1.0, 10.0]
     assert {l.get_label() for l in axes[0][1].lines} == {"pos_acc", "ents_f", "score"}
-    norm_lines = {l.get_label(): l.get_ydata().tolist() for l in axes[1][0].lines}
+    norm_lines = {l.get_label(): list(l.get_ydata()) for l in axes[1][0].lines}
     assert norm_lines["tagger \u2192 transformer"] == pytest.approx([0.5 * s for s in range(1, 7)])
     factor_lines = {l.get_label(): list(l.get_ydata()) for l in axes[1][1].lines}
     assert factor_lines["ner"] == [0.0, 0.0, 0.0, 0.5, 0.5, 0.5]
+    # a redraw with more events updates the same lines
+    h(TrainingEvent("step", step=7, losses={"tagger": 1.0, "ner": 2.0}))
+    h.refresh()
+    draw_curves(h, *axes[0])
+    assert len(axes[0][0].lines) == 2 and axes[0][0].lines[1].get_xydata().tolist()[-1] == [7.0, 1.0]
 
 
 def test_dashboard_trains_in_the_background(tmp_path):

@@ -132,8 +132,6 @@ def test_figure_draws_every_node(shared_config):
 
 
 def test_transformer_layout_counts_torch_parameters():
-    import torch  # noqa: F401
-
     from workbench.models.transformer import hf_model
 
     config = f"""

@@ -46,51 +46,80 @@ def load_training_config(config: Union[str, Path, Config, Dict[str, Any]],
 # ------------------------------------------------------------------ renderers
 
 
+def _line(ax, label: str, step: bool = False, **style):
+    """The axes' line with this label, made on first use. Redraws update lines in place
+    (set_data) instead of clearing the axes: much cheaper to draw again and again."""
+    for line in ax.lines:
+        if line.get_label() == label:
+            return line, False
+    if step:
+        return ax.step([], [], where="post", label=label, **style)[0], True
+    return ax.plot([], [], label=label, **style)[0], True
+
+
+def _finish_axes(ax, title: str, new_lines: bool) -> None:
+    if not ax.get_title():
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+    if new_lines:
+        ax.legend(fontsize=7)
+    ax.relim()
+    ax.autoscale_view()
+
+
+def _log_axis(ax) -> None:
+    """A log y axis with plain tick labels (the default mathtext labels are slow to draw)."""
+    from matplotlib.ticker import LogFormatter
+
+    if ax.get_yscale() != "log":
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(LogFormatter())
+        ax.yaxis.set_minor_formatter(LogFormatter(minor_thresholds=(0, 0)))
+
+
 def draw_curves(history: TrainingHistory, ax_loss, ax_score) -> None:
-    """Loss per component per step (left) and dev scores per evaluation (right)."""
-    ax_loss.clear()
+    """Loss per component per step (left, log scale) and dev scores per evaluation (right)."""
+    new = False
     for name, (steps, values) in sorted(history.losses.items()):
-        ax_loss.plot(steps, values, label=name, lw=1)
-    ax_loss.set_xlabel("step", fontsize=8)
-    ax_loss.set_title("training loss", fontsize=9)
+        line, made = _line(ax_loss, name, lw=1)
+        line.set_data(steps, [v if v > 0 else float("nan") for v in values])  # log axis: 0 is a gap
+        new |= made
     if history.losses:
-        ax_loss.set_yscale("symlog", linthresh=1.0)
-        ax_loss.legend(fontsize=7)
-    ax_score.clear()
+        _log_axis(ax_loss)
+    _finish_axes(ax_loss, "training loss", new)
+    new = False
     for name, (steps, values) in sorted(history.scores.items()):
-        ax_score.plot(steps, values, marker="o", ms=3, lw=2 if name == "score" else 1, label=name)
-    ax_score.set_xlabel("step", fontsize=8)
-    ax_score.set_title("dev scores", fontsize=9)
-    if history.scores:
-        ax_score.legend(fontsize=7)
+        line, made = _line(ax_score, name, marker="o", ms=3, lw=2 if name == "score" else 1)
+        line.set_data(steps, values)
+        new |= made
+    _finish_axes(ax_score, "dev scores", new)
 
 
 def draw_gradients(history: TrainingHistory, ax_norm, ax_factor) -> None:
     """Each listener's gradient norm sent to its upstream (left, log scale) and its
     grad_factor over the steps (right)."""
     curves = history.grad_curves()
-    ax_norm.clear()
-    ax_factor.clear()
-    positive = False
+    new_norm = new_factor = False
     for listener, c in sorted(curves.items()):
         if c["steps"]:
-            positive = positive or any(v > 0 for v in c["norms"])
-            ax_norm.plot(c["steps"], c["norms"], lw=1, label=f"{listener} \u2192 {c['upstream']}")
+            line, made = _line(ax_norm, f"{listener} \u2192 {c['upstream']}", lw=1)
+            line.set_data(c["steps"], [v if v > 0 else float("nan") for v in c["norms"]])  # 0 (factor 0): a gap
+            new_norm |= made
         if c["factor_steps"]:
-            ax_factor.step(c["factor_steps"], c["factors"], where="post", lw=1.5, label=listener)
-    ax_norm.set_title("gradient norm each listener sends", fontsize=9)
-    ax_norm.set_xlabel("step", fontsize=8)
-    if positive:
-        ax_norm.set_yscale("symlog", linthresh=1e-3)
+            line, made = _line(ax_factor, listener, step=True, lw=1.5)
+            line.set_data(c["factor_steps"], c["factors"])
+            new_factor |= made
     if any(c["steps"] for c in curves.values()):
-        ax_norm.legend(fontsize=7)
-    ax_factor.set_title("grad_factor", fontsize=9)
-    ax_factor.set_xlabel("step", fontsize=8)
-    if any(c["factor_steps"] for c in curves.values()):
-        ax_factor.legend(fontsize=7)
-    else:
+        _log_axis(ax_norm)
+    _finish_axes(ax_norm, "gradient norm each listener sends", new_norm)
+    _finish_axes(ax_factor, "grad_factor", new_factor)
+    if not ax_factor.lines and not ax_factor.texts:
         ax_factor.text(0.5, 0.5, "no grad_factor\n(tok2vec listeners pass\ngradients unscaled)", ha="center",
                        va="center", fontsize=8, color="#666", transform=ax_factor.transAxes)
+    elif ax_factor.lines and ax_factor.texts:
+        for text in list(ax_factor.texts):
+            text.remove()
 
 
 class TrainingDashboard(W.VBox):
@@ -151,6 +180,8 @@ class TrainingDashboard(W.VBox):
             raise RuntimeError("Training is already running: stop it first.")
         self.stop_event.clear()
         self.history = TrainingHistory()
+        for ax in self._axes.flat:
+            ax.clear()  # a new run draws new lines
         self.result, self.error, self.state = None, None, RUNNING
         self.start_button.disabled, self.stop_button.disabled = True, False
         self.status.value = "starting\u2026"

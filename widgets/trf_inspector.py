@@ -36,7 +36,13 @@ MERGE_NOTE = ("Word level: attention FROM a word = mean over its wordpieces' row
               "wordpieces' columns; tokens in overlapping windows average the windows; grey = no shared window.")
 
 
+def short(label: str, n: int = 16) -> str:
+    """Long tokens (a URL, a run of characters) would squeeze the plot: cut them for the axis."""
+    return label if len(label) <= n else label[: n - 1] + "\u2026"
+
+
 def _ticks(ax, axis: str, labels: Sequence[str], colors: Optional[Dict[int, str]] = None) -> None:
+    labels = [short(s) for s in labels]
     n = len(labels)
     step = max(1, int(numpy.ceil(n / MAX_LABELS)))
     idx = list(range(0, n, step))
@@ -95,10 +101,10 @@ def draw_alignment(data: Dict[str, Any], ax, token_range: Optional[tuple] = None
     for kind, color in (("overlap_tokens", "#c05f00"), ("unaligned_tokens", "#9e9e9e"), ("truncated_tokens", "#c62828")):
         for t in data[kind]:
             colors[t] = color
-    labels = [f"{tok} (cut)" if t in data["truncated_tokens"] else tok
+    labels = [f"{short(tok)} (cut)" if t in data["truncated_tokens"] else short(tok)
               for t, tok in enumerate(data["tokens"])]
     xs = list(range(c0, c1, max(1, int(numpy.ceil((c1 - c0) / MAX_LABELS)))))
-    ax.set_xticks(xs, [data["wordpieces"][c] for c in xs], rotation=90, fontsize=7 if c1 - c0 <= 60 else 5)
+    ax.set_xticks(xs, [short(data["wordpieces"][c]) for c in xs], rotation=90, fontsize=7 if c1 - c0 <= 60 else 5)
     ys = list(range(t0, t1, max(1, int(numpy.ceil((t1 - t0) / MAX_LABELS)))))
     ax.set_yticks(ys, [labels[y] for y in ys], fontsize=7 if t1 - t0 <= 60 else 5)
     for y, label in zip(ys, ax.get_yticklabels()):

@@ -356,6 +356,9 @@ def _reword(msg: str) -> str:
     m = re.match(r"^unexpected argument: '(.+)'$", msg)
     if m:
         return f"unknown setting '{m.group(1)}': the function of this section takes no such argument"
+    m = re.match(r"^missing required argument: '(.+)'$", msg)
+    if m:
+        return f"missing value: '{m.group(1)}' has no default, so it must be written"
     if msg.lower() in ("field required", "missing", "field required."):
         return "missing value: this setting has no default, so it must be written"
     if "conflicting values" in msg:

@@ -22,14 +22,11 @@ for PyTorch layers (transformers) the torch parameters are counted. The size is
 pipeline that is not initialized, is built and initialized on a few built-in
 sample docs (output layers then have the sample's label counts).
 """
-import copy
 import tempfile
 from typing import Any, Dict, List, Optional, Tuple
 
-from confection import Config
-
 import workbench
-from workbench.errors import ConfigError, WorkbenchError
+from workbench.errors import ConfigError
 from workbench.models.listener import listener_nodes
 
 SAMPLE = [

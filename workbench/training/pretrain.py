@@ -1,7 +1,8 @@
 """Pretraining: train a pipeline's embedding layer on raw text (`python -m workbench pretrain`).
 
-Each batch of docs is masked (see `mask_docs`), run through the target embedding
-and the objective's head, and scored against the original docs. After each epoch
+Each batch of docs is masked (see `mask_docs`) and run through the target embedding
+and the objective's head, which predicts the original words of every token (`[pretraining] predict = "all"`, the
+default) or of the masked tokens only ("masked", BERT-style). After each epoch
 the target's weights are written to OUTDIR/model{epoch}.bin (`model.to_bytes()`,
 msgpack, never pickle) and a line to OUTDIR/log.jsonl; `[initialize] init_tok2vec`
 loads such a file before training. The objective's output layer goes to
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy
 from confection import Config
@@ -52,6 +53,7 @@ component = "tok2vec"
 layer = ""
 corpus = "corpora.pretrain"
 mask_prob = 0.15
+predict = "all"
 seed = ${system.seed}
 
 [pretraining.batcher]
@@ -111,8 +113,9 @@ def _guess_target(config: Dict[str, Any]) -> Optional[tuple]:
 # ------------------------------------------------------------------ masking
 
 
-def mask_docs(docs: List[Doc], rng: numpy.random.Generator, mask_prob: float) -> List[Doc]:
-    """Copies of `docs` in which about `mask_prob` of the tokens are hidden.
+def mask_docs(docs: List[Doc], rng: numpy.random.Generator, mask_prob: float) -> Tuple[List[Doc], numpy.ndarray]:
+    """Copies of `docs` in which about `mask_prob` of the tokens are hidden, and a bool
+    array over all their tokens (in order) marking the chosen ones.
 
     Each chosen token becomes "[MASK]" (80%), a random word of the batch (10%), or
     stays as it is (10%). The replacement changes every feature of the token (its
@@ -120,10 +123,11 @@ def mask_docs(docs: List[Doc], rng: numpy.random.Generator, mask_prob: float) ->
     the objective scores the original words.
     """
     pool = [w for doc in docs for w in doc.words]
-    out = []
+    out, flags = [], []
     for doc in docs:
         words = list(doc.words)
-        chosen = numpy.flatnonzero(rng.random(len(words)) < mask_prob)
+        is_chosen = rng.random(len(words)) < mask_prob
+        chosen = numpy.flatnonzero(is_chosen)
         if len(chosen):
             kind = rng.random(len(chosen))
             for i, u in zip(chosen, kind):
@@ -132,7 +136,8 @@ def mask_docs(docs: List[Doc], rng: numpy.random.Generator, mask_prob: float) ->
                 elif u < 0.9:
                     words[i] = pool[int(rng.integers(len(pool)))]
         out.append(Doc(doc.vocab, words, doc.spaces))
-    return out
+        flags.append(is_chosen)
+    return out, (numpy.concatenate(flags) if flags else numpy.zeros((0,), dtype=bool))
 
 
 # ------------------------------------------------------------------ the loop
@@ -245,10 +250,13 @@ def _run_epoch(epoch, model, objective, batcher, docs, rng, optimizer, P, output
     bar = tqdm(total=total_words, unit="words", desc=f"pretrain epoch {epoch}", leave=False,
                file=sys.stderr, disable=not progress)
     for batch in batcher(docs):
-        masked = mask_docs(batch, rng, P["mask_prob"])
+        masked, chosen = mask_docs(batch, rng, P["mask_prob"])
+        rows = None if P["predict"] == "all" else numpy.flatnonzero(chosen)
+        if rows is not None and not len(rows):
+            continue  # nothing was masked in this (small) batch
         set_dropout_rate(model, P["dropout"])
-        Y, backprop = model.begin_update(masked)
-        loss, dY, n = objective.get_loss(batch, Y)
+        Y, backprop = model.begin_update((masked, rows))
+        loss, dY, n = objective.get_loss(batch, Y, rows)
         backprop(dY)
         model.finish_update(optimizer)
         optimizer.step_schedules()
@@ -304,6 +312,11 @@ def _check_settings(P: Dict[str, Any]) -> None:
             raise ConfigError(f"[pretraining] {key} must be null or an integer >= 1, got {P[key]!r}.")
     if not 0.0 <= float(P["mask_prob"]) < 1.0:
         raise ConfigError(f"[pretraining] mask_prob must be in [0, 1), got {P['mask_prob']!r}.")
+    if P["predict"] not in ("masked", "all"):
+        raise ConfigError(f"[pretraining] predict = {P['predict']!r}: use \"masked\" (score the masked "
+                          f"tokens only) or \"all\" (every token).")
+    if P["predict"] == "masked" and not float(P["mask_prob"]) > 0:
+        raise ConfigError("[pretraining] predict = \"masked\" needs mask_prob > 0.")
 
 
 _EPOCH_IN_NAME = re.compile(r"model(\d+)\.bin$")
