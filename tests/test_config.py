@@ -169,3 +169,14 @@ def test_code_file_registers_before_resolving(tmp_path):
 def test_spacy_aliases_resolve_to_our_functions():
     assert registry.get("architectures", "spacy.Tok2Vec.v1") is registry.get("architectures", "workbench.Tok2Vec.v1")
     assert registry.get("readers", "spacy.Corpus.v1") is registry.get("readers", "workbench.Corpus.v1")
+
+
+def test_sample_configs_are_complete():
+    from pathlib import Path
+
+    from workbench.config import load_config
+
+    configs = sorted((Path(__file__).resolve().parents[1] / "sample_data" / "configs").glob("*.cfg"))
+    assert configs
+    for path in configs:
+        assert missing_values(load_config(path)) == [], path

@@ -120,14 +120,11 @@ def convert(inputs: List[str], output: str, *, n_sents: int = 1, merge: bool = F
 
 
 def train(config_path: str, output: Optional[str], overrides: Dict[str, Any], *, progress: bool = True) -> int:
-    from .training.console import ConsoleLogger
     from .training.loop import train as run_train
 
     config = load_config(config_path, overrides)
-    eval_frequency = int(config.get("training", {}).get("eval_frequency", 200) or 200)
-    logger = ConsoleLogger(eval_frequency, progress=progress)
     try:
-        run_train(config, Path(output) if output else None, subscribers=[logger], source=config_path)
+        run_train(config, Path(output) if output else None, source=config_path, progress=progress)
     except KeyboardInterrupt:
         print("Interrupted: model-last was saved." if output else "Interrupted.", file=sys.stderr)
         return 130

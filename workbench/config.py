@@ -63,6 +63,10 @@ annotating_components = []
 train_corpus = "corpora.train"
 dev_corpus = "corpora.dev"
 
+[training.logger]
+@callbacks = "workbench.ConsoleLogger.v1"
+progress_bar = true
+
 [training.batcher]
 @batchers = "workbench.batch_by_words.v1"
 discard_oversize = false

@@ -28,6 +28,8 @@ from .pipeline.transformer import (
 )
 from .registry import register_factory, registry
 from .training.batchers import batch_by_words
+from .training.console import console_logger
+from .training.vectors_io import read_vectors
 from .training.readers import Corpus, JsonlCorpus
 
 
@@ -88,6 +90,10 @@ def create_jsonl_corpus(
 
 _register(registry.readers, ["workbench.Corpus.v1", "spacy.Corpus.v1"], create_corpus)
 _register(registry.readers, ["workbench.JsonlCorpus.v1", "spacy.JsonlCorpus.v1"], create_jsonl_corpus)
+
+# ---------------------------------------------------------------- callbacks and vectors
+_register(registry.callbacks, ["workbench.ConsoleLogger.v1", "spacy.ConsoleLogger.v1"], console_logger)
+_register(registry.vectors, ["workbench.read_vectors.v1"], read_vectors)
 
 # ---------------------------------------------------------------- batchers
 _register(registry.batchers, ["workbench.batch_by_words.v1", "spacy.batch_by_words.v1"], batch_by_words)

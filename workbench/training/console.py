@@ -7,10 +7,15 @@ from tqdm import tqdm
 from .events import TrainingEvent
 
 
+def console_logger(progress_bar: bool = True) -> "ConsoleLogger":
+    """[training.logger]: print a score table, with a progress bar between evaluations."""
+    return ConsoleLogger(progress=progress_bar)
+
+
 class ConsoleLogger:
     """A subscriber that prints one table row per evaluation."""
 
-    def __init__(self, eval_frequency: int, stream: TextIO = sys.stdout, progress: bool = True):
+    def __init__(self, eval_frequency: int = 200, stream: TextIO = sys.stdout, progress: bool = True):
         self.eval_frequency = eval_frequency
         self.stream = stream
         self.progress = progress

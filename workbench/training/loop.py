@@ -32,11 +32,14 @@ def train(
     subscribers: Optional[List[Subscriber]] = None,
     stop: Optional[threading.Event] = None,
     source: str = "the config",
+    progress: Optional[bool] = None,
 ) -> TrainingResult:
     """Train the pipeline a complete config describes.
 
     Writes OUTPUT/model-best whenever the dev score improves and OUTPUT/model-last
     at the end, also when stopped (stop event, Ctrl-C, patience, max_steps).
+    subscribers: callables that receive every TrainingEvent. With `progress` set
+    (True/False), the [training.logger] from the config prints the run as well.
     """
     use_blas_cpu_ops()  # also when training runs in a background thread
     require_complete(config, source)
@@ -44,6 +47,13 @@ def train(
     T = resolved["training"]
     fix_random_seed(T["seed"])
     bus = EventBus(subscribers)
+    if progress is not None and T.get("logger"):
+        logger = resolve_block(T["logger"], "training.logger")
+        if hasattr(logger, "eval_frequency"):
+            logger.eval_frequency = T["eval_frequency"]
+        if hasattr(logger, "progress") and not progress:
+            logger.progress = False
+        bus.subscribe(logger)
     output_path = Path(output_path) if output_path else None
 
     nlp = Pipeline.from_config(config)
