@@ -124,6 +124,7 @@ def main():
     p.add_argument("--layouts", nargs="+", default=["shared", "independent"])
     p.add_argument("--tagger-full", action="store_true", help="also: tagger alone on full EWT train, scored on EWT dev")
     p.add_argument("--tagger-epochs", type=int, default=10)
+    p.add_argument("--all-dev", action="store_true", help="also train on all 2,001 sentences, UPOS scored on EWT train text")
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="config override, e.g. --set components.ner.model.hidden_width 128")
@@ -141,6 +142,21 @@ def main():
                 show(rows[-1:])
         print()
         show(rows)
+        if args.all_dev:
+            print("\n(a2) the same, trained on all 2,001 sentences; UPOS scored on the first 2,000 sentences "
+                  "of EWT train (other documents, no entity annotation)")
+            full = tmp / "all_dev.jsonl"
+            full.write_text((tmp / "ewt_dev_uner.jsonl").read_text(encoding="utf8"), encoding="utf8")
+            score_on = tmp / "ewt_train_2000.jsonl"
+            train_lines = []
+            for eg in Corpus(need(DATA / "ud-ewt" / "en_ewt-ud-train.conllu"), limit=2000)(workbench.blank("en")):
+                train_lines.append(json.dumps(eg.reference.to_json()))
+            score_on.write_text("\n".join(train_lines) + "\n", encoding="utf8")
+            for layout in args.layouts:
+                row = run(layout, args.seeds[0], full, score_on, tmp / f"all-{layout}", args.epochs, ["tagger", "ner"])
+                row["ents_p"] = row["ents_r"] = row["ents_f"] = None
+                rows.append(row)
+                show([row])
         if args.tagger_full:
             print("\n(b) tagger alone on full EWT train, scored on EWT dev")
             row = run("shared", args.seeds[0], need(DATA / "ud-ewt" / "en_ewt-ud-train.conllu"),

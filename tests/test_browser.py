@@ -102,46 +102,59 @@ def test_widgets_render_and_respond_in_jupyterlab(lab, tmp_path):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
-            expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible(timeout=90_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.get_by_text("Run All Cells", exact=True).click()
-
-            layout_img = page.locator(".jp-OutputArea img.wb-layout-image")
-            expect(layout_img).to_be_visible(timeout=120_000)
-            caption = page.locator(".wb-trf-caption-box")
-            expect(caption).to_contain_text("layer 5, head 0", timeout=180_000)
-            attention = page.locator(".jp-OutputArea img.wb-trf-attention")
-            alignment = page.locator(".jp-OutputArea img.wb-trf-alignment")
-            for img in (layout_img, alignment, attention):
-                img.scroll_into_view_if_needed()
-                expect(img).to_be_visible()
-                assert image_loaded(img)
-            layout_img.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "layout.png"))
-
-            # another head: the kernel redraws and writes back a new caption and image
-            src = attention.get_attribute("src")
-            page.locator(".wb-trf-head select").select_option(label="3")
-            expect(caption).to_contain_text("layer 5, head 3", timeout=60_000)
-            expect(attention).not_to_have_attribute("src", src, timeout=30_000)
-            assert image_loaded(attention)
-
-            # another layer, typed into the slider's readout
-            src = attention.get_attribute("src")
-            readout = page.locator(".wb-trf-layer .widget-readout")
-            readout.click()
-            page.keyboard.press("Control+A")
-            page.keyboard.type("2")
-            page.keyboard.press("Enter")
-            expect(caption).to_contain_text("layer 2, head 3", timeout=60_000)
-            expect(attention).not_to_have_attribute("src", src, timeout=30_000)
-
-            attention.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "inspector.png"))
+            try:
+                _run_and_check(page, base, token, shots)
+            except Exception:
+                page.screenshot(path=str(shots / "failure.png"))
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                shutil.copy(shots / "failure.png", RESULTS / "browser_failure.png")
+                errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+                print("notebook stderr/errors:", errors.all_inner_texts()[:5])
+                raise
         finally:
             browser.close()
     RESULTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(shots / "inspector.png", RESULTS / "browser_screenshot.png")
     shutil.copy(shots / "layout.png", RESULTS / "browser_screenshot_layout.png")
     assert (shots / "inspector.png").stat().st_size > 10_000
+
+
+def _run_and_check(page, base: str, token: str, shots: Path) -> None:
+    """Run all cells, check both views render, move the head and layer selectors."""
+    page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible(timeout=90_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.get_by_text("Run All Cells", exact=True).click()
+
+    layout_img = page.locator(".jp-OutputArea img.wb-layout-image")
+    expect(layout_img).to_be_visible(timeout=120_000)
+    caption = page.locator(".wb-trf-caption-box")
+    expect(caption).to_contain_text("layer 5, head 0", timeout=180_000)
+    attention = page.locator(".jp-OutputArea img.wb-trf-attention")
+    alignment = page.locator(".jp-OutputArea img.wb-trf-alignment")
+    for img in (layout_img, alignment, attention):
+        img.scroll_into_view_if_needed()
+        expect(img).to_be_visible()
+        assert image_loaded(img)
+    layout_img.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "layout.png"))
+
+    # another head: the kernel redraws and writes back a new caption and image
+    src = attention.get_attribute("src")
+    page.locator(".wb-trf-head select").select_option(label="3")
+    expect(caption).to_contain_text("layer 5, head 3", timeout=60_000)
+    expect(attention).not_to_have_attribute("src", src, timeout=30_000)
+    assert image_loaded(attention)
+
+    # another layer, typed into the slider's readout
+    src = attention.get_attribute("src")
+    readout = page.locator(".wb-trf-layer .widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    expect(caption).to_contain_text("layer 2, head 3", timeout=60_000)
+    expect(attention).not_to_have_attribute("src", src, timeout=30_000)
+
+    attention.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "inspector.png"))

@@ -134,7 +134,7 @@ class TrainingDashboard(W.VBox):
 
     def __init__(self, config: Union[str, Path, Config], output_path: Optional[Union[str, Path]] = None, *,
                  overrides: Optional[Dict[str, Any]] = None, redraw_every: float = 0.5,
-                 max_draw_share: float = 0.1, autostart: bool = False):
+                 max_draw_share: float = 0.05, autostart: bool = False):
         super().__init__()
         self.config = load_training_config(config, overrides)
         require_complete(self.config, "the dashboard's config")

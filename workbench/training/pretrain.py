@@ -207,6 +207,11 @@ def pretrain(
         _resume_head(model.layers[1], resume_path, stream)
     elif epoch_resume is not None:
         raise ConfigError("--epoch-resume needs --resume-path (the model{N}.bin to continue from).")
+    if start_epoch >= P["max_epochs"]:
+        raise ConfigError(
+            f"Resuming at epoch {start_epoch}, but [pretraining] max_epochs = {P['max_epochs']}: nothing "
+            f"to do. Raise max_epochs (e.g. --pretraining.max_epochs {start_epoch + 10})."
+        )
 
     optimizer = resolve_block(P["optimizer"], "pretraining.optimizer")
     batcher = resolve_block(P["batcher"], "pretraining.batcher")
