@@ -1,8 +1,9 @@
 """A real browser: JupyterLab in headless Chromium runs notebooks/widgets_smoke.ipynb.
 
 Checks that the PipelineLayout and the TrfInspector render (their images load),
-that choosing another head and another layer redraws the attention view (the
-caption the kernel writes back changes, and so does the image), and saves
+that "make independent" redraws the layout, that choosing another head and
+another layer redraws the attention view (the caption the kernel writes back
+changes, and so does the image), and saves
 screenshots: under pytest's tmp dir and as bench/results/browser_screenshot.png.
 
 Needs Debian's chromium at /usr/bin/chromium and the playwright package
@@ -10,6 +11,7 @@ Needs Debian's chromium at /usr/bin/chromium and the playwright package
 """
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -94,6 +96,32 @@ def image_loaded(locator) -> bool:
     return locator.evaluate("img => img.complete && img.naturalWidth > 0")
 
 
+def wait_for_kernel(base: str, token: str, timeout: float = 90) -> None:
+    """Until the notebook's kernel is idle and the page is connected to it: "Run All Cells"
+    clicked while the kernel is still connecting runs nothing."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        kernels = json.loads(urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5).read())
+        if kernels and all(k["execution_state"] == "idle" and k["connections"] >= 1 for k in kernels):
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the kernel did not become ready in {timeout} s: {kernels}")
+
+
+def run_all_cells(page, attempts: int = 3) -> None:
+    """Run > Run All Cells; again if the first code cell has not run after a while."""
+    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    for attempt in range(attempts):
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        try:
+            expect(first_prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=20_000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+
+
 def test_widgets_render_and_respond_in_jupyterlab(lab, tmp_path):
     base, token = lab
     shots = tmp_path / "screenshots"
@@ -123,8 +151,8 @@ def _run_and_check(page, base: str, token: str, shots: Path) -> None:
     """Run all cells, check both views render, move the head and layer selectors."""
     page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
     expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible(timeout=90_000)
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.get_by_text("Run All Cells", exact=True).click()
+    wait_for_kernel(base, token)
+    run_all_cells(page)
 
     layout_img = page.locator(".jp-OutputArea img.wb-layout-image")
     expect(layout_img).to_be_visible(timeout=120_000)
@@ -138,6 +166,13 @@ def _run_and_check(page, base: str, token: str, shots: Path) -> None:
         assert image_loaded(img)
     layout_img.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "layout.png"))
+
+    # "make independent" on ner: the kernel redraws the layout
+    src = layout_img.get_attribute("src")
+    page.locator(".widget-dropdown", has_text="component").locator("select").select_option(label="ner")
+    page.get_by_role("button", name="make independent").click()
+    expect(layout_img).not_to_have_attribute("src", src, timeout=60_000)
+    expect(page.locator(".widget-dropdown", has_text="component").locator("select option")).to_have_count(1)
 
     # another head: the kernel redraws and writes back a new caption and image
     src = attention.get_attribute("src")

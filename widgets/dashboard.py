@@ -27,7 +27,7 @@ from workbench.config import apply_overrides, load_config, parse_config, require
 from workbench.training.loop import TrainingResult, train
 
 from .converters.training import TrainingHistory
-from .render import new_figure, save_figure, show_figure
+from .render import image_widget, new_figure, save_figure, show_figure
 
 RUNNING, DONE, STOPPED, FAILED, READY = "running", "done", "stopped", "failed", "ready"
 
@@ -159,7 +159,7 @@ class TrainingDashboard(W.VBox):
         self.progress = W.FloatProgress(min=0.0, max=1.0, value=0.0, description="progress",
                                         layout=W.Layout(width="420px"))
         self.status = W.HTML("ready")
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image = image_widget()
         self.table = W.HTML()
         self.start_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())

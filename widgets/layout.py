@@ -29,7 +29,7 @@ from .converters.layout import (
     make_independent,
     other_version,
 )
-from .render import new_figure, save_figure, show_figure
+from .render import image_widget, new_figure, save_figure, show_figure
 
 COLORS = {"component": "#dbe8f6", "embedding": "#f9d9a8", "own": "#cdeccd", "listener": "#ffffff"}
 EDGE = {"component": "#2f5d8a", "embedding": "#b26b00", "own": "#2e7d32", "listener": "#555555"}
@@ -149,7 +149,7 @@ class PipelineLayout(W.VBox):
         self.format = W.Dropdown(options=["png", "svg"], value="png", layout=W.Layout(width="80px"))
         self.filename = W.Text(value="pipeline_layout", description="file", layout=W.Layout(width="300px"))
         self.export_button = W.Button(description="export", icon="download")
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image = image_widget()
         self.image.add_class("wb-layout-image")
         self.summary = W.HTML()
         self.status = W.HTML()

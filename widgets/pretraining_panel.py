@@ -30,7 +30,7 @@ from workbench.training.pretrain import fill_pretraining_config, pretrain
 from .converters.pretraining import PretrainLog, comparison_table, final_weights
 from .converters.training import TrainingHistory
 from .dashboard import load_training_config
-from .render import new_figure, save_figure, show_figure
+from .render import image_widget, new_figure, save_figure, show_figure
 
 RANDOM, PRETRAINED = "random init", "pretrained"
 
@@ -104,7 +104,7 @@ class PretrainingPanel(W.VBox):
                                     tooltip="stops the downstream runs (pretraining runs to its last epoch)")
         self.progress = W.FloatProgress(min=0.0, max=1.0, value=0.0, description="progress")
         self.status = W.HTML("ready")
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.image = image_widget()
         self.table_view = W.HTML()
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())

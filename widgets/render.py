@@ -82,11 +82,12 @@ def save_figure(fig: Figure, path: Union[str, Path], fmt: Optional[str] = None, 
     return path
 
 
-def image_widget(fig: Optional[Figure] = None, **layout):
-    """An ipywidgets.Image showing the figure as PNG (update it with `show_figure`)."""
+def image_widget(fig: Optional[Figure] = None, max_width: str = "100%"):
+    """An ipywidgets.Image showing figures as PNG at their own size (shrunk to fit, never
+    stretched by the box around it); update it with `show_figure`."""
     import ipywidgets as W
 
-    img = W.Image(format="png", layout=W.Layout(**layout) if layout else W.Layout(max_width="100%"))
+    img = W.Image(format="png", layout=W.Layout(max_width=max_width, align_self="flex-start", object_fit="contain"))
     if fig is not None:
         show_figure(img, fig)
     return img

@@ -28,7 +28,7 @@ from .converters.trf import (
     word_attention,
     wordpiece_attention,
 )
-from .render import figures_html, new_figure, save_figure, show_figure
+from .render import figures_html, image_widget, new_figure, save_figure, show_figure
 
 WINDOW_COLORS = ("#4c72b0", "#dd8452")
 MAX_LABELS = 90  # tick labels per axis before thinning
@@ -199,9 +199,9 @@ class TrfInspector(W.VBox):
         default_window = 0 if n_windows > 1 else "all"
         self.window = W.Dropdown(options=["all"] + list(range(n_windows)), value=default_window, description="window")
         self.caption = W.HTML()
-        self.alignment_image = W.Image(format="png", layout=W.Layout(max_width="100%"))
-        self.attention_image = W.Image(format="png", layout=W.Layout(max_width="100%"))
-        self.summary_image = W.Image(format="png", layout=W.Layout(max_width="45%"))
+        self.alignment_image = image_widget()
+        self.attention_image = image_widget()
+        self.summary_image = image_widget(max_width="45%")
         self.format = W.Dropdown(options=["png", "svg", "html"], value="html", layout=W.Layout(width="90px"))
         self.filename = W.Text(value="trf_view", description="file", layout=W.Layout(width="300px"))
         self.export_button = W.Button(description="export", icon="download")
