@@ -595,13 +595,13 @@ def _check_spans(docs: List[Doc], spans: Any) -> None:
 
 
 def _warn(report: List[Dict[str, Any]]) -> None:
-    split = sum(1 for r in report if not r["truncated_tokens"])
+    split = sum(1 for r in report if r["n_windows"] > 1)
     cut = [r for r in report if r["truncated_tokens"]]
     dropped = sum(r["dropped_wordpieces"] for r in report)
     limit = report[0]["limit"]
     msg = (
         f"{len(report)} span(s) had more than {limit} wordpieces (the model's limit): "
-        f"{split} were split at token boundaries into windows that fit"
+        f"{split} were split at token boundaries into windows that fit the model"
     )
     if cut:
         msg += (

@@ -80,7 +80,8 @@ class UpstreamPipe(TrainablePipe):
         losses = {} if losses is None else losses
         losses.setdefault(self.name, 0.0)
         docs = [eg.predicted for eg in examples]
-        if not any(ch.step_grad_factor() != 0.0 for ch in self.channels):
+        factors = [ch.step_grad_factor() for ch in self.channels]  # every schedule moves on
+        if not any(f != 0.0 for f in factors):
             self._send(docs, self.listener_outputs(self.model.predict(docs)), None)
             return losses
         set_dropout_rate(self.model, drop)
