@@ -18,6 +18,7 @@ from .models.tok2vec_listener import Tok2VecListener
 from .models.transformer import TransformerModel
 from .models.trf_listener import TransformerListener
 from .pipeline.ner import DEFAULT_NER, make_ner
+from .pipeline.sentencizer import make_sentencizer
 from .pipeline.tagger import DEFAULT_TAGGER, make_tagger
 from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
 from .pipeline.transformer import (
@@ -64,6 +65,7 @@ register_factory("tok2vec", make_tok2vec, DEFAULT_TOK2VEC)
 register_factory("tagger", make_tagger, DEFAULT_TAGGER, scores=lambda block: {f"{block.get('attr', 'tag')}_acc": 1.0})
 register_factory("ner", make_ner, DEFAULT_NER, scores=lambda block: {"ents_f": 1.0})
 register_factory("transformer", make_transformer, DEFAULT_TRANSFORMER)
+register_factory("sentencizer", make_sentencizer)
 
 
 # ---------------------------------------------------------------- readers
