@@ -124,6 +124,7 @@ def main():
     p.add_argument("--layouts", nargs="+", default=["shared", "independent"])
     p.add_argument("--tagger-full", action="store_true", help="also: tagger alone on full EWT train, scored on EWT dev")
     p.add_argument("--tagger-epochs", type=int, default=10)
+    p.add_argument("--skip-joint", action="store_true", help="skip (a), e.g. to run only --tagger-full")
     p.add_argument("--all-dev", action="store_true", help="also train on all 2,001 sentences, UPOS scored on EWT train text")
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
@@ -135,13 +136,15 @@ def main():
     rows = []
     try:
         train_path, dev_path, n_train, n_dev = split_corpus(tmp)
-        print(f"(a) tagger + ner on EWT dev with UNER entities: {n_train} sentences to train, {n_dev} held out\n")
-        for seed in args.seeds:
+        if not args.skip_joint:
+            print(f"(a) tagger + ner on EWT dev with UNER entities: {n_train} sentences to train, {n_dev} held out\n")
+        for seed in args.seeds if not args.skip_joint else []:
             for layout in args.layouts:
                 rows.append(run(layout, seed, train_path, dev_path, tmp / f"{layout}-{seed}", args.epochs, ["tagger", "ner"]))
                 show(rows[-1:])
-        print()
-        show(rows)
+        if rows:
+            print()
+            show(rows)
         if args.all_dev:
             print("\n(a2) the same, trained on all 2,001 sentences; UPOS scored on the first 2,000 sentences "
                   "of EWT train (other documents, no entity annotation)")
