@@ -111,3 +111,13 @@ def test_ctrl_c_saves_model_last(tmp_path, corpus):
     assert proc.returncode == 130, err
     assert (out / "model-last" / "config.cfg").exists()
     assert "model-last was saved" in err
+
+
+def test_debug_data_exits_nonzero_on_unusable_data(tmp_path, corpus):
+    res = run("debug", "data", corpus)
+    assert res.returncode == 0, res.stderr
+    bad = tmp_path / "bad.conllu"
+    bad.write_text("1\tHello\n\n")
+    res = run("debug", "data", bad)
+    assert res.returncode == 1
+    assert "bad.conllu:1" in res.stdout
