@@ -10,7 +10,7 @@ from tests.trf_utils import minilm_path, tiny_bert_path
 from workbench.errors import ConfigError, ListenerError, ShapeError
 from workbench.models.hf_loading import load_hf, resolve_model_path
 from workbench.models.spans import doc_spans, sent_spans, strided_spans
-from workbench.models.trf_data import FullTransformerBatch, TransformerData
+from workbench.models.trf_data import FullTransformerBatch, TransformerData, WordpieceData
 from workbench.models.transformer import (
     TransformerModel,
     hf_model,
@@ -143,6 +143,18 @@ def test_rows_equal_a_raw_forward_of_each_window(tiny):
         got = data.tensors[-1][wp.row_starts[k]:wp.row_starts[k + 1]]
         numpy.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
         assert wp.strings[k][0] == "[CLS]" and wp.strings[k][-1] == "[SEP]"
+        assert wp.strings[k] == tiny.attrs["tokenizer"].convert_ids_to_tokens(ids)
+
+
+def test_batch_strings_match_the_tokenizer(tiny):
+    """The id -> string table gives what convert_ids_to_tokens gives, window by window."""
+    batch = tiny.predict(docs_of(TEXTS))
+    tokenizer = tiny.attrs["tokenizer"]
+    bounds = numpy.concatenate([[0], numpy.cumsum(batch.window_lengths)])
+    expected = [tokenizer.convert_ids_to_tokens(batch.input_ids[a:b].tolist()) for a, b in zip(bounds, bounds[1:])]
+    assert batch.strings == expected and len(expected) == len(batch.window_lengths)
+    with pytest.raises(ShapeError, match="id_strings"):
+        WordpieceData(None, batch.input_ids[None, :3], None, numpy.array([3]), None)
 
 
 def test_hidden_states_and_attentions():

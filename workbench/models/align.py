@@ -44,20 +44,53 @@ def align_window(
     A zero-width piece counts as covering the character it points at.
     Returns int64 arrays (n_pairs,) `tokens` and `positions`, sorted by position.
     """
+    tokens, positions, _ = align_windows([tok_starts], [tok_ends], offsets, real, numpy.asarray([len(real)]))
+    return tokens, positions
+
+
+def align_windows(
+    tok_starts: Sequence[numpy.ndarray], tok_ends: Sequence[numpy.ndarray],
+    offsets: numpy.ndarray, real: numpy.ndarray, lengths: numpy.ndarray,
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """`align_window` for many windows in one pass of array operations.
+
+    tok_starts[k]/tok_ends[k]: window k's token char offsets (relative to its text).
+    offsets: (n_positions_total, 2) piece offsets, windows one after another;
+    real: (n_positions_total,) bool; lengths: (n_windows,) positions per window.
+    Returns int64 (tokens, positions, pair_counts): tokens and positions relative to
+    their window, window after window, and (n_windows,) the pairs of each window.
+    """
+    n_windows = len(lengths)
+    lengths = numpy.asarray(lengths, dtype=numpy.int64)
+    n_tok = numpy.fromiter((len(t) for t in tok_starts), dtype=numpy.int64, count=n_windows)
     pos = numpy.flatnonzero(real)
-    if not len(pos) or not len(tok_starts):
+    if not len(pos) or not n_tok.sum():
         empty = numpy.zeros(0, dtype=numpy.int64)
-        return empty, empty
-    s = offsets[pos, 0].astype(numpy.int64)
-    e = numpy.maximum(offsets[pos, 1].astype(numpy.int64), s + 1)
-    first = numpy.searchsorted(tok_ends, s, side="right")   # first token ending after s
-    last = numpy.searchsorted(tok_starts, e, side="left") - 1  # last token starting before e
+        return empty, empty, numpy.zeros(n_windows, dtype=numpy.int64)
+    # Lay the windows' texts end to end with a gap, so one sorted token array serves them all.
+    ends = [t[-1] if len(t) else 0 for t in tok_ends]
+    extent = numpy.maximum(numpy.asarray(ends, dtype=numpy.int64), offsets[:, 1].max(initial=0)) + 2
+    shift = numpy.zeros(n_windows, dtype=numpy.int64)
+    numpy.cumsum(extent[:-1], out=shift[1:])
+    tok_shift = numpy.repeat(shift, n_tok)
+    T_s = numpy.concatenate(tok_starts).astype(numpy.int64) + tok_shift
+    T_e = numpy.concatenate(tok_ends).astype(numpy.int64) + tok_shift
+    tok_base = numpy.zeros(n_windows, dtype=numpy.int64)
+    numpy.cumsum(n_tok[:-1], out=tok_base[1:])
+    pos_base = numpy.zeros(n_windows, dtype=numpy.int64)
+    numpy.cumsum(lengths[:-1], out=pos_base[1:])
+    win = numpy.repeat(numpy.arange(n_windows), lengths)[pos]  # window of each real piece
+    s = offsets[pos, 0].astype(numpy.int64) + shift[win]
+    e = numpy.maximum(offsets[pos, 1].astype(numpy.int64) + shift[win], s + 1)
+    first = numpy.searchsorted(T_e, s, side="right")   # first token ending after s
+    last = numpy.searchsorted(T_s, e, side="left") - 1  # last token starting before e
     count = numpy.maximum(last - first + 1, 0)
     total = int(count.sum())
-    positions = numpy.repeat(pos, count)
+    pair_win = numpy.repeat(win, count)
+    positions = numpy.repeat(pos, count) - pos_base[pair_win]
     offsets_in_run = numpy.arange(total) - numpy.repeat(numpy.cumsum(count) - count, count)
-    tokens = numpy.repeat(first, count) + offsets_in_run
-    return tokens.astype(numpy.int64), positions.astype(numpy.int64)
+    tokens = numpy.repeat(first, count) + offsets_in_run - tok_base[pair_win]
+    return tokens, positions, numpy.bincount(pair_win, minlength=n_windows).astype(numpy.int64)
 
 
 def doc_alignment(n_tokens: int, tokens: Sequence[numpy.ndarray], rows: Sequence[numpy.ndarray]) -> Ragged:

@@ -27,6 +27,8 @@ holds the config as JSON, the weights as safetensors and the tokenizer files.
 import json
 import tempfile
 import warnings
+import weakref
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
@@ -47,7 +49,7 @@ from thinc.util import get_torch_default_device
 
 from ..errors import ConfigError, ListenerError
 from ..text.doc import Doc
-from .align import align_window, doc_alignment, token_offsets
+from .align import align_window, align_windows, doc_alignment, token_offsets
 from .hf_loading import check_tokenizer_config, load_hf, max_input_length, resolve_model_path
 from .spans import strided_spans
 from .trf_data import FullTransformerBatch
@@ -367,32 +369,43 @@ def plan_windows(
     while todo:
         span_texts = [texts[d][offsets[d][0][s]:offsets[d][1][e - 1]] for d, j, s, e in todo]
         all_ids, all_offs, all_special = _encode(tokenizer, span_texts)
+        # Flatten the encodings: one array each over all spans, span after span.
+        lengths = numpy.fromiter((len(x) for x in all_ids), dtype=numpy.int64, count=len(todo))
+        bounds = numpy.concatenate([[0], numpy.cumsum(lengths)]).tolist()
+        flat_ids = numpy.fromiter(chain.from_iterable(all_ids), dtype=numpy.int32, count=bounds[-1])
+        flat_real = numpy.fromiter(chain.from_iterable(all_special), dtype=numpy.int8, count=bounds[-1]) == 0
+        flat_offs = numpy.fromiter(chain.from_iterable(chain.from_iterable(all_offs)), dtype=numpy.int64,
+                                   count=2 * bounds[-1]).reshape(-1, 2)
+        real_before = numpy.concatenate([[0], numpy.cumsum(flat_real)])
+        n_real = real_before[bounds[1:]] - real_before[bounds[:-1]]  # (n_spans,) pieces that are not special
+        rel = []  # per span: token char offsets relative to the span text
+        for d, j, s, e in todo:
+            base = offsets[d][0][s]
+            rel.append((offsets[d][0][s:e] - base, offsets[d][1][s:e] - base))
+        tokens, positions, pairs = align_windows([r[0] for r in rel], [r[1] for r in rel], flat_offs, flat_real, lengths)
+        pair_bounds = numpy.concatenate([[0], numpy.cumsum(pairs)]).tolist()
         next_todo = []
         for k, (d, j, s, e) in enumerate(todo):
-            ids = numpy.asarray(all_ids[k], dtype=numpy.int32)
-            real = numpy.asarray(all_special[k], dtype=bool) == 0
-            n_real = int(real.sum())
-            base = offsets[d][0][s]
-            ts, te = offsets[d][0][s:e] - base, offsets[d][1][s:e] - base
-            offs = numpy.asarray(all_offs[k], dtype=numpy.int64).reshape(-1, 2)
-            if n_real > limit:
+            a, b = bounds[k], bounds[k + 1]
+            ids, real = flat_ids[a:b], flat_real[a:b]
+            tok, posn = tokens[pair_bounds[k]:pair_bounds[k + 1]], positions[pair_bounds[k]:pair_bounds[k + 1]]
+            if n_real[k] > limit:
                 entry = report.setdefault((d, j), {
-                    "doc": d, "span": j, "start": s, "end": e, "n_wordpieces": n_real, "limit": limit,
+                    "doc": d, "span": j, "start": s, "end": e, "n_wordpieces": int(n_real[k]), "limit": limit,
                     "n_windows": 0, "dropped_wordpieces": 0, "truncated_tokens": [],
                 })
                 if e - s > 1:
-                    tokens, positions = align_window(ts, te, offs, real)
-                    next_todo.extend((d, j, a, b) for a, b in _split_points(s, e, tokens, positions, limit))
+                    next_todo.extend((d, j, a2, b2) for a2, b2 in _split_points(s, e, tok, posn, limit))
                     continue
                 # a single token longer than the limit: the only case that loses wordpieces
                 t_ids, t_offs, t_special = _encode(tokenizer, span_texts[k:k + 1], max_length=max_length)
                 ids = numpy.asarray(t_ids[0], dtype=numpy.int32)
                 real = numpy.asarray(t_special[0], dtype=bool) == 0
                 offs = numpy.asarray(t_offs[0], dtype=numpy.int64).reshape(-1, 2)
-                entry["dropped_wordpieces"] += n_real - int(real.sum())
+                entry["dropped_wordpieces"] += int(n_real[k]) - int(real.sum())
                 entry["truncated_tokens"].append(s)
-            tokens, positions = align_window(ts, te, offs, real)
-            windows.append(_Window(d, j, s, e, ids, real, tokens + s, positions))
+                tok, posn = align_window(rel[k][0], rel[k][1], offs, real)
+            windows.append(_Window(d, j, s, e, ids, real, tok + s, posn))
         todo = next_todo
     windows.sort(key=lambda w: (w.doc, w.span, w.start))
     for w in windows:
@@ -515,6 +528,8 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[FullTransfor
     wrapper = model.layers[0]
     module = wrapper.shims[0]._model
     device = wrapper.shims[0].device
+    if not is_train and module.training:
+        module.eval()
     for batch in batches:
         L = int(lengths[batch].max())
         ids = numpy.full((len(batch), L), pad_id, dtype=numpy.int64)
@@ -529,7 +544,6 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[FullTransfor
         if is_train:
             (Y, Yh, Ya), bp = wrapper(inputs, is_train=True)
         else:
-            module.eval()
             X_args, _ = _convert_inputs(wrapper, inputs, False)
             with torch.inference_mode(), _autocast(model, device):
                 out = module(*X_args.args, **X_args.kwargs)
@@ -612,6 +626,19 @@ def _warn(report: List[Dict[str, Any]]) -> None:
     warnings.warn(msg, TruncationWarning, stacklevel=3)
 
 
+_ID_STRINGS: "weakref.WeakKeyDictionary[Any, numpy.ndarray]" = weakref.WeakKeyDictionary()
+
+
+def id_strings(tokenizer: Any) -> numpy.ndarray:
+    """(vocab size,) object array: the tokenizer's id -> wordpiece string (built once per
+    tokenizer; looking pieces up in it is ~100x cheaper than `convert_ids_to_tokens`)."""
+    table = _ID_STRINGS.get(tokenizer)
+    if table is None or len(table) < len(tokenizer):
+        table = numpy.asarray(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))), dtype=object)
+        _ID_STRINGS[tokenizer] = table
+    return table
+
+
 def _assemble(docs, windows, lengths, report, last, hidden, attn, tokenizer, pad_id) -> FullTransformerBatch:
     n_docs = len(docs)
     window_doc = numpy.asarray([w.doc for w in windows], dtype=numpy.int64)
@@ -620,7 +647,6 @@ def _assemble(docs, windows, lengths, report, last, hidden, attn, tokenizer, pad
     doc_row_starts = row_starts[doc_window_starts]
     flat_ids = numpy.concatenate([w.ids for w in windows]) if windows else numpy.zeros(0, numpy.int32)
     special = ~numpy.concatenate([w.real for w in windows]) if windows else numpy.zeros(0, bool)
-    strings = [tokenizer.convert_ids_to_tokens(w.ids.tolist()) for w in windows]
     aligns = []
     for d in range(n_docs):
         w0, w1 = doc_window_starts[d], doc_window_starts[d + 1]
@@ -634,7 +660,7 @@ def _assemble(docs, windows, lengths, report, last, hidden, attn, tokenizer, pad
         attentions=attn,
         input_ids=flat_ids.astype(numpy.int32),
         special_mask=special,
-        strings=strings,
+        id_strings=id_strings(tokenizer),
         window_doc=window_doc,
         window_spans=numpy.asarray([[w.start, w.end] for w in windows], dtype=numpy.int64).reshape(-1, 2),
         window_sources=numpy.asarray([w.span for w in windows], dtype=numpy.int64),

@@ -34,15 +34,39 @@ def _row_starts(lengths: numpy.ndarray) -> numpy.ndarray:
     return starts
 
 
-@dataclass
 class WordpieceData:
-    """The wordpieces of one doc's windows (special tokens included)."""
+    """The wordpieces of one doc's windows (special tokens included).
 
-    strings: List[List[str]]          # per window, unpadded
-    input_ids: numpy.ndarray          # (n_windows, max_len) int32, padded with the pad id
-    attention_mask: numpy.ndarray     # (n_windows, max_len) int8, 1 for real positions
-    lengths: numpy.ndarray            # (n_windows,) int32: positions per window
-    special_mask: numpy.ndarray       # (n_rows,) bool: rows that are special tokens
+    input_ids: (n_windows, max_len) int32, padded with the pad id
+    attention_mask: (n_windows, max_len) int8, 1 for real positions
+    lengths: (n_windows,) int32: positions per window
+    special_mask: (n_rows,) bool: rows that are special tokens
+    strings: per window, the unpadded wordpiece strings. Give them, or give
+      `id_strings` (the tokenizer's id -> string table, an object array) and they
+      are looked up when first read.
+    """
+
+    def __init__(self, strings: Optional[List[List[str]]] = None, input_ids: Any = None,
+                 attention_mask: Any = None, lengths: Any = None, special_mask: Any = None,
+                 id_strings: Optional[numpy.ndarray] = None):
+        if strings is None and id_strings is None:
+            raise ShapeError("WordpieceData needs the wordpiece strings or the tokenizer's id_strings table.")
+        self._strings = strings
+        self.id_strings = id_strings
+        self.input_ids = input_ids
+        self.attention_mask = attention_mask
+        self.lengths = lengths
+        self.special_mask = special_mask
+
+    @property
+    def strings(self) -> List[List[str]]:
+        if self._strings is None:
+            ids = to_numpy(self.input_ids)
+            self._strings = [self.id_strings[ids[k, :n]].tolist() for k, n in enumerate(to_numpy(self.lengths).tolist())]
+        return self._strings
+
+    def __repr__(self) -> str:
+        return f"WordpieceData({len(self.lengths)} windows, {self.n_rows} rows)"
 
     @property
     def n_rows(self) -> int:
@@ -230,7 +254,7 @@ class FullTransformerBatch:
     attentions: Optional[List[List[Any]]]  # None or per layer, per window (heads, L_k, L_k) (device)
     input_ids: numpy.ndarray               # (n_rows,) int32
     special_mask: numpy.ndarray            # (n_rows,) bool
-    strings: List[List[str]]               # per window
+    id_strings: numpy.ndarray              # (vocab size,) object: the tokenizer's id -> wordpiece string
     window_doc: numpy.ndarray              # (n_windows,) doc index of each window
     window_spans: numpy.ndarray            # (n_windows, 2) token start/end
     window_sources: numpy.ndarray          # (n_windows,) span-getter span index within its doc
@@ -242,6 +266,13 @@ class FullTransformerBatch:
     stats: Dict[str, int]                  # n_windows, n_subbatches, real_wordpieces, padded_wordpieces
     pad_id: int = 0
     _doc_data: Optional[List[TransformerData]] = field(default=None, repr=False)
+
+    @property
+    def strings(self) -> List[List[str]]:
+        """Per window, its wordpiece strings (looked up on each call)."""
+        bounds = _row_starts(self.window_lengths).tolist()
+        pieces = self.id_strings[self.input_ids].tolist()
+        return [pieces[a:b] for a, b in zip(bounds, bounds[1:])]
 
     @property
     def n_docs(self) -> int:
@@ -278,7 +309,7 @@ class FullTransformerBatch:
             for k in range(w1 - w0):
                 ids[k, :lengths[k]] = self.input_ids[starts[k]:starts[k + 1]]
                 mask[k, :lengths[k]] = 1
-            wp = WordpieceData(self.strings[w0:w1], ids, mask, lengths, self.special_mask[r0:r1])
+            wp = WordpieceData(None, ids, mask, lengths, self.special_mask[r0:r1], id_strings=self.id_strings)
             layers = self.hidden_states if self.hidden_states is not None else [self.last_hidden_state]
             tensors = [conv(h[r0:r1]) for h in layers]
             attentions = None

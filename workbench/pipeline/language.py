@@ -1,4 +1,5 @@
 """The pipeline object (`nlp`): a tokenizer followed by named components."""
+import contextlib
 import copy
 import json
 from pathlib import Path
@@ -277,6 +278,32 @@ class Pipeline:
                 if name not in exclude and hasattr(comp, "finish_update"):
                     comp.finish_update(sgd)
         return losses
+
+    def _models(self) -> List[Any]:
+        return [comp.model for _, comp in self.components if getattr(comp, "model", None) is not None]
+
+    @contextlib.contextmanager
+    def use_params(self, params: Optional[Dict[Any, Any]]):
+        """Run with the parameters in `params` (keyed (node id, name), e.g. an optimizer's
+        `averages`) swapped in, and the current ones restored afterwards. None: no swap."""
+        with contextlib.ExitStack() as stack:
+            if params:
+                for model in self._models():
+                    stack.enter_context(model.use_params(params))
+            yield self
+
+    def set_params(self, params: Dict[Any, Any]) -> int:
+        """Copy the parameters in `params` (keyed (node id, name)) into the models for good;
+        returns how many were set."""
+        n = 0
+        for model in self._models():
+            for node in model.walk():
+                for name in node.param_names:
+                    key = (node.id, name)
+                    if key in params:
+                        node.set_param(name, node.ops.xp.array(params[key], copy=True))
+                        n += 1
+        return n
 
     def evaluate(self, examples: List[Any], *, batch_size: Optional[int] = None) -> Dict[str, Any]:
         """Annotate copies of the reference texts, then score every component."""

@@ -98,10 +98,11 @@ def train(
                     grad_norms=_grad_norms(nlp), grad_factors=_grad_factors(nlp, step),
                 ))
                 if step % T["eval_frequency"] == 0:
-                    best_score, best_scores, best_step = _evaluate(
-                        nlp, dev_examples, weights, step, epoch, interval_losses, words, update_seconds,
-                        best_score, best_scores, best_step, output_path, bus,
-                    )
+                    with nlp.use_params(optimizer.averages):  # use_averages: score what is saved
+                        best_score, best_scores, best_step = _evaluate(
+                            nlp, dev_examples, weights, step, epoch, interval_losses, words, update_seconds,
+                            best_score, best_scores, best_step, output_path, bus,
+                        )
                     interval_losses = {}
                 if stop is not None and stop.is_set():
                     stopped_by = "stop requested"
@@ -119,10 +120,15 @@ def train(
         pass
     except KeyboardInterrupt:
         stopped_by = "interrupted"
-        _save(nlp, output_path, "model-last")
+        with nlp.use_params(optimizer.averages):
+            _save(nlp, output_path, "model-last")
         bus.emit(TrainingEvent("stop", step=step, epoch=epoch, message="interrupted: model-last saved",
                                output_path=str(output_path / "model-last") if output_path else None))
         raise
+    if optimizer.averages:
+        # use_averages: from here on the pipeline holds the averaged weights; the last
+        # evaluation and model-last use them, as every evaluation during training did.
+        nlp.set_params(optimizer.averages)
     if step % T["eval_frequency"] != 0 or best_step == 0:
         best_score, best_scores, best_step = _evaluate(
             nlp, dev_examples, weights, step, epoch, interval_losses, words, update_seconds,
