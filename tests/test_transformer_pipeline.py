@@ -249,3 +249,25 @@ def test_long_document_goes_through_in_wordpiece_budgeted_batches(tiny_bert):
     out = nlp(doc)
     assert len(out.tags) == 55000 and all(out.tags)
     assert out._.trf_data.token_vectors().shape == (55000, 32)
+
+
+def test_use_averages_covers_the_transformer_weights(tiny_bert):
+    """The optimizer's averages of the torch weights are swapped in and out like the
+    heads' (thinc's own PyTorchShim.use_params never finds them)."""
+    nlp, examples = build(trf_config(tiny_bert, ner=False))
+    optimizer = Adam(0.001, use_averages=True)
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    shim = nlp.get_pipe("transformer").model.layers[0].shims[0]
+    name = "embeddings.word_embeddings.weight"
+    raw = trf_weights(nlp)[name]
+    average = torch.from_numpy(numpy.array(optimizer.averages[(shim.id, name)]))
+    assert not torch.equal(raw, average)
+    with nlp.use_params(optimizer.averages):
+        assert torch.equal(trf_weights(nlp)[name], average)
+        guesses = [d.pos for d in nlp.pipe([workbench.Doc(nlp.vocab, words=eg.reference.words) for eg in examples])]
+    assert torch.equal(trf_weights(nlp)[name], raw)
+    assert len(guesses) == len(examples)
+    n = nlp.set_params(optimizer.averages)
+    assert n == len(optimizer.averages)
+    assert torch.equal(trf_weights(nlp)[name], average)

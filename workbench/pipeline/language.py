@@ -284,26 +284,52 @@ class Pipeline:
 
     @contextlib.contextmanager
     def use_params(self, params: Optional[Dict[Any, Any]]):
-        """Run with the parameters in `params` (keyed (node id, name), e.g. an optimizer's
-        `averages`) swapped in, and the current ones restored afterwards. None: no swap."""
-        with contextlib.ExitStack() as stack:
-            if params:
-                for model in self._models():
-                    stack.enter_context(model.use_params(params))
+        """Run with the parameters in `params` swapped in (keyed (node id, name), or
+        (shim id, name) for the weights of a wrapped torch model: an optimizer's
+        `averages`), and the current ones restored afterwards. None: no swap."""
+        if not params:
             yield self
+            return
+        swapped = []  # (holder, name, the weights to put back)
+        try:
+            for holder, name, current in self._params():
+                key = (holder.id, name)
+                if key in params:
+                    swapped.append((holder, name, current))
+                    _put_param(holder, name, params[key], copy=False)
+            yield self
+        finally:
+            for holder, name, current in reversed(swapped):
+                _put_param(holder, name, current, copy=False)
 
     def set_params(self, params: Dict[Any, Any]) -> int:
-        """Copy the parameters in `params` (keyed (node id, name)) into the models for good;
-        returns how many were set."""
+        """Copy the parameters in `params` (keyed as in `use_params`) into the models for
+        good; returns how many were set."""
         n = 0
+        for holder, name, _ in list(self._params()):
+            key = (holder.id, name)
+            if key in params:
+                _put_param(holder, name, params[key], copy=True)
+                n += 1
+        return n
+
+    def _params(self) -> Iterator[Tuple[Any, str, Any]]:
+        """(thinc node or torch shim, parameter name, current value) of every component."""
+        seen_nodes, seen_shims = set(), set()  # thinc numbers nodes and shims separately
         for model in self._models():
             for node in model.walk():
+                if node.id in seen_nodes:
+                    continue
+                seen_nodes.add(node.id)
                 for name in node.param_names:
-                    key = (node.id, name)
-                    if key in params:
-                        node.set_param(name, node.ops.xp.array(params[key], copy=True))
-                        n += 1
-        return n
+                    if node.has_param(name):
+                        yield node, name, node.get_param(name)
+                for shim in node.shims:
+                    module = getattr(shim, "_model", None)
+                    if shim.id not in seen_shims and hasattr(module, "named_parameters"):
+                        seen_shims.add(shim.id)
+                        for name, tensor in module.named_parameters():
+                            yield shim, name, tensor.data
 
     def evaluate(self, examples: List[Any], *, batch_size: Optional[int] = None) -> Dict[str, Any]:
         """Annotate copies of the reference texts, then score every component."""
@@ -354,3 +380,15 @@ def load(path: Union[str, Path]) -> Pipeline:
     config = parse_config((path / "config.cfg").read_text(encoding="utf8"), source=str(path / "config.cfg"))
     nlp = Pipeline.from_config(config)
     return nlp.from_disk(path)
+
+
+def _put_param(holder: Any, name: str, value: Any, copy: bool) -> None:
+    """Set parameter `name` of a thinc node, or of a torch shim's module, to `value`."""
+    if hasattr(holder, "set_param"):
+        holder.set_param(name, holder.ops.xp.array(value, copy=True) if copy else value)
+        return
+    from thinc.api import xp2torch
+
+    tensor = dict(holder._model.named_parameters())[name]
+    data = value if hasattr(value, "detach") else xp2torch(value, device=tensor.device)
+    tensor.data = data.detach().clone() if copy else data.to(tensor.dtype)
