@@ -357,3 +357,35 @@ def test_minilm_matches_raw_hf_and_splits_long_docs(minilm):
     assert len(data.spans) == 3 and (data.wordpieces.lengths <= 512).all()
     assert data.truncated[0]["n_wordpieces"] == n and data.truncated[0]["dropped_wordpieces"] == 0
     assert int((~data.wordpieces.special_mask).sum()) == n
+
+
+def test_forward_pauses_the_garbage_collector_only_while_tokenizing(tiny, monkeypatch):
+    import gc
+
+    import workbench.models.transformer as transformer_module
+
+    states = []
+    real_plan = transformer_module.plan_windows
+
+    def spy(*args, **kwargs):
+        states.append(gc.isenabled())
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(transformer_module, "plan_windows", spy)
+    assert gc.isenabled()
+    tiny.predict(docs_of(TEXTS))
+    assert states == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        tiny.predict(docs_of(TEXTS))
+        assert not gc.isenabled()  # a caller's own setting is kept
+    finally:
+        gc.enable()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("tokenizer failed")
+
+    monkeypatch.setattr(transformer_module, "plan_windows", broken)
+    with pytest.raises(RuntimeError, match="tokenizer failed"):
+        tiny.predict(docs_of(TEXTS))
+    assert gc.isenabled()
