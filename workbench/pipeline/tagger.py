@@ -28,13 +28,21 @@ class Tagger(TrainablePipe):
 
     attr: "tag" writes token.tag_ (scored as tag_acc); "pos" writes token.pos_
     (scored as pos_acc), e.g. to learn UPOS from a CoNLL-U corpus.
+    label_smoothing: the training target gives the gold tag 1 - label_smoothing and
+    shares label_smoothing among the other tags (0 = one-hot).
     """
 
-    def __init__(self, nlp: Any, name: str, model: Model, attr: str = "tag"):
+    def __init__(self, nlp: Any, name: str, model: Model, attr: str = "tag", label_smoothing: float = 0.0):
         super().__init__(nlp, name, model)
         if attr not in LABEL_ATTRS:
             raise ConfigError(f"[components.{name}] attr = \"{attr}\" is not one of {LABEL_ATTRS}.")
-        self.cfg = {"labels": [], "attr": attr}
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
+                or not 0.0 <= label_smoothing < 1.0:
+            raise ConfigError(
+                f"[components.{name}] label_smoothing = {label_smoothing!r}: use a number from 0 "
+                f"(one-hot targets) up to, not including, 1 (e.g. 0.1)."
+            )
+        self.cfg = {"labels": [], "attr": attr, "label_smoothing": float(label_smoothing)}
 
     @property
     def attr(self) -> str:
@@ -113,7 +121,13 @@ class Tagger(TrainablePipe):
         guesses = xp.concatenate(scores)  # (n_tokens, n_labels)
         d_scores = guesses.copy()
         rows = xp.arange(len(targets))
-        d_scores[rows, xp.asarray(targets)] -= 1.0
+        smoothing = self.cfg.get("label_smoothing", 0.0)
+        n_labels = guesses.shape[1]
+        if smoothing and n_labels > 1:
+            d_scores -= smoothing / (n_labels - 1)  # the other tags' share of the target
+            d_scores[rows, xp.asarray(targets)] -= 1.0 - smoothing - smoothing / (n_labels - 1)
+        else:
+            d_scores[rows, xp.asarray(targets)] -= 1.0
         d_scores[~xp.asarray(mask, dtype=bool)] = 0.0
         loss = float((d_scores ** 2).sum())
         lengths = numpy.cumsum([len(s) for s in scores])[:-1]
@@ -134,5 +148,5 @@ class Tagger(TrainablePipe):
         return {self.score_name: correct / total if total else 0.0}
 
 
-def make_tagger(nlp: Any, name: str, model: Model, attr: str = "tag") -> Tagger:
-    return Tagger(nlp, name, model, attr=attr)
+def make_tagger(nlp: Any, name: str, model: Model, attr: str = "tag", label_smoothing: float = 0.0) -> Tagger:
+    return Tagger(nlp, name, model, attr=attr, label_smoothing=label_smoothing)
