@@ -1,6 +1,7 @@
 """[training.optimizer] use_averages: evaluation, model-best and model-last use the
 optimizer's moving averages of the weights, and the returned pipeline holds them."""
 import json
+import unittest.mock
 
 import numpy
 import pytest
@@ -80,3 +81,32 @@ def test_averaged_weights_differ_from_the_raw_ones_and_are_restored(corpus, tmp_
     numpy.testing.assert_array_equal(output_W(nlp), raw * 0.5)
     fake[(layer.id, "W")][:] = 0  # set_params copied: later changes to the dict do not leak in
     numpy.testing.assert_array_equal(output_W(nlp), raw * 0.5)
+
+
+def test_averages_start_from_the_initial_weights(corpus, tmp_path):
+    """With learn_rate 0 the weights never move, so their average is exactly the weights
+    (thinc alone starts averages at zero: after 12 updates they would be ~1% short)."""
+    raw_after_first_step = {}
+
+    def on_step(event):
+        if event.kind == "step" and event.step == 1:
+            table = result_holder["nlp"].get_pipe("tok2vec").model.get_ref("embed").layers[0]
+            for node in table.walk():
+                if node.has_param("E"):
+                    raw_after_first_step[node.id] = numpy.array(node.get_param("E"))
+
+    result_holder = {}
+    real_from_config = Pipeline.from_config
+
+    def remember(*args, **kwargs):
+        result_holder["nlp"] = real_from_config(*args, **kwargs)
+        return result_holder["nlp"]
+
+    config = tagger_config(corpus, True)
+    config["training"]["optimizer"]["learn_rate"] = 0.0
+    with unittest.mock.patch.object(Pipeline, "from_config", side_effect=remember):
+        result = train(config, tmp_path, subscribers=[on_step], progress=False)
+    assert raw_after_first_step
+    nodes = {node.id: node for node in result.nlp.get_pipe("tok2vec").model.walk()}
+    for node_id, raw in raw_after_first_step.items():
+        numpy.testing.assert_array_equal(nodes[node_id].get_param("E"), raw)

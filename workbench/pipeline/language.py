@@ -279,8 +279,10 @@ class Pipeline:
                     comp.finish_update(sgd)
         return losses
 
-    def _models(self) -> List[Any]:
-        return [comp.model for _, comp in self.components if getattr(comp, "model", None) is not None]
+    def _models(self, exclude: Iterable[str] = ()) -> List[Any]:
+        exclude = set(exclude)
+        return [comp.model for name, comp in self.components
+                if name not in exclude and getattr(comp, "model", None) is not None]
 
     @contextlib.contextmanager
     def use_params(self, params: Optional[Dict[Any, Any]]):
@@ -292,7 +294,7 @@ class Pipeline:
             return
         swapped = []  # (holder, name, the weights to put back)
         try:
-            for holder, name, current in self._params():
+            for holder, name, current in self.iter_params():
                 key = (holder.id, name)
                 if key in params:
                     swapped.append((holder, name, current))
@@ -306,17 +308,19 @@ class Pipeline:
         """Copy the parameters in `params` (keyed as in `use_params`) into the models for
         good; returns how many were set."""
         n = 0
-        for holder, name, _ in list(self._params()):
+        for holder, name, _ in list(self.iter_params()):
             key = (holder.id, name)
             if key in params:
                 _put_param(holder, name, params[key], copy=True)
                 n += 1
         return n
 
-    def _params(self) -> Iterator[Tuple[Any, str, Any]]:
-        """(thinc node or torch shim, parameter name, current value) of every component."""
+    def iter_params(self, exclude: Iterable[str] = ()) -> Iterator[Tuple[Any, str, Any]]:
+        """(thinc node or torch shim, parameter name, current value) of every component's
+        weights, except the components named in `exclude`. The optimizer keys a weight
+        as (holder.id, name)."""
         seen_nodes, seen_shims = set(), set()  # thinc numbers nodes and shims separately
-        for model in self._models():
+        for model in self._models(exclude):
             for node in model.walk():
                 if node.id in seen_nodes:
                     continue

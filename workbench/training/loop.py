@@ -68,6 +68,8 @@ def train(
     batcher = resolve_block(T["batcher"], "training.batcher")
     frozen = set(T["frozen_components"])
     _check_frozen(nlp, frozen)
+    if optimizer.averages is not None:
+        _seed_averages(nlp, optimizer, frozen)
     weights = {k: v for k, v in T["score_weights"].items() if v}
     rng = random.Random(T["seed"])
 
@@ -173,6 +175,19 @@ def _check_frozen(nlp: Pipeline, frozen: set) -> None:
                 f"[training] frozen_components names '{name}', which is not in the pipeline "
                 f"({', '.join(nlp.pipe_names)})."
             )
+
+
+def _seed_averages(nlp: Pipeline, optimizer: Any, frozen: set) -> None:
+    """Start the moving averages from the initial weights of the components that learn
+    (thinc starts them at zero, which pulls the averaged weights towards zero for the
+    first ~20 updates)."""
+    from thinc.api import torch2xp
+
+    for holder, name, value in nlp.iter_params(exclude=frozen):
+        key = (holder.id, name)
+        if key not in optimizer.averages:
+            array = torch2xp(value) if hasattr(value, "detach") else value
+            optimizer.averages[key] = array.copy()
 
 
 def _grad_norms(nlp: Pipeline) -> Dict[str, Dict[str, float]]:
