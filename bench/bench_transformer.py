@@ -3,8 +3,8 @@
 1. speed: the component's inference words/s against a raw HF forward over the
    same windows and sub-batches, in the same run (the overhead should be within
    noise), and against naive batching (windows in document order, 8 at a time,
-   no inference mode: how spacy-transformers batches). Prints real vs padded
-   wordpieces of both batchings.
+   no inference mode). Prints the component's own time outside the model call
+   and real vs padded wordpieces of both batchings.
 2. memory: peak RSS over a long corpus with doc._.trf_data kept and dropped
    (null_annotation_setter), and for one 50,000-token document.
 3. accuracy (--train-minutes N): MiniLM + tagger (UPOS, TransformerListener)
