@@ -381,11 +381,10 @@ def plan_windows(
                                    count=2 * bounds[-1]).reshape(-1, 2)
         real_before = numpy.concatenate([[0], numpy.cumsum(flat_real)])
         n_real = real_before[bounds[1:]] - real_before[bounds[:-1]]  # (n_spans,) pieces that are not special
-        rel = []  # per span: token char offsets relative to the span text
-        for d, j, s, e in todo:
-            base = offsets[d][0][s]
-            rel.append((offsets[d][0][s:e] - base, offsets[d][1][s:e] - base))
-        tokens, positions, pairs = align_windows([r[0] for r in rel], [r[1] for r in rel], flat_offs, flat_real, lengths)
+        # per span: its tokens' char offsets relative to the span text
+        rel_starts = [offsets[d][0][s:e] - offsets[d][0][s] for d, j, s, e in todo]
+        rel_ends = [offsets[d][1][s:e] - offsets[d][0][s] for d, j, s, e in todo]
+        tokens, positions, pairs = align_windows(rel_starts, rel_ends, flat_offs, flat_real, lengths)
         pair_bounds = numpy.concatenate([[0], numpy.cumsum(pairs)]).tolist()
         next_todo = []
         for k, (d, j, s, e) in enumerate(todo):
@@ -407,7 +406,7 @@ def plan_windows(
                 offs = numpy.asarray(t_offs[0], dtype=numpy.int64).reshape(-1, 2)
                 entry["dropped_wordpieces"] += int(n_real[k]) - int(real.sum())
                 entry["truncated_tokens"].append(s)
-                tok, posn = align_window(rel[k][0], rel[k][1], offs, real)
+                tok, posn = align_window(rel_starts[k], rel_ends[k], offs, real)
             windows.append(_Window(d, j, s, e, ids, real, tok + s, posn))
         todo = next_todo
     windows.sort(key=lambda w: (w.doc, w.span, w.start))

@@ -393,6 +393,6 @@ def _put_param(holder: Any, name: str, value: Any, copy: bool) -> None:
         return
     from thinc.api import xp2torch
 
-    tensor = dict(holder._model.named_parameters())[name]
+    tensor = holder._model.get_parameter(name)
     data = value if hasattr(value, "detach") else xp2torch(value, device=tensor.device)
     tensor.data = data.detach().clone() if copy else data.to(tensor.dtype)
