@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python -m workbench.demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -25,9 +25,9 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+from widgets.dashboard import TrainingDashboard  # noqa: E402
 from workbench.config import load_config  # noqa: E402
 from workbench.training.loop import train  # noqa: E402
-from widgets.dashboard import TrainingDashboard  # noqa: E402
 
 
 def config(steps: int):

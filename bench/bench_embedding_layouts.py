@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
-from workbench.training.convert import convert  # noqa: E402
+from workbench.corpora.convert import convert  # noqa: E402
+from workbench.corpora.corpus import Corpus  # noqa: E402
 from workbench.training.loop import train  # noqa: E402
-from workbench.training.readers import Corpus  # noqa: E402
 
 
 def need(path: Path) -> Path:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Dict, Optional
 
 from workbench.config import fill_config, parse_config
+from workbench.pretraining.loop import pretrain
 from workbench.training.loop import train
-from workbench.training.pretrain import pretrain
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ud-ewt"
 TRAIN, DEV = DATA / "en_ewt-ud-train.conllu", DATA / "en_ewt-ud-dev.conllu"
@@ -136,7 +136,7 @@ def raw_text_jsonl(path: Path) -> int:
 
 def make_vectors(workdir: Path, prune: int) -> Optional[Path]:
     from workbench.errors import DataError
-    from workbench.training.vectors_io import init_vectors
+    from workbench.vectors.formats import init_vectors
 
     out = workdir / "glove"
     try:

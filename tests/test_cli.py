@@ -8,9 +8,8 @@ import time
 import pytest
 
 import workbench
+from tests.helpers import tiny_examples
 from workbench.config import missing_values, parse_config
-
-from .conftest import tiny_examples
 
 
 def run(*args, **kw):

@@ -5,7 +5,6 @@ import textwrap
 
 import pytest
 
-import workbench
 from workbench.config import (
     fill_config,
     missing_values,

@@ -6,7 +6,7 @@
     panel            # "run" pretrains (live loss plot), then trains twice and compares dev scores
     panel.run(); panel.wait(); panel.table
 
-Built on `workbench.training.pretrain.pretrain` (the API behind `python -m workbench
+Built on `workbench.pretraining.loop.pretrain` (the API behind `python -m workbench
 pretrain`) and `[initialize] init_tok2vec`: the "pretrained" run loads the last
 epoch's weights, the "random init" run starts from the same seed without them.
 Everything runs in a background thread. The engine's pretrain() reports per epoch
@@ -24,8 +24,8 @@ import ipywidgets as W
 from confection import Config
 
 from workbench.config import apply_overrides
+from workbench.pretraining.loop import fill_pretraining_config, pretrain
 from workbench.training.loop import train
-from workbench.training.pretrain import fill_pretraining_config, pretrain
 
 from .converters.pretraining import PretrainLog, comparison_table, final_weights
 from .converters.training import TrainingHistory

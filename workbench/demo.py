@@ -16,9 +16,9 @@ def main(argv=None) -> int:
     from . import load
     from .commands import format_scores
     from .config import load_config
-    from .training.console import ConsoleLogger
+    from .corpora.corpus import Corpus
+    from .training.logger import ConsoleLogger
     from .training.loop import train
-    from .training.readers import Corpus
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", default=str(SAMPLE / "configs" / "shared.cfg"))

@@ -6,32 +6,28 @@ specification's configs use one, under the spaCy-style alias as well.
 from pathlib import Path
 from typing import Callable, Optional, Union
 
+from .corpora.corpus import Corpus, JsonlCorpus
 from .models.embed import MultiHashEmbed
+from .models.encode import MaxoutWindowEncoder
 from .models.parser import TransitionBasedParser
 from .models.pretrain import PretrainCharacters, PretrainVectors
-from .models.encode import MaxoutWindowEncoder
+from .models.static_vectors import StaticVectors
 from .models.tagger import Tagger
 from .models.tok2vec import HashEmbedCNN, Tok2Vec
-from .models.static_vectors import StaticVectors
-from .models.spans import doc_spans, sent_spans, strided_spans
 from .models.tok2vec_listener import Tok2VecListener
-from .models.transformer import TransformerModel
-from .models.trf_listener import TransformerListener
+from .models.transformer.annotation_setters import configure_null_annotation_setter, configure_trf_data_setter
+from .models.transformer.listener import TransformerListener
+from .models.transformer.model import TransformerModel
+from .models.transformer.span_getters import doc_spans, sent_spans, strided_spans
 from .pipeline.ner import DEFAULT_NER, make_ner
 from .pipeline.sentencizer import make_sentencizer
 from .pipeline.tagger import DEFAULT_TAGGER, make_tagger
 from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
-from .pipeline.transformer import (
-    DEFAULT_TRANSFORMER,
-    configure_null_annotation_setter,
-    configure_trf_data_setter,
-    make_transformer,
-)
+from .pipeline.transformer import DEFAULT_TRANSFORMER, make_transformer
 from .registry import register_factory, registry
 from .training.batchers import batch_by_words
-from .training.console import console_logger
-from .training.vectors_io import read_vectors
-from .training.readers import Corpus, JsonlCorpus
+from .training.logger import console_logger
+from .vectors.formats import read_vectors
 
 
 def _register(reg, names, func: Callable) -> None:

@@ -26,7 +26,6 @@ class registry(thinc.api.registry):
     vectors = catalogue.create("workbench", "vectors", entry_points=True)
     factories = catalogue.create("workbench", "factories", entry_points=True)
     batchers = catalogue.create("workbench", "batchers", entry_points=True)
-    misc = catalogue.create("workbench", "misc", entry_points=True)
 
     @classmethod
     def get(cls, registry_name: str, func_name: str):

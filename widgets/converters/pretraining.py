@@ -1,6 +1,6 @@
 """Pretraining runs as plain data: the per-epoch log and the with/without comparison.
 
-`workbench.training.pretrain.pretrain` writes one JSON line per epoch to
+`workbench.pretraining.loop.pretrain` writes one JSON line per epoch to
 OUTDIR/log.jsonl ({"epoch", "loss", "words", "seconds", "words_per_second", ...});
 `PretrainLog` reads the lines that appeared since it was created, so a panel can
 plot the loss while pretraining runs in another thread.

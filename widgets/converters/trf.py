@@ -1,5 +1,5 @@
 """Transformer output as plain data: the token <-> wordpiece alignment and attention
-at wordpiece and word level (see `workbench.models.trf_data` for the layout).
+at wordpiece and word level (see `workbench.models.transformer.data` for the layout).
 
 Each function takes a `TransformerData` (`doc._.trf_data`) or a Doc that has one.
 

@@ -12,13 +12,12 @@ Three things make this run with thinc's own `add`, `chain`, `remap_ids` and `Emb
 - `StaticVectors` returns an `AddableRagged`: a Ragged that `+` sums with a plain
   array of the same rows (thinc's `add` does `Y += other`).
 - `Tok2Vec` accepts whatever the embed returns (a list per doc, a Ragged, or one
-  array for the whole batch, e.g. Embed's (N, 1, width)) via `to_doc_arrays`.
+  array for the whole batch, e.g. Embed's (N, 1, width)) via `workbench.models.combinators.to_doc_arrays`.
 """
 from typing import Callable, List, Sequence, Tuple, Union
 
 import numpy
-from thinc.api import Model, Ragged, get_array_module
-from thinc.types import Floats2d
+from thinc.api import Model, Ragged
 
 from ..errors import ShapeError
 from ..text.attrs import ATTR_NAMES
@@ -83,42 +82,3 @@ class AddableRagged(Ragged):
         if isinstance(other, Ragged):
             other = other.data
         return ufunc(other, self._aligned(other), **kwargs)
-
-
-def to_doc_arrays(Y, docs: Sequence[Doc]) -> Tuple[List[Floats2d], Callable]:
-    """An embed layer's output as one (n_tokens, width) array per doc.
-
-    Y: a list of arrays (returned as is), a Ragged, or one array whose first axis runs
-    over all tokens of the batch. Returns (arrays, to_input_grad): the second turns
-    gradients per doc back into Y's own type and shape.
-    """
-    if isinstance(Y, (list, tuple)):
-        return list(Y), lambda dYs: dYs
-    lengths = [len(doc) for doc in docs]
-    n_tokens = sum(lengths)
-    is_ragged = isinstance(Y, Ragged)
-    data = Y.data if is_ragged else Y
-    shape = tuple(getattr(data, "shape", ()))
-    if not shape or shape[0] != n_tokens:
-        raise ShapeError(
-            f"The embed layer returned {type(Y).__name__} of shape {shape}, but the batch has "
-            f"{n_tokens} tokens. An embed layer must give one row per token: a list of "
-            f"(n_tokens, width) arrays, a Ragged, or one (N, width) array."
-        )
-    flat = data.reshape((n_tokens, -1))  # (N, width)
-    offsets = numpy.cumsum([0] + lengths)
-    parts = [flat[offsets[i]:offsets[i + 1]] for i in range(len(lengths))]  # views
-
-    def to_input_grad(dYs: List[Floats2d]):
-        dflat = _concat(dYs, flat)  # (N, width)
-        if is_ragged:
-            return Ragged(dflat.reshape(shape), Y.lengths)
-        return dflat.reshape(shape)
-
-    return parts, to_input_grad
-
-
-def _concat(arrays: List, like) -> Floats2d:
-    if not arrays:
-        return like[:0]
-    return get_array_module(like).concatenate(arrays) if len(arrays) > 1 else arrays[0]

@@ -7,14 +7,8 @@ from thinc.types import Floats2d
 from ..errors import ConfigError
 from ..text.attrs import ATTR_NAMES, PREFIX, SHAPE, SUFFIX
 from ..text.doc import Doc
-from .encode import (
-    ListToRagged,
-    MaxoutNorm,
-    RaggedToList,
-    check_positive,
-    ragged_chain_forward,
-    with_ragged_data,
-)
+from .combinators import ListToRagged, RaggedToList, ragged_chain_forward, with_ragged_data
+from .encode import MaxoutNorm, check_positive
 from .featurize import FeatureIds, resolve_attrs
 
 SUBWORD_ATTRS = (PREFIX, SUFFIX, SHAPE)

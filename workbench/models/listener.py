@@ -17,6 +17,7 @@ import numpy
 from ..errors import ListenerError
 from ..text.doc import Doc
 
+
 # The key under which an upstream component stores its per-doc output on doc.user_data.
 def stored_output_key(upstream: str):
     return ("workbench.upstream_output", upstream)

@@ -556,11 +556,6 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     return actions
 
 
-def predict_entities(model: Model, docs: List[Any]) -> List[List[Entity]]:
-    """Per doc [(start, end, label), ...]; the same as `model.predict(docs)`."""
-    return model.predict(docs)
-
-
 def update_ner(model: Model, docs: List[Any], golds: Sequence[Gold], normalize: bool = True) -> float:
     """Forward + loss + backward for one batch (the optimizer step is the caller's)."""
     batch, backprop = model.begin_update(docs)

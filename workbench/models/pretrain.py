@@ -17,8 +17,8 @@ from thinc.types import Floats2d, Ints1d
 from ..errors import ConfigError
 from ..text.attrs import LOWER, NORM, ORTH
 from ..text.doc import Doc
-from ..text.vectors import HOW_TO_ADD
-from .custom_embed import to_doc_arrays
+from ..vectors.table import HOW_TO_ADD
+from .combinators import to_doc_arrays
 from .encode import MaxoutNorm
 
 N_CHAR_CLASSES = 256  # class 0: no character (word shorter than the position); 1..255: codepoint % 255 + 1

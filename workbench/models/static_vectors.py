@@ -11,7 +11,7 @@ from thinc.api import Model, Ragged, glorot_uniform_init
 from ..errors import ConfigError, ShapeError
 from ..text.attrs import LOWER, NORM, ORTH, attr_id
 from ..text.doc import Doc
-from ..text.vectors import HOW_TO_ADD
+from ..vectors.table import HOW_TO_ADD
 from .custom_embed import AddableRagged
 
 # Keys tried in order for a token's row: ORTH falls back to LOWER then NORM, LOWER to NORM.

@@ -6,7 +6,7 @@ from thinc.types import Floats2d
 
 from ..errors import ShapeError
 from ..text.doc import Doc
-from .encode import chain_forward
+from .combinators import chain_forward
 
 
 def Tagger(

@@ -6,8 +6,8 @@ from thinc.types import Floats2d
 
 from ..errors import ConfigError
 from ..text.doc import Doc
+from .combinators import to_doc_arrays
 from .embed import MultiHashEmbed
-from .custom_embed import to_doc_arrays
 from .encode import MaxoutWindowEncoder
 
 

@@ -337,7 +337,7 @@ class Pipeline:
 
     def evaluate(self, examples: List[Any], *, batch_size: Optional[int] = None) -> Dict[str, Any]:
         """Annotate copies of the reference texts, then score every component."""
-        from ..training.score import score_pipeline
+        from ..scorer import score_pipeline
 
         return score_pipeline(self, examples, batch_size=batch_size or self.batch_size)
 

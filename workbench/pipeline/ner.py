@@ -6,10 +6,10 @@ from thinc.api import Model, set_dropout_rate
 
 from ..errors import ConfigError, DataError
 from ..models.parser import get_labels, initialize_ner
+from ..scorer import score_spans
 from ..text.biluo import spans_to_biluo
 from ..text.doc import Doc
-from ..training.score import score_spans
-from .trainable import TrainablePipe
+from .trainable import TrainableComponent
 
 DEFAULT_NER = """
 [model]
@@ -28,7 +28,7 @@ upstream = "*"
 """
 
 
-class EntityRecognizer(TrainablePipe):
+class NERComponent(TrainableComponent):
     """Greedy BILUO decoding over the batch; one action per token.
 
     normalize_loss: false (default) sends the gradient of the summed loss, like the
@@ -104,5 +104,5 @@ class EntityRecognizer(TrainablePipe):
         return score_spans(pairs, prefix="ents")
 
 
-def make_ner(nlp: Any, name: str, model: Model, normalize_loss: bool = False) -> EntityRecognizer:
-    return EntityRecognizer(nlp, name, model, normalize_loss=normalize_loss)
+def make_ner(nlp: Any, name: str, model: Model, normalize_loss: bool = False) -> NERComponent:
+    return NERComponent(nlp, name, model, normalize_loss=normalize_loss)

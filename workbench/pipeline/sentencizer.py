@@ -6,7 +6,7 @@ from ..text.doc import Doc
 DEFAULT_PUNCT = (".", "!", "?", "...", "…", "?!", "!?", "。")
 
 
-class Sentencizer:
+class SentencizerComponent:
     """Starts a sentence at the first token and after each run of sentence-final
     punctuation (closing quotes and brackets stay with the sentence they end).
     Leaves docs that already have sentence starts alone unless `overwrite`."""
@@ -40,5 +40,5 @@ class Sentencizer:
         return out
 
 
-def make_sentencizer(nlp: Any, name: str, punct_chars: List[str] = list(DEFAULT_PUNCT), overwrite: bool = False) -> Sentencizer:
-    return Sentencizer(name, punct_chars, overwrite)
+def make_sentencizer(nlp: Any, name: str, punct_chars: List[str] = list(DEFAULT_PUNCT), overwrite: bool = False) -> SentencizerComponent:
+    return SentencizerComponent(name, punct_chars, overwrite)

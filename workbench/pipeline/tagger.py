@@ -7,7 +7,7 @@ from thinc.api import Model
 
 from ..errors import ConfigError, DataError
 from ..text.doc import Doc
-from .trainable import TrainablePipe
+from .trainable import TrainableComponent
 
 DEFAULT_TAGGER = """
 [model]
@@ -23,7 +23,7 @@ upstream = "*"
 LABEL_ATTRS = ("tag", "pos")
 
 
-class Tagger(TrainablePipe):
+class TaggerComponent(TrainableComponent):
     """Softmax over the tags seen in the training data.
 
     attr: "tag" writes token.tag_ (scored as tag_acc); "pos" writes token.pos_
@@ -148,5 +148,5 @@ class Tagger(TrainablePipe):
         return {self.score_name: correct / total if total else 0.0}
 
 
-def make_tagger(nlp: Any, name: str, model: Model, attr: str = "tag", label_smoothing: float = 0.0) -> Tagger:
-    return Tagger(nlp, name, model, attr=attr, label_smoothing=label_smoothing)
+def make_tagger(nlp: Any, name: str, model: Model, attr: str = "tag", label_smoothing: float = 0.0) -> TaggerComponent:
+    return TaggerComponent(nlp, name, model, attr=attr, label_smoothing=label_smoothing)

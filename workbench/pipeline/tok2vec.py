@@ -5,7 +5,7 @@ from typing import Any, List
 from thinc.api import Model
 
 from ..text.doc import Doc
-from .upstream import UpstreamPipe
+from .upstream import UpstreamComponent
 
 DEFAULT_TOK2VEC = """
 [model]
@@ -20,10 +20,10 @@ pretrained_vectors = null
 """
 
 
-class Tok2Vec(UpstreamPipe):
+class Tok2VecComponent(UpstreamComponent):
     """Embeds each token once per batch and shares the result with its listeners.
 
-    Training: see `UpstreamPipe` (one forward, summed listener gradients, one
+    Training: see `UpstreamComponent` (one forward, summed listener gradients, one
     backward). Prediction: stores each doc's (n_tokens, width) array on the doc
     (`doc.tensor`) for the listeners to read.
     """
@@ -61,5 +61,5 @@ class Tok2Vec(UpstreamPipe):
         return [self.model.ops.alloc2f(*out.shape) if g is None else g for out, g in zip(outputs, grads)]
 
 
-def make_tok2vec(nlp: Any, name: str, model: Model) -> Tok2Vec:
-    return Tok2Vec(nlp, name, model)
+def make_tok2vec(nlp: Any, name: str, model: Model) -> Tok2VecComponent:
+    return Tok2VecComponent(nlp, name, model)

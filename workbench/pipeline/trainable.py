@@ -9,7 +9,7 @@ from ..errors import WorkbenchError
 from ..text.doc import Doc
 
 
-class TrainablePipe:
+class TrainableComponent:
     """A component with a thinc `model`. Subclasses define predict/set_annotations
     and, to learn, `get_loss`; `cfg` holds what must be saved besides the weights."""
 
@@ -87,7 +87,7 @@ class TrainablePipe:
         (path / "cfg.json").write_text(json.dumps(self.cfg, indent=2), encoding="utf8")
         (path / "model.msgpack").write_bytes(self.model.to_bytes())
 
-    def from_disk(self, path: Path) -> "TrainablePipe":
+    def from_disk(self, path: Path) -> "TrainableComponent":
         path = Path(path)
         cfg_path = path / "cfg.json"
         if cfg_path.exists():

@@ -7,10 +7,11 @@ from typing import Any, Callable, List, Optional
 from thinc.api import Model
 
 from ..errors import ConfigError
-from ..models.transformer import transformer_from_disk, transformer_to_disk
-from ..models.trf_data import FullTransformerBatch
+from ..models.transformer.annotation_setters import trf_data_setter
+from ..models.transformer.data import FullTransformerBatch
+from ..models.transformer.model import transformer_from_disk, transformer_to_disk
 from ..text.doc import Doc
-from .upstream import UpstreamPipe
+from .upstream import UpstreamComponent
 
 DEFAULT_TRANSFORMER = """
 [model]
@@ -31,36 +32,14 @@ stride = 96
 @annotation_setters = "workbench.trf_data_setter.v1"
 """
 
-if not Doc.has_extension("trf_data"):
-    Doc.set_extension("trf_data", default=None)
-
-
-def null_annotation_setter(docs: List[Doc], trf_data: FullTransformerBatch) -> None:
-    """Set nothing: doc._.trf_data stays None (listeners still get the output)."""
-
-
-def trf_data_setter(docs: List[Doc], trf_data: FullTransformerBatch) -> None:
-    """doc._.trf_data = the doc's TransformerData, with numpy (CPU) arrays."""
-    for doc, data in zip(docs, trf_data.doc_data):
-        doc._.trf_data = data
-
-
-def configure_null_annotation_setter() -> Callable:
-    return null_annotation_setter
-
-
-def configure_trf_data_setter() -> Callable:
-    return trf_data_setter
-
-
-class Transformer(UpstreamPipe):
+class TransformerComponent(UpstreamComponent):
     """A transformer shared by listener layers in later components.
 
     max_batch_items: the most padded wordpiece positions run through the model at
     once (not tokens), so one long document cannot blow up memory.
     annotation_setter: `(docs, FullTransformerBatch) -> None`; the default stores
     `doc._.trf_data`; `null_annotation_setter` drops it to save memory.
-    Training: see `UpstreamPipe`; with every listener's grad_factor at 0, or frozen,
+    Training: see `UpstreamComponent`; with every listener's grad_factor at 0, or frozen,
     the transformer runs in inference mode and skips its backward pass.
     """
 
@@ -112,12 +91,12 @@ class Transformer(UpstreamPipe):
         (path / "cfg.json").write_text(json.dumps(self.cfg, indent=2), encoding="utf8")
         transformer_to_disk(self.model, path / "model")
 
-    def from_disk(self, path: Path) -> "Transformer":
+    def from_disk(self, path: Path) -> "TransformerComponent":
         transformer_from_disk(self.model, Path(path) / "model")
         self.is_initialized = True
         return self
 
 
 def make_transformer(nlp: Any, name: str, model: Model, annotation_setter: Callable = trf_data_setter,
-                     max_batch_items: int = 4096) -> Transformer:
-    return Transformer(nlp.vocab, model, annotation_setter=annotation_setter, max_batch_items=max_batch_items, name=name)
+                     max_batch_items: int = 4096) -> TransformerComponent:
+    return TransformerComponent(nlp.vocab, model, annotation_setter=annotation_setter, max_batch_items=max_batch_items, name=name)

@@ -14,10 +14,10 @@ from thinc.api import Model, set_dropout_rate
 from ..errors import ConfigError
 from ..models.listener import ListenerChannel, listener_nodes, stored_output_key
 from ..text.doc import Doc
-from .trainable import TrainablePipe
+from .trainable import TrainableComponent
 
 
-class UpstreamPipe(TrainablePipe):
+class UpstreamComponent(TrainableComponent):
     """Base of components that listeners read from. Subclasses define `upstream_kind`,
     `listener_outputs(output)` (one payload per doc) and may adapt `complete_gradients`."""
 

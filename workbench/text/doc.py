@@ -7,14 +7,14 @@ computed lazily, once, so that making a Doc in the tokenizer costs almost nothin
 import copy
 import keyword
 from bisect import bisect_left, bisect_right
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 
 from ..errors import ConfigError, DataError, ExtensionError
+from ..vectors.table import HOW_TO_ADD, warn_no_vector
 from .attrs import LOWER, NORM, ORTH, attr_id
 from .biluo import biluo_to_spans, iob_to_biluo
-from .vectors import HOW_TO_ADD, warn_no_vector
 from .vocab import Vocab
 
 _UNSET = object()

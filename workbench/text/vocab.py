@@ -1,5 +1,4 @@
-"""Strings, lexemes and the vocab: one cached `Lexeme` per distinct word string."""
-import hashlib
+"""Lexemes and the vocab: one cached `Lexeme` per distinct word string."""
 import json
 import re
 import unicodedata
@@ -9,71 +8,12 @@ from typing import Dict, Iterable, Iterator, List, Optional, Union
 import numpy
 
 from ..errors import DataError
+from ..vectors.table import Vectors
 from . import lang_en
 from .attrs import ATTR_NAMES
+from .strings import StringStore
 
 _N_ATTRS = len(ATTR_NAMES)
-
-
-def hash_string(s: str) -> int:
-    """Stable 64-bit hash of a string (blake2b, 8 bytes, little-endian). "" -> 0."""
-    if not s:
-        return 0
-    return int.from_bytes(hashlib.blake2b(s.encode("utf8"), digest_size=8).digest(), "little")
-
-
-class StringStore:
-    """Two-way map between strings and their stable 64-bit hashes."""
-
-    def __init__(self, strings: Optional[Iterable[str]] = None):
-        self._key2str: Dict[int, str] = {0: ""}
-        self._str2key: Dict[str, int] = {"": 0}
-        self._order: List[str] = []
-        for s in strings or ():
-            self.add(s)
-
-    def add(self, s: str) -> int:
-        """Add a string and return its hash."""
-        if not isinstance(s, str):
-            raise TypeError(f"StringStore.add expects a str, got {type(s).__name__}: {s!r:.60}")
-        key = self._str2key.get(s)
-        if key is None:
-            key = hash_string(s)
-            self._str2key[s] = key
-            self._key2str[key] = s
-            self._order.append(s)
-        return key
-
-    def __getitem__(self, key: Union[str, int]) -> Union[int, str]:
-        """`store[str] -> hash` (not added); `store[hash] -> str` (KeyError if unknown)."""
-        if isinstance(key, str):
-            known = self._str2key.get(key)
-            return known if known is not None else hash_string(key)
-        try:
-            return self._key2str[key]
-        except (KeyError, TypeError):
-            raise KeyError(
-                f"Hash {key!r} is not in this StringStore ({len(self)} strings). Add the "
-                f"string first with `store.add(text)`, or use the vocab that made the hash."
-            ) from None
-
-    def __contains__(self, key: Union[str, int]) -> bool:
-        if isinstance(key, str):
-            return key in self._str2key
-        return key in self._key2str
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._order)
-
-    def to_list(self) -> List[str]:
-        """The strings in insertion order (the empty string is implicit)."""
-        return list(self._order)
-
-    def __repr__(self) -> str:
-        return f"StringStore({len(self)} strings)"
 
 
 _NUM_RE = re.compile(r"[+\-±]?(?:\d+(?:[,.]\d+)*|[,.]\d+)(?:/\d+(?:[,.]\d+)*)?%?")
@@ -167,19 +107,10 @@ class Lexeme:
         return f"Lexeme({self.orth_!r}, row={self.row})"
 
 
-def EmptyVectors():
-    """An empty `Vectors` table (the name is kept for older imports)."""
-    from .vectors import Vectors
-
-    return Vectors()
-
-
 class Vocab:
     """Shared string store, lexeme cache and the (n_lexemes, 6) attribute table."""
 
     def __init__(self, strings: Optional[Iterable[str]] = None):
-        from .vectors import Vectors  # here, not at the top: vectors.py imports this module
-
         self.strings = strings if isinstance(strings, StringStore) else StringStore(strings)
         self._vectors = Vectors(strings=self.strings)
         self._rows: Dict[str, int] = {}
@@ -193,8 +124,6 @@ class Vocab:
 
     @vectors.setter
     def vectors(self, table) -> None:
-        from .vectors import Vectors
-
         if not isinstance(table, Vectors):
             raise TypeError(
                 f"vocab.vectors must be a workbench Vectors table, got {type(table).__name__}. "
@@ -272,8 +201,6 @@ class Vocab:
         for s in strings:
             self.strings.add(s)
         if (Path(path) / "vectors").exists():
-            from .vectors import Vectors
-
             self.vectors = Vectors(strings=self.strings).from_disk(Path(path) / "vectors")
         return self
 

