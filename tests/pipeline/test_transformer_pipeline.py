@@ -8,6 +8,7 @@ import workbench
 from tests.helpers import tiny_examples
 from tests.helpers.trf import save_tiny_bert
 from workbench.errors import ConfigError
+from workbench.models.listener import find_channels
 from workbench.models.transformer.annotation_setters import null_annotation_setter
 from workbench.models.transformer.model import hf_model
 from workbench.models.transformer.span_getters import get_doc_spans
@@ -158,10 +159,8 @@ def test_each_listener_weights_its_own_gradient(tiny_bert):
 
     def norms_with(tagger_factor, ner_factor):
         for name, factor in (("tagger", tagger_factor), ("ner", ner_factor)):
-            for node in nlp.get_pipe(name).model.walk():
-                if "grad_factor" in node.attrs:
-                    node.attrs["grad_factor"] = factor
-                    node.attrs["current_grad_factor"] = factor
+            for channel in find_channels(nlp.get_pipe(name).model):
+                channel.grad_factor = factor
         torch.manual_seed(0)  # the same dropout masks inside the transformer for both runs
         nlp.update(examples)  # no optimizer: weights stay, gradients are recorded
         return trf.grad_norms()
@@ -175,9 +174,8 @@ def test_each_listener_weights_its_own_gradient(tiny_bert):
 
 def test_grad_factor_schedule_freezes_then_fine_tunes(tiny_bert):
     nlp, examples = build(trf_config(tiny_bert, ner=False))
-    listener = [n for n in nlp.get_pipe("tagger").model.walk() if "grad_factor" in n.attrs][0]
-    listener.attrs["grad_factor"] = constant_then(0.0, 2, constant(1.0))  # frozen for 2 steps
-    listener.attrs["current_grad_factor"] = None
+    channel = find_channels(nlp.get_pipe("tagger").model)[0]
+    channel.grad_factor = constant_then(0.0, 2, constant(1.0))  # frozen for 2 steps
     sgd = Adam(0.001)
     snapshots = [trf_weights(nlp)]
     for _ in range(3):

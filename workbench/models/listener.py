@@ -9,13 +9,48 @@ The contract (the same for Tok2VecListener and TransformerListener):
 - At prediction time the upstream stores its output on each doc, and the
   listener reads it from there.
 Anything else raises ListenerError, never zeros.
+
+The channel also owns the listener's `grad_factor` (a constant or a schedule):
+the upstream calls `step()` once per update, the listener reads `factor`.
 """
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy
+from thinc.api import Model
 
-from ..errors import ListenerError
+from ..errors import ConfigError, ListenerError
 from ..text.doc import Doc
+
+CHANNEL = "listener_channel"  # the attrs key of a listener node
+
+
+def is_listener(node: Model) -> bool:
+    """Whether a thinc node is a listener layer (it holds a ListenerChannel)."""
+    return CHANNEL in node.attrs
+
+
+def channel_of(node: Model) -> "ListenerChannel":
+    return node.attrs[CHANNEL]
+
+
+def listener_architecture(fn: Callable) -> Callable:
+    """Mark an architecture function as building a listener layer."""
+    fn.builds_listener = True
+    return fn
+
+
+def is_listener_block(block: Any) -> bool:
+    """Whether a config block (`{"@architectures": ...}`) builds a listener layer."""
+    from ..registry import registry
+
+    if not isinstance(block, dict) or "@architectures" not in block:
+        return False
+    try:
+        fn = registry.architectures.get(str(block["@architectures"]))
+    except Exception:  # unknown names are reported where the block is resolved
+        return False
+    return getattr(fn, "builds_listener", False)
+
 
 
 # The key under which an upstream component stores its per-doc output on doc.user_data.
@@ -26,7 +61,7 @@ def stored_output_key(upstream: str):
 class ListenerChannel:
     """The mailbox between one upstream component and one listener layer."""
 
-    def __init__(self, kind: str, upstream: str):
+    def __init__(self, kind: str, upstream: str, grad_factor: Union[float, Iterator[float]] = 1.0):
         self.kind = kind            # "tok2vec" or "transformer": which upstreams may bind
         self.requested = upstream   # upstream name from the config, or "*"
         self.upstream: Optional[str] = None    # bound upstream component name
@@ -36,15 +71,37 @@ class ListenerChannel:
         self._outputs: Optional[List[Any]] = None
         self._accumulate: Optional[Callable[[int, Any], None]] = None
         self.last_grad_norm: Optional[float] = None
-        # (advance: bool) -> factor; set by listeners that weight their gradient
-        self.grad_factor_source: Optional[Callable[[bool], float]] = None
+        self.grad_factor = grad_factor
 
-    def step_grad_factor(self) -> float:
-        """Upstream, once per update: move the listener's grad_factor to this step."""
-        return self.grad_factor_source(True) if self.grad_factor_source else 1.0
+    @property
+    def grad_factor(self) -> Union[float, Iterator[float]]:
+        """The setting: a number, or a schedule whose next value is taken every step."""
+        return self._grad_factor
 
-    def current_grad_factor(self) -> float:
-        return self.grad_factor_source(False) if self.grad_factor_source else 1.0
+    @grad_factor.setter
+    def grad_factor(self, value: Union[float, Iterator[float]]) -> None:
+        is_constant = isinstance(value, (int, float))
+        if is_constant and value < 0:
+            raise ConfigError(f"grad_factor = {value} must be >= 0.")
+        self._grad_factor = value
+        self._factor: Optional[float] = float(value) if is_constant else None
+
+    @property
+    def factor(self) -> float:
+        """The grad_factor at the current step (a schedule's first value before any step)."""
+        if self._factor is None:
+            self.step()
+        return self._factor
+
+    def step(self) -> float:
+        """Upstream, once per update: move a scheduled grad_factor on to this step."""
+        if isinstance(self._grad_factor, (int, float)):
+            return self._factor
+        value = float(next(self._grad_factor))
+        if value < 0:
+            raise ConfigError(f"The grad_factor schedule gave {value}; factors must be >= 0.")
+        self._factor = value
+        return value
 
     def matches(self, upstream_name: str, kind: str) -> bool:
         return kind == self.kind and self.requested in ("*", upstream_name)
@@ -63,15 +120,20 @@ class ListenerChannel:
     def clear(self) -> None:
         self._docs, self._rows, self._outputs, self._accumulate = None, {}, None, None
 
-    def receive(self, docs: Sequence[Doc]):
-        """Listener: the outputs for `docs`, and a callback taking their gradients."""
-        who = self.downstream or "a component"
+    def require_connected(self) -> None:
+        """Raise the "not connected" ListenerError unless an upstream is bound."""
         if self.upstream is None:
+            who = self.downstream or "a component"
             raise ListenerError(
                 f"The {self.kind} listener in '{who}' (upstream = \"{self.requested}\") is not "
                 f"connected: the pipeline has no {self.kind} component of that name before it. "
                 f"Add one, or make '{who}' independent with nlp.make_independent('{who}')."
             )
+
+    def receive(self, docs: Sequence[Doc]):
+        """Listener: the outputs for `docs`, and a callback taking their gradients."""
+        self.require_connected()
+        who = self.downstream or "a component"
         if self._outputs is None:
             raise ListenerError(
                 f"The listener in '{who}' received nothing from '{self.upstream}' for this batch: "
@@ -105,9 +167,8 @@ class ListenerChannel:
 
     def read_stored(self, docs: Sequence[Doc]) -> List[Any]:
         """Prediction: the outputs the upstream stored on each doc."""
+        self.require_connected()
         who = self.downstream or "a component"
-        if self.upstream is None:
-            return self.receive(docs)  # raises the "not connected" error
         key = stored_output_key(self.upstream)
         outputs = []
         for doc in docs:
@@ -132,8 +193,8 @@ def _sum_sq(g: Any) -> float:
 
 def find_channels(model) -> List[ListenerChannel]:
     """Every listener channel inside a thinc model tree."""
-    return [node.attrs["listener_channel"] for node in model.walk() if "listener_channel" in node.attrs]
+    return [channel_of(node) for node in model.walk() if is_listener(node)]
 
 
 def listener_nodes(model) -> list:
-    return [node for node in model.walk() if "listener_channel" in node.attrs]
+    return [node for node in model.walk() if is_listener(node)]

@@ -5,9 +5,10 @@ from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..text.doc import Doc
-from .listener import ListenerChannel
+from .listener import CHANNEL, ListenerChannel, channel_of, listener_architecture
 
 
+@listener_architecture
 def Tok2VecListener(width: int = 96, upstream: str = "*") -> Model[List[Doc], List[Floats2d]]:
     """Reads the (n_tokens, width) arrays of the tok2vec component named `upstream`
     ("*": the nearest tok2vec before this component)."""
@@ -15,12 +16,12 @@ def Tok2VecListener(width: int = 96, upstream: str = "*") -> Model[List[Doc], Li
         "tok2vec-listener",
         _forward,
         dims={"nO": width},
-        attrs={"listener_channel": ListenerChannel("tok2vec", upstream), "upstream": upstream},
+        attrs={CHANNEL: ListenerChannel("tok2vec", upstream), "upstream": upstream},
     )
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool):
-    channel: ListenerChannel = model.attrs["listener_channel"]
+    channel = channel_of(model)
     if is_train:
         outputs, send_back = channel.receive(docs)  # [(n_tokens, width)] per doc
 

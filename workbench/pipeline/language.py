@@ -107,14 +107,14 @@ class Pipeline:
         needs the upstream.
         """
         from ..models.copying import copy_model
-        from ..models.listener import listener_nodes
+        from ..models.listener import channel_of, listener_nodes
 
         comp = self.get_pipe(name)
         nodes = listener_nodes(comp.model) if hasattr(comp, "model") else []
         if not nodes:
             raise ConfigError(f"'{name}' has no listener layer: it is already independent.")
         for node in nodes:
-            channel = node.attrs["listener_channel"]
+            channel = channel_of(node)
             if channel.upstream is None:
                 raise ConfigError(
                     f"'{name}' has a listener that is not connected to any component, so there is "
@@ -131,13 +131,14 @@ class Pipeline:
         return comp
 
     def _replace_listener_config(self, name: str, upstream: str) -> None:
+        from ..models.listener import is_listener_block
+
         upstream_model = copy.deepcopy(dict(self._config["components"][upstream]["model"]))
 
         def swap(block: Dict[str, Any]) -> bool:
             for key, value in list(block.items()):
                 if isinstance(value, dict):
-                    ref = str(value.get("@architectures", ""))
-                    if ref.endswith("Listener.v1") or "Listener" in ref:
+                    if is_listener_block(value):
                         block[key] = copy.deepcopy(upstream_model)
                         return True
                     if swap(value):
@@ -154,7 +155,7 @@ class Pipeline:
             for channel in find_channels(comp.model) if hasattr(comp, "model") else []:
                 if channel.upstream is None:
                     channel.downstream = name
-                    channel.receive([])  # raises the "not connected" ListenerError
+                    channel.require_connected()
 
     # ------------------------------------------------------------ access
 

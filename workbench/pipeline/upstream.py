@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 from thinc.api import Model, set_dropout_rate
 
 from ..errors import ConfigError
-from ..models.listener import ListenerChannel, listener_nodes, stored_output_key
+from ..models.listener import ListenerChannel, channel_of, listener_nodes, stored_output_key
 from ..text.doc import Doc
 from .trainable import TrainableComponent
 
@@ -43,7 +43,7 @@ class UpstreamComponent(TrainableComponent):
             if model is None or comp is self:
                 continue
             for node in listener_nodes(model):
-                channel = node.attrs["listener_channel"]
+                channel = channel_of(node)
                 if channel.upstream in (None, self.name) and channel.matches(self.name, self.upstream_kind):
                     self._check_width(name, node)
                     channel.bind(self.name, name)
@@ -80,7 +80,7 @@ class UpstreamComponent(TrainableComponent):
         losses = {} if losses is None else losses
         losses.setdefault(self.name, 0.0)
         docs = [eg.predicted for eg in examples]
-        factors = [ch.step_grad_factor() for ch in self.channels]  # every schedule moves on
+        factors = [ch.step() for ch in self.channels]  # every schedule moves on
         if not any(f != 0.0 for f in factors):
             self._send(docs, self.listener_outputs(self.model.predict(docs)), None)
             return losses
@@ -100,7 +100,7 @@ class UpstreamComponent(TrainableComponent):
         """Frozen: give listeners this batch's output (inference mode); drop their gradients."""
         self.require_initialized()
         for channel in self.channels:
-            channel.step_grad_factor()  # schedules move on every step, frozen or not
+            channel.step()  # schedules move on every step, frozen or not
         self._send(docs, self.listener_outputs(self.model.predict(docs)), None)
 
     def _send(self, docs: List[Doc], outputs: List[Any], accumulate) -> None:
@@ -130,4 +130,4 @@ class UpstreamComponent(TrainableComponent):
 
     def grad_factors(self) -> Dict[str, float]:
         """Per listening component: its grad_factor at the current step."""
-        return {ch.downstream: ch.current_grad_factor() for ch in self.channels}
+        return {ch.downstream: ch.factor for ch in self.channels}

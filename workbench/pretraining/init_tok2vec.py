@@ -17,6 +17,7 @@ import srsly
 from thinc.api import Model
 
 from ..errors import ConfigError, DataError
+from ..models.listener import is_listener
 
 WHOLE = ""  # layer = "": the component's whole embedding model
 
@@ -63,10 +64,6 @@ class LoadReport:
 # ------------------------------------------------------------------ finding the target
 
 
-def _is_listener(model: Model) -> bool:
-    return "listener_channel" in model.attrs
-
-
 def _own_tok2vec(comp: Any) -> Optional[Tuple[str, Model]]:
     """(layer, model) of a component's own embedding, or None (no model, or a listener)."""
     model = getattr(comp, "model", None)
@@ -74,7 +71,7 @@ def _own_tok2vec(comp: Any) -> Optional[Tuple[str, Model]]:
         return None
     if getattr(comp, "upstream_kind", None) == "tok2vec":
         return WHOLE, model
-    if model.has_ref("tok2vec") and not _is_listener(model.get_ref("tok2vec")):
+    if model.has_ref("tok2vec") and not is_listener(model.get_ref("tok2vec")):
         return "tok2vec", model.get_ref("tok2vec")
     return None
 
@@ -117,7 +114,7 @@ def find_target(nlp: Any, component: Optional[str] = "tok2vec", layer: Optional[
                   "[pretraining] layer."
             )
         layer, target = found
-    if _is_listener(target):
+    if is_listener(target):
         upstream = target.attrs.get("upstream", "*")
         raise ConfigError(
             f"[pretraining] '{component}' reads its embeddings through a listener (upstream = "

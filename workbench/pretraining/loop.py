@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ..config import BASE_CONFIG, fill_config, interpolate, resolve_block
 from ..errors import ConfigError, DataError
 from ..models.combinators import to_doc_arrays
+from ..models.listener import is_listener_block
 from ..models.pretrain import PretrainModel, PretrainObjective
 from ..ops import use_blas_cpu_ops
 from ..text.doc import Doc
@@ -105,7 +106,7 @@ def _guess_target(config: Dict[str, Any]) -> Optional[tuple]:
             return name, ""
     for name, block in components.items():
         tok2vec = (block.get("model") or {}).get("tok2vec") if isinstance(block, dict) else None
-        if isinstance(tok2vec, dict) and "Listener" not in str(tok2vec.get("@architectures", "")):
+        if isinstance(tok2vec, dict) and not is_listener_block(tok2vec):
             return name, "tok2vec"
     return None
 

@@ -13,11 +13,11 @@ import numpy
 from thinc.api import Model, reduce_mean
 from thinc.types import Floats2d, Ragged
 
-from ...errors import ConfigError
 from ...text.doc import Doc
-from ..listener import ListenerChannel
+from ..listener import CHANNEL, ListenerChannel, channel_of, listener_architecture
 
 
+@listener_architecture
 def TransformerListener(
     grad_factor: Union[float, Iterator[float]] = 1.0,
     pooling: Optional[Model[Ragged, Floats2d]] = None,
@@ -31,43 +31,21 @@ def TransformerListener(
     width: the transformer's hidden size; taken from the upstream when left out.
     """
     pooling = pooling if pooling is not None else reduce_mean()
-    if isinstance(grad_factor, (int, float)) and grad_factor < 0:
-        raise ConfigError(f"TransformerListener: grad_factor = {grad_factor} must be >= 0.")
-    model = Model(
+    return Model(
         "transformer-listener",
         _forward,
         layers=[pooling],
         dims={"nO": width},
-        attrs={
-            "listener_channel": ListenerChannel("transformer", upstream),
-            "upstream": upstream,
-            "grad_factor": grad_factor,
-            "current_grad_factor": None if not isinstance(grad_factor, (int, float)) else float(grad_factor),
-        },
+        attrs={CHANNEL: ListenerChannel("transformer", upstream, grad_factor), "upstream": upstream},
     )
-    model.attrs["listener_channel"].grad_factor_source = lambda advance: current_grad_factor(model, advance)
-    return model
-
-
-def current_grad_factor(model: Model, advance: bool) -> float:
-    """The factor for this step; a schedule moves on when `advance`."""
-    factor = model.attrs["grad_factor"]
-    if isinstance(factor, (int, float)):
-        return float(factor)
-    if advance or model.attrs["current_grad_factor"] is None:
-        value = float(next(factor))
-        if value < 0:
-            raise ConfigError(f"TransformerListener: the grad_factor schedule gave {value}; factors must be >= 0.")
-        model.attrs["current_grad_factor"] = value
-    return model.attrs["current_grad_factor"]
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool):
-    channel: ListenerChannel = model.attrs["listener_channel"]
+    channel = channel_of(model)
     pooling = model.layers[0]
     if is_train:
         outputs, send_back = channel.receive(docs)
-        factor = current_grad_factor(model, advance=False)  # the upstream moved it for this step
+        factor = channel.factor  # the upstream moved it on for this step
     else:
         outputs, send_back, factor = channel.read_stored(docs), None, 0.0
     ops = model.ops
