@@ -1,5 +1,4 @@
 """The pipeline object (`nlp`): a tokenizer followed by named components."""
-import contextlib
 import copy
 import json
 from pathlib import Path
@@ -17,6 +16,7 @@ from ..config import (
 )
 from ..errors import ConfigError, WorkbenchError
 from ..models.listener import stored_output_key
+from ..models.params import iter_params, set_params, use_params
 from ..registry import get_factory
 from ..text.doc import Doc
 from ..text.tokenizer import Tokenizer
@@ -285,56 +285,18 @@ class Pipeline:
         return [comp.model for name, comp in self.components
                 if name not in exclude and getattr(comp, "model", None) is not None]
 
-    @contextlib.contextmanager
     def use_params(self, params: Optional[Dict[Any, Any]]):
-        """Run with the parameters in `params` swapped in (keyed (node id, name), or
-        (shim id, name) for the weights of a wrapped torch model: an optimizer's
-        `averages`), and the current ones restored afterwards. None: no swap."""
-        if not params:
-            yield self
-            return
-        swapped = []  # (holder, name, the weights to put back)
-        try:
-            for holder, name, current in self.iter_params():
-                key = (holder.id, name)
-                if key in params:
-                    swapped.append((holder, name, current))
-                    _put_param(holder, name, params[key], copy=False)
-            yield self
-        finally:
-            for holder, name, current in reversed(swapped):
-                _put_param(holder, name, current, copy=False)
+        """A context manager running with `params` (an optimizer's `averages`) swapped in;
+        see `workbench.models.params.use_params`."""
+        return use_params(self._models(), params)
 
     def set_params(self, params: Dict[Any, Any]) -> int:
-        """Copy the parameters in `params` (keyed as in `use_params`) into the models for
-        good; returns how many were set."""
-        n = 0
-        for holder, name, _ in list(self.iter_params()):
-            key = (holder.id, name)
-            if key in params:
-                _put_param(holder, name, params[key], copy=True)
-                n += 1
-        return n
+        """Copy `params` into the models for good; returns how many were set."""
+        return set_params(self._models(), params)
 
     def iter_params(self, exclude: Iterable[str] = ()) -> Iterator[Tuple[Any, str, Any]]:
-        """(thinc node or torch shim, parameter name, current value) of every component's
-        weights, except the components named in `exclude`. The optimizer keys a weight
-        as (holder.id, name)."""
-        seen_nodes, seen_shims = set(), set()  # thinc numbers nodes and shims separately
-        for model in self._models(exclude):
-            for node in model.walk():
-                if node.id in seen_nodes:
-                    continue
-                seen_nodes.add(node.id)
-                for name in node.param_names:
-                    if node.has_param(name):
-                        yield node, name, node.get_param(name)
-                for shim in node.shims:
-                    module = getattr(shim, "_model", None)
-                    if shim.id not in seen_shims and hasattr(module, "named_parameters"):
-                        seen_shims.add(shim.id)
-                        for name, tensor in module.named_parameters():
-                            yield shim, name, tensor.data
+        """(thinc node or torch shim, name, value) of every weight, except in `exclude`."""
+        return iter_params(self._models(exclude))
 
     def evaluate(self, examples: List[Any], *, batch_size: Optional[int] = None) -> Dict[str, Any]:
         """Annotate copies of the reference texts, then score every component."""
@@ -385,15 +347,3 @@ def load(path: Union[str, Path]) -> Pipeline:
     config = parse_config((path / "config.cfg").read_text(encoding="utf8"), source=str(path / "config.cfg"))
     nlp = Pipeline.from_config(config)
     return nlp.from_disk(path)
-
-
-def _put_param(holder: Any, name: str, value: Any, copy: bool) -> None:
-    """Set parameter `name` of a thinc node, or of a torch shim's module, to `value`."""
-    if hasattr(holder, "set_param"):
-        holder.set_param(name, holder.ops.xp.array(value, copy=True) if copy else value)
-        return
-    from thinc.api import xp2torch
-
-    tensor = holder._model.get_parameter(name)
-    data = value if hasattr(value, "detach") else xp2torch(value, device=tensor.device)
-    tensor.data = data.detach().clone() if copy else data.to(tensor.dtype)

@@ -1,12 +1,19 @@
-"""The training loop: batches, updates, evaluation, model-best / model-last, events."""
+"""The training loop: set-up, then `train_while_improving` over a `TrainingState`.
+
+`train(config)` builds the pipeline and the corpora, initializes, and drives the
+generator: each step it emits a "step" event, each evaluation an "evaluate" event
+(saving `model-best` while the averaged weights are in place), and at the end it
+saves `model-last`. Subscribers (the console logger, the widgets) see only events.
+"""
 import random
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
 from confection import Config
-from thinc.api import fix_random_seed
+from thinc.api import Optimizer, fix_random_seed, torch2xp
 
 from ..config import interpolate, require_complete, resolve_block
 from ..errors import ConfigError
@@ -14,15 +21,35 @@ from ..ops import use_blas_cpu_ops
 from ..pipeline.language import Pipeline
 from ..scorer import weighted_score
 from .events import EventBus, Subscriber, TrainingEvent
+from .example import Example
+
+
+@dataclass
+class TrainingState:
+    """What the loop knows between steps."""
+
+    step: int = 0
+    epoch: int = 0
+    words: int = 0
+    update_seconds: float = 0.0  # time in nlp.update: words/s leaves out evaluation and saving
+    interval_losses: Dict[str, float] = field(default_factory=dict)  # summed since the last evaluation
+    best_score: float = -1.0
+    best_scores: Dict[str, Any] = field(default_factory=dict)
+    best_step: int = 0
+    stopped_by: str = "end"
+
+    @property
+    def words_per_second(self) -> float:
+        return self.words / self.update_seconds if self.update_seconds else 0.0
 
 
 class TrainingResult:
-    def __init__(self, nlp: Pipeline, best_score: float, best_scores: Dict[str, Any], steps: int, stopped_by: str):
+    def __init__(self, nlp: Pipeline, state: TrainingState):
         self.nlp = nlp
-        self.best_score = best_score
-        self.best_scores = best_scores
-        self.steps = steps
-        self.stopped_by = stopped_by
+        self.best_score = state.best_score
+        self.best_scores = state.best_scores
+        self.steps = state.step
+        self.stopped_by = state.stopped_by
 
 
 def train(
@@ -47,13 +74,7 @@ def train(
     T = resolved["training"]
     fix_random_seed(T["seed"])
     bus = EventBus(subscribers)
-    if progress is not None and T.get("logger"):
-        logger = resolve_block(T["logger"], "training.logger")
-        if hasattr(logger, "eval_frequency"):
-            logger.eval_frequency = T["eval_frequency"]
-        if hasattr(logger, "progress") and not progress:
-            logger.progress = False
-        bus.subscribe(logger)
+    _subscribe_logger(bus, T, progress)
     output_path = Path(output_path) if output_path else None
 
     nlp = Pipeline.from_config(config)
@@ -65,86 +86,141 @@ def train(
     from .initialize import initialize_pipeline
 
     optimizer = initialize_pipeline(nlp, resolved, lambda: iter(train_examples))
-    batcher = resolve_block(T["batcher"], "training.batcher")
     frozen = set(T["frozen_components"])
     _check_frozen(nlp, frozen)
     if optimizer.averages is not None:
         _seed_averages(nlp, optimizer, frozen)
+    batches = _epochs(train_examples, resolve_block(T["batcher"], "training.batcher"), T["seed"])
     weights = {k: v for k, v in T["score_weights"].items() if v}
-    rng = random.Random(T["seed"])
 
-    step, epoch, words = 0, 0, 0
-    best_score, best_scores = -1.0, {}
-    best_step = 0
-    interval_losses: Dict[str, float] = {}  # summed since the last evaluation
-    update_seconds = 0.0  # time spent in nlp.update: words/s excludes evaluation and saving
-    stopped_by = "end"
+    def evaluate() -> Dict[str, Any]:
+        return nlp.evaluate(dev_examples) if dev_examples else {}
+
+    state = TrainingState()
     bus.emit(TrainingEvent("start", message=f"{len(train_examples)} training and {len(dev_examples)} dev examples"))
+    steps = train_while_improving(nlp, optimizer, batches, evaluate, weights, T, state, stop)
     try:
-        while True:
-            epoch += 1
-            order = list(train_examples)
-            rng.shuffle(order)
-            for batch in batcher(order):
-                losses: Dict[str, float] = {}
-                t0 = time.perf_counter()
-                nlp.update(batch, drop=T["dropout"], sgd=optimizer, losses=losses, exclude=frozen)
-                update_seconds += time.perf_counter() - t0
-                step += 1
-                words += sum(len(eg.reference) for eg in batch)
-                for key, value in losses.items():
-                    interval_losses[key] = interval_losses.get(key, 0.0) + value
-                bus.emit(TrainingEvent(
-                    "step", step=step, epoch=epoch, losses=losses, words=words,
-                    words_per_second=words / update_seconds if update_seconds else 0.0,
-                    grad_norms=_grad_norms(nlp), grad_factors=_grad_factors(nlp, step),
-                ))
-                if step % T["eval_frequency"] == 0:
-                    with nlp.use_params(optimizer.averages):  # use_averages: score what is saved
-                        best_score, best_scores, best_step = _evaluate(
-                            nlp, dev_examples, weights, step, epoch, interval_losses, words, update_seconds,
-                            best_score, best_scores, best_step, output_path, bus,
-                        )
-                    interval_losses = {}
-                if stop is not None and stop.is_set():
-                    stopped_by = "stop requested"
-                    raise _Stop
-                if T["max_steps"] and step >= T["max_steps"]:
-                    stopped_by = "max_steps"
-                    raise _Stop
-                if T["patience"] and step - best_step >= T["patience"] and best_step:
-                    stopped_by = "patience"
-                    raise _Stop
-            if T["max_epochs"] and epoch >= T["max_epochs"]:
-                stopped_by = "max_epochs"
-                break
-    except _Stop:
-        pass
+        for event in steps:
+            if event.is_best:
+                _save(nlp, output_path, "model-best")  # the averaged weights are in place here
+            bus.emit(event)
     except KeyboardInterrupt:
-        stopped_by = "interrupted"
+        steps.close()  # leaves an open evaluation, putting the raw weights back
+        state.stopped_by = "interrupted"
         with nlp.use_params(optimizer.averages):
             _save(nlp, output_path, "model-last")
-        bus.emit(TrainingEvent("stop", step=step, epoch=epoch, message="interrupted: model-last saved",
+        bus.emit(TrainingEvent("stop", step=state.step, epoch=state.epoch, message="interrupted: model-last saved",
                                output_path=str(output_path / "model-last") if output_path else None))
         raise
+    finally:
+        steps.close()
     if optimizer.averages:
         # use_averages: from here on the pipeline holds the averaged weights; the last
         # evaluation and model-last use them, as every evaluation during training did.
         nlp.set_params(optimizer.averages)
-    if step % T["eval_frequency"] != 0 or best_step == 0:
-        best_score, best_scores, best_step = _evaluate(
-            nlp, dev_examples, weights, step, epoch, interval_losses, words, update_seconds,
-            best_score, best_scores, best_step, output_path, bus,
-        )
+    if state.step % T["eval_frequency"] != 0 or state.best_step == 0:
+        event = _evaluation_event(state, evaluate(), weights)
+        if event.is_best:
+            _save(nlp, output_path, "model-best")
+        bus.emit(event)
     _save(nlp, output_path, "model-last")
-    bus.emit(TrainingEvent("end", step=step, epoch=epoch, words=words, scores=best_scores,
-                           best_score=best_score, message=stopped_by,
+    bus.emit(TrainingEvent("end", step=state.step, epoch=state.epoch, words=state.words, scores=state.best_scores,
+                           best_score=state.best_score, message=state.stopped_by,
                            output_path=str(output_path) if output_path else None))
-    return TrainingResult(nlp, best_score, best_scores, step, stopped_by)
+    return TrainingResult(nlp, state)
 
 
-class _Stop(Exception):
-    pass
+def train_while_improving(
+    nlp: Pipeline,
+    optimizer: Optimizer,
+    batches: Callable[[int], Iterable[List[Example]]],
+    evaluate: Callable[[], Dict[str, Any]],
+    weights: Dict[str, float],
+    T: Dict[str, Any],
+    state: TrainingState,
+    stop: Optional[threading.Event] = None,
+) -> Iterator[TrainingEvent]:
+    """Update on each batch of each epoch, evaluating every `eval_frequency` steps,
+    until a stop condition of [training] holds; `state.stopped_by` says which.
+
+    Yields a "step" event after every update and an "evaluate" event after every
+    evaluation; while the consumer handles an "evaluate" event the averaged weights
+    (use_averages) are still swapped in, so that is where `model-best` is saved.
+    """
+    frozen = set(T["frozen_components"])
+    while True:
+        state.epoch += 1
+        for batch in batches(state.epoch):
+            losses: Dict[str, float] = {}
+            t0 = time.perf_counter()
+            nlp.update(batch, drop=T["dropout"], sgd=optimizer, losses=losses, exclude=frozen)
+            state.update_seconds += time.perf_counter() - t0
+            state.step += 1
+            state.words += sum(len(eg.reference) for eg in batch)
+            for key, value in losses.items():
+                state.interval_losses[key] = state.interval_losses.get(key, 0.0) + value
+            yield TrainingEvent(
+                "step", step=state.step, epoch=state.epoch, losses=losses, words=state.words,
+                words_per_second=state.words_per_second,
+                grad_norms=_grad_norms(nlp), grad_factors=_grad_factors(nlp),
+            )
+            if state.step % T["eval_frequency"] == 0:
+                with nlp.use_params(optimizer.averages):  # use_averages: score what is saved
+                    yield _evaluation_event(state, evaluate(), weights)
+            state.stopped_by = _stop_reason(state, T, stop)
+            if state.stopped_by != "end":
+                return
+        if T["max_epochs"] and state.epoch >= T["max_epochs"]:
+            state.stopped_by = "max_epochs"
+            return
+
+
+def _stop_reason(state: TrainingState, T: Dict[str, Any], stop: Optional[threading.Event]) -> str:
+    if stop is not None and stop.is_set():
+        return "stop requested"
+    if T["max_steps"] and state.step >= T["max_steps"]:
+        return "max_steps"
+    if T["patience"] and state.best_step and state.step - state.best_step >= T["patience"]:
+        return "patience"
+    return "end"
+
+
+def _evaluation_event(state: TrainingState, scores: Dict[str, Any], weights: Dict[str, float]) -> TrainingEvent:
+    """Record an evaluation in `state` (best so far?) and describe it as an event."""
+    score = weighted_score(scores, weights)
+    is_best = score > state.best_score
+    if is_best:
+        state.best_score, state.best_scores, state.best_step = score, scores, state.step
+    event = TrainingEvent(
+        "evaluate", step=state.step, epoch=state.epoch, losses=state.interval_losses, words=state.words,
+        words_per_second=state.words_per_second, scores=scores, score=score,
+        best_score=state.best_score, is_best=is_best,
+    )
+    state.interval_losses = {}
+    return event
+
+
+def _epochs(examples: List[Example], batcher: Callable, seed: int) -> Callable[[int], Iterable[List[Example]]]:
+    """epoch -> its batches: the examples shuffled with a seeded generator, then batched."""
+    rng = random.Random(seed)
+
+    def batches(epoch: int) -> Iterable[List[Example]]:
+        order = list(examples)
+        rng.shuffle(order)
+        return batcher(order)
+
+    return batches
+
+
+def _subscribe_logger(bus: EventBus, T: Dict[str, Any], progress: Optional[bool]) -> None:
+    if progress is None or not T.get("logger"):
+        return
+    logger = resolve_block(T["logger"], "training.logger")
+    if hasattr(logger, "eval_frequency"):
+        logger.eval_frequency = T["eval_frequency"]
+    if hasattr(logger, "progress") and not progress:
+        logger.progress = False
+    bus.subscribe(logger)
 
 
 def _corpora(resolved: Dict[str, Any], T: Dict[str, Any]):
@@ -181,8 +257,6 @@ def _seed_averages(nlp: Pipeline, optimizer: Any, frozen: set) -> None:
     """Start the moving averages from the initial weights of the components that learn
     (thinc starts them at zero, which pulls the averaged weights towards zero for the
     first ~20 updates)."""
-    from thinc.api import torch2xp
-
     for holder, name, value in nlp.iter_params(exclude=frozen):
         key = (holder.id, name)
         if key not in optimizer.averages:
@@ -194,28 +268,12 @@ def _grad_norms(nlp: Pipeline) -> Dict[str, Dict[str, float]]:
     return {name: comp.grad_norms() for name, comp in nlp.components if hasattr(comp, "grad_norms")}
 
 
-def _grad_factors(nlp: Pipeline, step: int) -> Dict[str, float]:
+def _grad_factors(nlp: Pipeline) -> Dict[str, float]:
     factors = {}
-    for name, comp in nlp.components:
+    for _, comp in nlp.components:
         if hasattr(comp, "grad_factors"):
             factors.update(comp.grad_factors())
     return factors
-
-
-def _evaluate(nlp, dev_examples, weights, step, epoch, losses, words, update_seconds,
-              best_score, best_scores, best_step, output_path, bus) -> Tuple[float, Dict[str, Any], int]:
-    scores = nlp.evaluate(dev_examples) if dev_examples else {}
-    score = weighted_score(scores, weights)
-    is_best = score > best_score
-    if is_best:
-        best_score, best_scores, best_step = score, scores, step
-        _save(nlp, output_path, "model-best")
-    bus.emit(TrainingEvent(
-        "evaluate", step=step, epoch=epoch, losses=losses, words=words,
-        words_per_second=words / update_seconds if update_seconds else 0.0, scores=scores, score=score,
-        best_score=best_score, is_best=is_best,
-    ))
-    return best_score, best_scores, best_step
 
 
 def _save(nlp: Pipeline, output_path: Optional[Path], name: str) -> None:
