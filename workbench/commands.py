@@ -9,24 +9,8 @@ from confection import Config
 
 from .config import fill_config, load_config
 from .errors import ConfigError, WorkbenchError
+from .pipeline.defaults import default_model
 
-TOK2VEC_BLOCK = {
-    "@architectures": "workbench.Tok2Vec.v1",
-    "embed": {
-        "@architectures": "workbench.MultiHashEmbed.v1",
-        "width": 96,
-        "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
-        "rows": [5000, 1000, 2500, 2500],
-        "include_static_vectors": False,
-    },
-    "encode": {
-        "@architectures": "workbench.MaxoutWindowEncoder.v1",
-        "width": 96,
-        "depth": 4,
-        "window_size": 1,
-        "maxout_pieces": 3,
-    },
-}
 LISTENER_BLOCK = {"@architectures": "workbench.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}", "upstream": "*"}
 KNOWN_COMPONENTS = ("tagger", "ner")
 
@@ -50,9 +34,9 @@ def build_init_config(pipeline: List[str], *, shared: bool = True) -> Config:
     components: Dict[str, Any] = {}
     names = (["tok2vec"] if shared else []) + list(pipeline)
     if shared:
-        components["tok2vec"] = {"factory": "tok2vec", "model": copy.deepcopy(TOK2VEC_BLOCK)}
+        components["tok2vec"] = {"factory": "tok2vec", "model": default_model("tok2vec")}
     for name in pipeline:
-        tok2vec = copy.deepcopy(LISTENER_BLOCK if shared else TOK2VEC_BLOCK)
+        tok2vec = copy.deepcopy(LISTENER_BLOCK) if shared else default_model("tok2vec")
         if name == "tagger":
             model = {"@architectures": "workbench.Tagger.v1", "nO": None, "tok2vec": tok2vec}
         else:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .corpora.corpus import Corpus, JsonlCorpus
-from .models.embed import MultiHashEmbed
+from .models.embed import MultiHashEmbed, MultiHashEmbedV1
 from .models.encode import MaxoutWindowEncoder
 from .models.parser import TransitionBasedParser
 from .models.pretrain import PretrainCharacters, PretrainVectors
@@ -19,9 +19,9 @@ from .models.transformer.annotation_setters import configure_null_annotation_set
 from .models.transformer.listener import TransformerListener
 from .models.transformer.model import TransformerModel
 from .models.transformer.span_getters import doc_spans, sent_spans, strided_spans
-from .pipeline.ner import DEFAULT_NER, make_ner
+from .pipeline.ner import DEFAULT_NER, NERComponent, make_ner
 from .pipeline.sentencizer import make_sentencizer
-from .pipeline.tagger import DEFAULT_TAGGER, make_tagger
+from .pipeline.tagger import DEFAULT_TAGGER, TaggerComponent, make_tagger
 from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
 from .pipeline.transformer import DEFAULT_TRANSFORMER, make_transformer
 from .registry import register_factory, registry
@@ -36,7 +36,8 @@ def _register(reg, names, func: Callable) -> None:
 
 
 # ---------------------------------------------------------------- architectures
-_register(registry.architectures, ["workbench.MultiHashEmbed.v1", "spacy.MultiHashEmbed.v1", "spacy.MultiHashEmbed.v2"], MultiHashEmbed)
+_register(registry.architectures, ["workbench.MultiHashEmbed.v1", "spacy.MultiHashEmbed.v2"], MultiHashEmbed)
+_register(registry.architectures, ["spacy.MultiHashEmbed.v1"], MultiHashEmbedV1)
 _register(registry.architectures, ["workbench.MaxoutWindowEncoder.v1", "spacy.MaxoutWindowEncoder.v1", "spacy.MaxoutWindowEncoder.v2"], MaxoutWindowEncoder)
 _register(registry.architectures, ["workbench.StaticVectors.v1", "spacy.StaticVectors.v1", "spacy.StaticVectors.v2"], StaticVectors)
 _register(registry.architectures, ["workbench.Tok2Vec.v1", "spacy.Tok2Vec.v1", "spacy.Tok2Vec.v2"], Tok2Vec)
@@ -58,8 +59,8 @@ _register(registry.annotation_setters, ["workbench.trf_data_setter.v1", "spacy-t
 
 # ---------------------------------------------------------------- factories
 register_factory("tok2vec", make_tok2vec, DEFAULT_TOK2VEC)
-register_factory("tagger", make_tagger, DEFAULT_TAGGER, scores=lambda block: {f"{block.get('attr', 'tag')}_acc": 1.0})
-register_factory("ner", make_ner, DEFAULT_NER, scores=lambda block: {"ents_f": 1.0})
+register_factory("tagger", make_tagger, DEFAULT_TAGGER, scores=TaggerComponent.score_weights)
+register_factory("ner", make_ner, DEFAULT_NER, scores=NERComponent.score_weights)
 register_factory("transformer", make_transformer, DEFAULT_TRANSFORMER)
 register_factory("sentencizer", make_sentencizer)
 

@@ -18,6 +18,7 @@ from workbench.models import (
     MaxoutNorm,
     MaxoutWindowEncoder,
     MultiHashEmbed,
+    MultiHashEmbedV1,
     Tok2Vec,
 )
 from workbench.text import Doc, Vocab
@@ -97,14 +98,14 @@ def test_multihashembed_defaults_and_v1_arguments(docs):
     assert model.attrs["attrs"] == ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
     assert model.attrs["rows"] == [5000, 1000, 2500, 2500]
     # The spec's v1 form: width, an int for rows, also_embed_subwords.
-    v1 = MultiHashEmbed(
+    v1 = MultiHashEmbedV1(
         width=32, rows=700, also_embed_subwords=False, also_use_static_vectors=False
     )
     assert v1.attrs["attrs"] == ["NORM"] and v1.attrs["rows"] == [700]
     v1.initialize()
     assert [y.shape for y in v1.predict(docs)] == [(len(d), 32) for d in docs]
     # also_embed_subwords=False with the default rows list keeps NORM's row count.
-    assert MultiHashEmbed(also_embed_subwords=False).attrs["rows"] == [5000]
+    assert MultiHashEmbedV1(also_embed_subwords=False).attrs["rows"] == [5000]
 
 
 def test_multihashembed_unknown_attr_lists_valid_names():
@@ -129,17 +130,24 @@ def test_multihashembed_bad_row_counts(rows):
         MultiHashEmbed(rows=rows)
 
 
-def test_multihashembed_subwords_off_without_norm_is_an_error():
-    with pytest.raises(ConfigError, match="also_embed_subwords"):
-        MultiHashEmbed(attrs=["PREFIX", "SUFFIX"], rows=10, also_embed_subwords=False)
+def test_multihashembed_versions_are_separate_functions():
+    """spacy.MultiHashEmbed.v1 takes the first form's settings; v2 (our v1) the later ones."""
+    from workbench.registry import registry
+
+    assert registry.architectures.get("spacy.MultiHashEmbed.v1") is MultiHashEmbedV1
+    assert registry.architectures.get("spacy.MultiHashEmbed.v2") is MultiHashEmbed
+    assert registry.architectures.get("workbench.MultiHashEmbed.v1") is MultiHashEmbed
+    with pytest.raises(TypeError, match="also_embed_subwords"):
+        MultiHashEmbed(also_embed_subwords=False)
 
 
 @pytest.mark.parametrize("flag", ["include_static_vectors", "also_use_static_vectors"])
 def test_static_vectors_missing_module_says_how_to_fix(monkeypatch, flag):
     # None in sys.modules makes the import fail as if the module did not exist.
     monkeypatch.setitem(sys.modules, "workbench.models.static_vectors", None)
+    build = MultiHashEmbed if flag == "include_static_vectors" else MultiHashEmbedV1
     with pytest.raises(ConfigError) as err:
-        MultiHashEmbed(**{flag: True})
+        build(**{flag: True})
     assert "init vectors" in str(err.value) and "Remove" in str(err.value)
 
 
@@ -159,7 +167,7 @@ def test_static_vectors_seam_uses_static_vectors_module(monkeypatch, docs):
     module = types.ModuleType("workbench.models.static_vectors")
     module.StaticVectors = StaticVectors
     monkeypatch.setitem(sys.modules, "workbench.models.static_vectors", module)
-    model = MultiHashEmbed(width=8, rows=50, also_use_static_vectors=True)
+    model = MultiHashEmbedV1(width=8, rows=50, also_use_static_vectors=True)
     model.initialize(X=docs)
     assert calls == [8] and model.attrs["include_static_vectors"] is True
     Ys, backprop = model.begin_update(docs)
@@ -378,7 +386,7 @@ def test_signatures_fill_and_validate_with_confection(docs):
         @layers = "test_models_embed.MultiHashEmbed.v1"
         width = 24
         rows = 700
-        also_embed_subwords = true
+        include_static_vectors = false
 
         [model.encode]
         @layers = "test_models_embed.MaxoutWindowEncoder.v1"

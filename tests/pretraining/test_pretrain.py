@@ -287,3 +287,36 @@ def test_objectives_score_only_the_predicted_rows():
     assert vecs.get_loss(docs, numpy.zeros((1, 3), "f"), numpy.array([1]))[2] == 0  # "and": no vector
     value, dY, n = vecs.get_loss(docs, numpy.zeros((2, 3), "f"), numpy.array([0, 2]))
     assert n == 2 and value == pytest.approx(3.0)  # |0 - 1|^2 summed over 3 dims, per token
+
+
+def test_pretrain_reports_events_to_subscribers(tmp_path, texts):
+    config = with_texts(shared_config(pretraining=pretraining_block(max_epochs=2)), texts)
+    events = []
+    result = pretrain(config, tmp_path / "out", progress=False, stream=None, subscribers=[events.append])
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("epoch") == 2
+    steps = [e for e in events if e.kind == "step"]
+    assert steps and [e.step for e in steps] == list(range(1, len(steps) + 1))
+    assert all(e.losses["pretraining"] > 0 for e in steps)
+    epoch_rows = [e.scores for e in events if e.kind == "epoch"]
+    assert epoch_rows == result.epochs  # the same rows as log.jsonl
+    assert [e.output_path for e in events if e.kind == "epoch"] == result.saved
+
+
+def test_pretrain_stop_ends_the_running_epoch_and_saves_it(tmp_path, texts):
+    import threading
+
+    config = with_texts(shared_config(pretraining=pretraining_block(max_epochs=5)), texts)
+    stop = threading.Event()
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if event.kind == "step" and event.step == 2:
+            stop.set()
+
+    result = pretrain(config, tmp_path / "out", progress=False, stream=None, subscribers=[on_event], stop=stop)
+    assert result.stopped_by == "stop requested" and events[-1].kind == "stop"
+    assert len(result.epochs) == 1 and result.epochs[0]["stopped"] is True
+    assert result.epochs[0]["batches"] == 2
+    assert (tmp_path / "out" / "model0.bin").exists() and not (tmp_path / "out" / "model1.bin").exists()

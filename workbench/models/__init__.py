@@ -1,6 +1,6 @@
 """thinc architectures. Registered under their config names in `workbench.registrations`."""
 from .custom_embed import AddableRagged, FeatureExtractor
-from .embed import MultiHashEmbed
+from .embed import MultiHashEmbed, MultiHashEmbedV1
 from .encode import MaxoutNorm, MaxoutWindowEncoder
 from .featurize import FeatureIds
 from .static_vectors import StaticVectors
@@ -15,6 +15,7 @@ __all__ = [
     "MaxoutNorm",
     "MaxoutWindowEncoder",
     "MultiHashEmbed",
+    "MultiHashEmbedV1",
     "SoftmaxOutput",
     "StaticVectors",
     "Tagger",

@@ -19,28 +19,38 @@ def MultiHashEmbed(
     attrs: List[str] = ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
     rows: Union[int, List[int]] = [5000, 1000, 2500, 2500],
     include_static_vectors: bool = False,
-    also_embed_subwords: bool = True,
-    also_use_static_vectors: Optional[bool] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """One hash-embedding table per attribute, concatenated and mixed to `width`.
 
     rows: table sizes, one per attribute, or one int for all of them.
-    also_embed_subwords=False keeps only the non-subword attributes (drops
-    PREFIX, SUFFIX and SHAPE). also_use_static_vectors is the older name of
-    include_static_vectors; either one turns static vectors on.
+    include_static_vectors: also concatenate each token's static vector, projected.
     """
+    return _multi_hash_embed(width, attrs, rows, include_static_vectors, also_embed_subwords=True)
+
+
+def MultiHashEmbedV1(
+    width: int = 96,
+    rows: Union[int, List[int]] = [5000, 1000, 2500, 2500],
+    also_embed_subwords: bool = True,
+    also_use_static_vectors: bool = False,
+) -> Model[List[Doc], List[Floats2d]]:
+    """The first form (`spacy.MultiHashEmbed.v1`): NORM, PREFIX, SUFFIX and SHAPE tables.
+
+    also_embed_subwords=False keeps only NORM; also_use_static_vectors adds the
+    token's static vector, as `include_static_vectors` does in the later form.
+    """
+    return _multi_hash_embed(width, ["NORM", "PREFIX", "SUFFIX", "SHAPE"], rows, also_use_static_vectors,
+                             also_embed_subwords=also_embed_subwords)
+
+
+def _multi_hash_embed(width, attrs, rows, use_static, also_embed_subwords: bool) -> Model[List[Doc], List[Floats2d]]:
     check_positive("MultiHashEmbed", width=width)
     attr_ids = resolve_attrs(attrs, where="MultiHashEmbed.attrs")
     row_sizes = _resolve_rows(rows, attr_ids)
     if not also_embed_subwords:
         kept = [(a, r) for a, r in zip(attr_ids, row_sizes) if a not in SUBWORD_ATTRS]
-        if not kept:
-            raise ConfigError(
-                "MultiHashEmbed: also_embed_subwords = false removes every attribute in "
-                f"attrs = {[ATTR_NAMES[a] for a in attr_ids]}; add NORM (or ORTH/LOWER) to attrs."
-            )
         attr_ids, row_sizes = [a for a, _ in kept], [r for _, r in kept]
-    use_static = bool(include_static_vectors) or bool(also_use_static_vectors)
+    use_static = bool(use_static)
 
     # One table per attribute: uint64 (N, n_attrs) -> (N, width) each; fixed seeds
     # so that two models built from one config hash identically.

@@ -7,7 +7,7 @@ from thinc.types import Floats2d
 from ..errors import ConfigError
 from ..text.doc import Doc
 from .combinators import to_doc_arrays
-from .embed import MultiHashEmbed
+from .embed import MultiHashEmbedV1
 from .encode import MaxoutWindowEncoder
 
 
@@ -78,12 +78,11 @@ def HashEmbedCNN(
     get half as many each.
     """
     half = max(1, embed_size // 2)
-    embed = MultiHashEmbed(
+    embed = MultiHashEmbedV1(
         width=width,
-        attrs=["NORM", "PREFIX", "SUFFIX", "SHAPE"],
         rows=[embed_size, half, half, half],
-        include_static_vectors=bool(pretrained_vectors),
         also_embed_subwords=subword_features,
+        also_use_static_vectors=bool(pretrained_vectors),
     )
     encode = MaxoutWindowEncoder(
         width=width, window_size=window_size, maxout_pieces=maxout_pieces, depth=depth

@@ -9,23 +9,10 @@ from ..models.parser import get_labels, initialize_ner
 from ..scorer import score_spans
 from ..text.biluo import spans_to_biluo
 from ..text.doc import Doc
+from .defaults import read_default
 from .trainable import TrainableComponent
 
-DEFAULT_NER = """
-[model]
-@architectures = "workbench.TransitionBasedParser.v1"
-state_type = "ner"
-extra_state_tokens = false
-hidden_width = 64
-maxout_pieces = 2
-use_upper = true
-nO = null
-
-[model.tok2vec]
-@architectures = "workbench.Tok2VecListener.v1"
-width = 96
-upstream = "*"
-"""
+DEFAULT_NER = read_default("ner")
 
 
 class NERComponent(TrainableComponent):
@@ -95,6 +82,11 @@ class NERComponent(TrainableComponent):
         backprop(d)
         losses[self.name] += loss
         return losses
+
+    @staticmethod
+    def score_weights(settings: Dict[str, Any]) -> Dict[str, float]:
+        """The score that picks model-best."""
+        return {"ents_f": 1.0}
 
     def score(self, examples: List[Any]) -> Dict[str, Any]:
         pairs = (

@@ -7,18 +7,10 @@ from thinc.api import Model
 
 from ..errors import ConfigError, DataError
 from ..text.doc import Doc
+from .defaults import read_default
 from .trainable import TrainableComponent
 
-DEFAULT_TAGGER = """
-[model]
-@architectures = "workbench.Tagger.v1"
-nO = null
-
-[model.tok2vec]
-@architectures = "workbench.Tok2VecListener.v1"
-width = 96
-upstream = "*"
-"""
+DEFAULT_TAGGER = read_default("tagger")
 
 LABEL_ATTRS = ("tag", "pos")
 
@@ -52,9 +44,14 @@ class TaggerComponent(TrainableComponent):
     def labels(self) -> List[str]:
         return list(self.cfg["labels"])
 
+    @staticmethod
+    def score_weights(settings: Dict[str, Any]) -> Dict[str, float]:
+        """The score that picks model-best, from the component's settings."""
+        return {f"{settings.get('attr', 'tag')}_acc": 1.0}
+
     @property
     def score_name(self) -> str:
-        return f"{self.attr}_acc"
+        return next(iter(self.score_weights(self.cfg)))
 
     def _gold(self, doc: Doc) -> List[Optional[str]]:
         return doc.tags if self.attr == "tag" else doc.pos

@@ -5,19 +5,10 @@ from typing import Any, List
 from thinc.api import Model
 
 from ..text.doc import Doc
+from .defaults import read_default
 from .upstream import UpstreamComponent
 
-DEFAULT_TOK2VEC = """
-[model]
-@architectures = "workbench.HashEmbedCNN.v1"
-width = 96
-depth = 4
-embed_size = 2000
-window_size = 1
-maxout_pieces = 3
-subword_features = true
-pretrained_vectors = null
-"""
+DEFAULT_TOK2VEC = read_default("tok2vec")
 
 
 class Tok2VecComponent(UpstreamComponent):

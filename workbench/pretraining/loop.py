@@ -12,6 +12,7 @@ import json
 import random
 import re
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,6 +31,7 @@ from ..models.listener import is_listener_block
 from ..models.pretrain import PretrainModel, PretrainObjective
 from ..ops import use_blas_cpu_ops
 from ..text.doc import Doc
+from ..training.events import EventBus, Subscriber, TrainingEvent
 from .init_tok2vec import find_target, load_weights
 
 MASK = "[MASK]"
@@ -151,6 +153,7 @@ class PretrainResult:
     layer: str
     epochs: List[Dict[str, Any]] = field(default_factory=list)
     saved: List[str] = field(default_factory=list)
+    stopped_by: str = "end"
 
 
 def pretrain(
@@ -161,8 +164,15 @@ def pretrain(
     epoch_resume: Optional[int] = None,
     progress: bool = True,
     stream=sys.stdout,
+    subscribers: Optional[List[Subscriber]] = None,
+    stop: Optional[threading.Event] = None,
 ) -> PretrainResult:
-    """Pretrain the embedding named by [pretraining] component / layer on [pretraining] corpus."""
+    """Pretrain the embedding named by [pretraining] component / layer on [pretraining] corpus.
+
+    subscribers: callables that receive every TrainingEvent ("start", "step", "epoch",
+    then "end", or "stop" when `stop` was set: the epoch running then ends early and
+    its weights are saved).
+    """
     use_blas_cpu_ops()
     if "pretraining" not in config:
         raise ConfigError(
@@ -222,65 +232,115 @@ def pretrain(
     result = PretrainResult(output_dir, target.component, target.layer)
     _say(stream, f"Pretraining {target.description} with the {objective.name} objective "
                  f"(width {width}); epochs {start_epoch}..{P['max_epochs'] - 1}")
-    total_words: Optional[int] = None
+    bus = EventBus(subscribers)
+    bus.emit(TrainingEvent("start", message=f"pretraining {target.description} with the {objective.name} objective"))
+    state = PretrainState(epoch=start_epoch)
+    epochs = range(start_epoch, P["max_epochs"])
+    steps = pretrain_while_improving(model, objective, batcher, lambda: _shuffled(_docs(corpus, nlp), shuffler),
+                                     rng, optimizer, P, epochs, state, stop, progress)
     with (output_dir / "log.jsonl").open("a", encoding="utf8") as log:
-        for epoch in range(start_epoch, P["max_epochs"]):
-            row = _run_epoch(
-                epoch, model, objective, batcher, _shuffled(_docs(corpus, nlp), shuffler), rng, optimizer, P,
-                output_dir, result, progress, total_words,
-            )
-            total_words = row["words"]
-            if row["scored"] == 0:
-                raise DataError(
-                    f"Epoch {epoch}: no token of the pretraining texts could be scored by the "
-                    f"{objective.name} objective"
-                    + (" (no word has a vector in vocab.vectors: are these the right vectors for the texts?)"
-                       if objective.name == "vectors" else "") + "."
-                )
-            log.write(json.dumps(row) + "\n")
-            log.flush()
-            result.epochs.append(row)
-            last = epoch == P["max_epochs"] - 1
-            if last or not P["n_save_epoch"] or epoch % P["n_save_epoch"] == 0:
-                result.saved.append(_save(target.model, output_dir / f"model{epoch}.bin"))
-                _save(model.layers[1], _head_path(output_dir / f"model{epoch}.bin"))
-            _say(stream, f"epoch {epoch:>4}  loss {row['loss']:.4f}  words {row['words']:,}  "
-                         f"words/s {row['words_per_second']:,.0f}")
+        for event in steps:
+            if event.kind == "epoch":
+                row = event.scores
+                if row["scored"] == 0 and not row.get("stopped"):
+                    raise DataError(
+                        f"Epoch {row['epoch']}: no token of the pretraining texts could be scored by the "
+                        f"{objective.name} objective"
+                        + (" (no word has a vector in vocab.vectors: are these the right vectors for the texts?)"
+                           if objective.name == "vectors" else "") + "."
+                    )
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                result.epochs.append(row)
+                epoch = row["epoch"]
+                last = epoch == P["max_epochs"] - 1 or row.get("stopped")
+                if last or not P["n_save_epoch"] or epoch % P["n_save_epoch"] == 0:
+                    result.saved.append(_save(target.model, output_dir / f"model{epoch}.bin"))
+                    _save(model.layers[1], _head_path(output_dir / f"model{epoch}.bin"))
+                event.output_path = result.saved[-1] if result.saved else None
+                _say(stream, f"epoch {epoch:>4}  loss {row['loss']:.4f}  words {row['words']:,}  "
+                             f"words/s {row['words_per_second']:,.0f}" + ("  (stopped)" if row.get("stopped") else ""))
+            elif event.kind == "save":
+                result.saved.append(_save(model.layers[0], Path(output_dir) / event.output_path))
+                continue
+            bus.emit(event)
+    result.stopped_by = state.stopped_by
+    kind = "stop" if state.stopped_by == "stop requested" else "end"
+    bus.emit(TrainingEvent(kind, step=state.step, epoch=state.epoch, words=state.words, message=state.stopped_by,
+                           output_path=str(output_dir)))
     return result
 
 
-def _run_epoch(epoch, model, objective, batcher, docs, rng, optimizer, P, output_dir, result,
-               progress, total_words) -> Dict[str, Any]:
-    loss_sum, scored, words, n_batches = 0.0, 0, 0, 0
-    start = time.perf_counter()
-    bar = tqdm(total=total_words, unit="words", desc=f"pretrain epoch {epoch}", leave=False,
-               file=sys.stderr, disable=not progress)
-    for batch in batcher(docs):
-        masked, chosen = mask_docs(batch, rng, P["mask_prob"])
-        rows = None if P["predict"] == "all" else numpy.flatnonzero(chosen)
-        if rows is not None and not len(rows):
-            continue  # nothing was masked in this (small) batch
-        set_dropout_rate(model, P["dropout"])
-        Y, backprop = model.begin_update((masked, rows))
-        loss, dY, n = objective.get_loss(batch, Y, rows)
-        backprop(dY)
-        model.finish_update(optimizer)
-        optimizer.step_schedules()
-        loss_sum += loss * n
-        scored += n
-        n_words = sum(len(doc) for doc in batch)
-        words += n_words
-        n_batches += 1
-        bar.update(n_words)
-        if P["n_save_every"] and n_batches % P["n_save_every"] == 0:
-            result.saved.append(_save(model.layers[0], output_dir / f"model{epoch}_{n_batches}.bin"))
-    bar.close()
-    seconds = time.perf_counter() - start
-    return {
-        "epoch": epoch, "loss": loss_sum / scored if scored else 0.0, "scored": scored, "words": words,
-        "batches": n_batches, "seconds": round(seconds, 3),
-        "words_per_second": round(words / seconds, 1) if seconds else 0.0,
-    }
+@dataclass
+class PretrainState:
+    """What the pretraining loop knows between steps."""
+
+    step: int = 0
+    epoch: int = 0
+    words: int = 0
+    stopped_by: str = "end"
+
+
+def pretrain_while_improving(model, objective, batcher, epoch_docs, rng, optimizer, P, epochs: Iterable[int],
+                             state: PretrainState, stop: Optional[threading.Event] = None,
+                             progress: bool = False) -> Iterator[TrainingEvent]:
+    """Update the target and the objective's head on masked batches, epoch after epoch.
+
+    Yields a "step" event after every batch, a "save" event every [pretraining]
+    n_save_every batches (output_path: the file name), and an "epoch" event (scores:
+    the epoch's row for log.jsonl) at the end of each epoch, or early when `stop` is
+    set (the row then says "stopped": true).
+    """
+    total_words: Optional[int] = None
+    for epoch in epochs:
+        state.epoch = epoch
+        loss_sum, scored, words, n_batches = 0.0, 0, 0, 0
+        start = time.perf_counter()
+        bar = tqdm(total=total_words, unit="words", desc=f"pretrain epoch {epoch}", leave=False,
+                   file=sys.stderr, disable=not progress)
+        stopped = False
+        for batch in batcher(epoch_docs()):
+            masked, chosen = mask_docs(batch, rng, P["mask_prob"])
+            rows = None if P["predict"] == "all" else numpy.flatnonzero(chosen)
+            if rows is not None and not len(rows):
+                continue  # nothing was masked in this (small) batch
+            set_dropout_rate(model, P["dropout"])
+            Y, backprop = model.begin_update((masked, rows))
+            loss, dY, n = objective.get_loss(batch, Y, rows)
+            backprop(dY)
+            model.finish_update(optimizer)
+            optimizer.step_schedules()
+            loss_sum += loss * n
+            scored += n
+            n_words = sum(len(doc) for doc in batch)
+            words += n_words
+            n_batches += 1
+            state.step += 1
+            state.words += n_words
+            bar.update(n_words)
+            seconds = time.perf_counter() - start
+            yield TrainingEvent("step", step=state.step, epoch=epoch, losses={"pretraining": float(loss)},
+                                words=state.words, words_per_second=words / seconds if seconds else 0.0)
+            if P["n_save_every"] and n_batches % P["n_save_every"] == 0:
+                yield TrainingEvent("save", step=state.step, epoch=epoch, output_path=f"model{epoch}_{n_batches}.bin")
+            if stop is not None and stop.is_set():
+                stopped = True
+                break
+        bar.close()
+        seconds = time.perf_counter() - start
+        total_words = words
+        row = {
+            "epoch": epoch, "loss": loss_sum / scored if scored else 0.0, "scored": scored, "words": words,
+            "batches": n_batches, "seconds": round(seconds, 3),
+            "words_per_second": round(words / seconds, 1) if seconds else 0.0,
+        }
+        if stopped:
+            row["stopped"] = True
+        yield TrainingEvent("epoch", step=state.step, epoch=epoch, losses={"pretraining": row["loss"]},
+                            words=state.words, words_per_second=row["words_per_second"], scores=row)
+        if stopped:
+            state.stopped_by = "stop requested"
+            return
 
 
 def _head_path(weights: Path) -> Path:

@@ -8,7 +8,8 @@ class TrainingEvent:
     """One thing that happened in training.
 
     kind: "start", "step", "evaluate", "stop" (stopped early: patience, max_steps,
-    a stop request or Ctrl-C) or "end".
+    a stop request or Ctrl-C) or "end"; pretraining also emits "epoch" (scores: the
+    epoch's row of log.jsonl).
     grad_norms: {upstream component: {listening component: norm of its gradient}}.
     """
 
