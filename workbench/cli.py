@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     cv.add_argument("--output", "-o", required=True)
     cv.add_argument("--n-sents", type=int, default=1, help="sentences per document")
     cv.add_argument("--merge", action="store_true", help="merge a CoNLL-U and an IOB2 file over the same sentences")
+    cv.add_argument("--cats-from-sent-id", action="store_true", help="doc.cats from each sentence's '# sent_id' prefix (e.g. the EWT genre)")
 
     tr = sub.add_parser("train", help="train a pipeline from a config")
     tr.add_argument("config")
@@ -136,7 +137,8 @@ def _run(args, extra: List[str]) -> int:
     if args.command == "debug" and args.debug_command == "data":
         return commands.debug_data(args.files, n_sents=args.n_sents, merge=args.merge)
     if args.command == "convert":
-        return commands.convert(args.inputs, args.output, n_sents=args.n_sents, merge=args.merge)
+        return commands.convert(args.inputs, args.output, n_sents=args.n_sents, merge=args.merge,
+                                cats_from_sent_id=args.cats_from_sent_id)
     if args.command == "train":
         return commands.train(args.config, args.output, overrides, progress=not args.no_progress)
     if args.command == "pretrain":

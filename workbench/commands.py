@@ -12,7 +12,7 @@ from .errors import ConfigError, WorkbenchError
 from .pipeline.defaults import default_model
 
 LISTENER_BLOCK = {"@architectures": "workbench.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}", "upstream": "*"}
-KNOWN_COMPONENTS = ("tagger", "ner")
+KNOWN_COMPONENTS = ("tagger", "parser", "ner")
 
 
 def _write(text: str, output: str) -> None:
@@ -25,7 +25,7 @@ def _write(text: str, output: str) -> None:
 
 
 def build_init_config(pipeline: List[str], *, shared: bool = True) -> Config:
-    """A complete training config for tagger and/or ner, shared or independent."""
+    """A complete training config for any of KNOWN_COMPONENTS, shared or independent."""
     import copy
 
     for name in pipeline:
@@ -39,6 +39,9 @@ def build_init_config(pipeline: List[str], *, shared: bool = True) -> Config:
         tok2vec = copy.deepcopy(LISTENER_BLOCK) if shared else default_model("tok2vec")
         if name == "tagger":
             model = {"@architectures": "workbench.Tagger.v1", "nO": None, "tok2vec": tok2vec}
+        elif name == "parser":
+            model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": "parser",
+                     "hidden_width": 128, "maxout_pieces": 3, "tok2vec": tok2vec}
         else:
             model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": "ner", "tok2vec": tok2vec}
         components[name] = {"factory": name, "model": model}
@@ -95,11 +98,12 @@ def debug_data(files: List[str], *, n_sents: int = 1, merge: bool = False) -> in
     return 0 if report.usable else 1
 
 
-def convert(inputs: List[str], output: str, *, n_sents: int = 1, merge: bool = False) -> int:
+def convert(inputs: List[str], output: str, *, n_sents: int = 1, merge: bool = False,
+            cats_from_sent_id: bool = False) -> int:
     from .corpora.convert import convert as run_convert
     from .corpora.convert import format_convert_report
 
-    summary = run_convert(inputs, output, n_sents=n_sents, merge=merge)
+    summary = run_convert(inputs, output, n_sents=n_sents, merge=merge, cats_from_sent_id=cats_from_sent_id)
     print(format_convert_report(summary))
     return 0
 

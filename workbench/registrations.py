@@ -20,6 +20,7 @@ from .models.transformer.listener import TransformerListener
 from .models.transformer.model import TransformerModel
 from .models.transformer.span_getters import doc_spans, sent_spans, strided_spans
 from .pipeline.ner import DEFAULT_NER, NERComponent, make_ner
+from .pipeline.parser import DEFAULT_PARSER, make_parser
 from .pipeline.sentencizer import make_sentencizer
 from .pipeline.tagger import DEFAULT_TAGGER, TaggerComponent, make_tagger
 from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
@@ -61,6 +62,7 @@ _register(registry.annotation_setters, ["workbench.trf_data_setter.v1", "spacy-t
 register_factory("tok2vec", make_tok2vec, DEFAULT_TOK2VEC)
 register_factory("tagger", make_tagger, DEFAULT_TAGGER, scores=TaggerComponent.score_weights)
 register_factory("ner", make_ner, DEFAULT_NER, scores=NERComponent.score_weights)
+register_factory("parser", make_parser, DEFAULT_PARSER, scores=lambda block: {"dep_uas": 0.5, "dep_las": 0.5})
 register_factory("transformer", make_transformer, DEFAULT_TRANSFORMER)
 register_factory("sentencizer", make_sentencizer)
 

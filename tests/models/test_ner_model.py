@@ -235,9 +235,11 @@ def test_spans_actions_roundtrip(lengths, seed):
 # -- model construction and labels --------------------------------------------------------
 
 
-def test_only_ner_state_type():
-    with pytest.raises(ConfigError, match="only the named-entity recognizer"):
-        TransitionBasedParser(FakeTok2Vec(8), state_type="parser")
+def test_state_type_chooses_ner_or_parser():
+    assert TransitionBasedParser(FakeTok2Vec(8)).attrs["state_type"] == "ner"
+    assert TransitionBasedParser(FakeTok2Vec(8), state_type="parser").attrs["state_type"] == "parser"
+    with pytest.raises(ConfigError, match="not supported"):
+        TransitionBasedParser(FakeTok2Vec(8), state_type="tagger")
 
 
 @pytest.mark.parametrize("n", [0, 7])

@@ -73,7 +73,8 @@ def trained(config: str, steps: int = 40):
 
 def test_spec_configs_fill_and_build():
     shared = fill_config(parse_config(SPEC_SHARED))
-    assert shared["components"]["ner"]["model"]["nr_feature_tokens"] == 3
+    assert shared["components"]["ner"]["model"]["nr_feature_tokens"] is None  # the NER's default: 3
+    assert len(workbench.Pipeline.from_config(SPEC_SHARED).get_pipe("ner").model.attrs["feature_slots"]) == 3
     indep = workbench.Pipeline.from_config(SPEC_INDEPENDENT)
     assert indep.pipe_names == ["ner"]
 

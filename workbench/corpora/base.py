@@ -5,7 +5,7 @@ callable receives every `Problem` (errors and warnings) and the reader skips
 the broken sentence or line and goes on, so a checker can collect them all.
 """
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..errors import DataError
 
@@ -80,6 +80,41 @@ class Sentence:
     text: Optional[str] = None
     line: int = 0  # first line of the sentence (its first comment or token)
     word_lines: List[int] = field(default_factory=list)
+    heads: Optional[List[Optional[int]]] = None  # sentence-local word index; a root is its own head
+    deps: Optional[List[Optional[str]]] = None
+    cats: Optional[Dict[str, float]] = None
+
+
+def heads_problem(heads: List[Optional[int]], one_based: bool = True) -> Optional[Tuple[int, str]]:
+    """(word index, message) for the first out-of-range head or cycle, else None.
+
+    heads: 0-based indices, a root being its own head, None unknown. Messages
+    number words from 1 (CoNLL-U ids) when `one_based`, else from 0 (JSONL).
+    """
+    n = len(heads)
+    k0 = 1 if one_based else 0
+    for i, h in enumerate(heads):
+        if h is not None and (isinstance(h, bool) or not isinstance(h, int) or not 0 <= h < n):
+            allowed = f"1..{n}, or 0 for the root" if one_based else f"0..{n - 1}; a root is its own head"
+            shown = h + 1 if one_based and isinstance(h, int) else h
+            return i, f"head {shown!r} of word {i + k0} is not a word of its {'sentence' if one_based else 'doc'} ({allowed})"
+    state = [0] * n  # 0 unseen, 1 on the current path, 2 reaches a root
+    for i in range(n):
+        path = []
+        j = i
+        while j is not None and state[j] == 0 and heads[j] != j:
+            state[j] = 1
+            path.append(j)
+            j = heads[j]
+        if j is not None and state[j] == 1:
+            cycle = path[path.index(j):]
+            words = " -> ".join(str(k + k0) for k in cycle + [j])
+            return j, f"the heads form a cycle ({words}); every word must lead to the root"
+        for k in path:
+            state[k] = 2
+        if j is not None:
+            state[j] = 2
+    return None
 
 
 def doc_text(words: List[str], spaces: List[bool]) -> str:
@@ -139,6 +174,9 @@ def sentences_to_doc(sents: List[Sentence]) -> dict:
     has_tags = any(s.tags is not None for s in sents)
     has_pos = any(s.pos is not None for s in sents)
     has_ents = any(s.ents is not None for s in sents)
+    has_heads = any(s.heads is not None for s in sents)
+    heads: list = []
+    deps: list = []
     tags: list = []
     pos: list = []
     ents: List[list] = []
@@ -154,6 +192,9 @@ def sentences_to_doc(sents: List[Sentence]) -> dict:
             pos.extend(s.pos if s.pos is not None else [None] * n)
         for start, end, label in s.ents or ():
             ents.append([start + offset, end + offset, label])
+        if has_heads:
+            heads.extend([None if h is None else h + offset for h in s.heads] if s.heads else [None] * n)
+            deps.extend(s.deps if s.deps else [None] * n)
     if spaces:
         spaces[-1] = False  # nothing follows the end of the doc
     doc = {"text": doc_text(words, spaces), "words": words, "spaces": spaces}
@@ -164,4 +205,9 @@ def sentences_to_doc(sents: List[Sentence]) -> dict:
     doc["sent_starts"] = sent_starts
     if has_ents:
         doc["ents"] = ents
+    if has_heads:
+        doc["heads"], doc["deps"] = heads, deps
+    cats = [s.cats for s in sents if s.cats]
+    if cats:  # a doc of several sentences: each label the highest of its sentences
+        doc["cats"] = {label: max(c.get(label, 0.0) for c in cats) for label in cats[0]}
     return doc

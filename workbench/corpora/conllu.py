@@ -1,4 +1,5 @@
-"""CoNLL-U reader: words, spacing, UPOS -> pos, XPOS -> tags, sentence starts.
+"""CoNLL-U reader: words, spacing, UPOS -> pos, XPOS -> tags, HEAD/DEPREL -> heads/deps,
+sentence starts. Heads out of range and cycles are errors naming their line.
 
 Multiword tokens (`3-4 don't`) are split into their syntactic words (`do`,
 `n't`); the range line's `SpaceAfter=No` applies to its last word. Empty nodes
@@ -15,6 +16,7 @@ from .base import (
     doc_text,
     first_mismatch,
     group_sentences,
+    heads_problem,
     read_lines,
     spaces_from_text,
 )
@@ -61,6 +63,8 @@ class _SentenceState:
         self.tags: List[Optional[str]] = []
         self.pos: List[Optional[str]] = []
         self.word_lines: List[int] = []
+        self.heads: List[Optional[str]] = []  # raw HEAD column, checked at the end
+        self.deps: List[Optional[str]] = []
         self.surface: List[tuple] = []  # (form, first_word, last_word, line)
         self.sent_id = self.text = None
         self.first_line = 0
@@ -98,6 +102,7 @@ class _SentenceState:
             self.last_id = None
             return
         tid, form, _lemma, upos, xpos = cols[:5]
+        self.head_col, self.dep_col = cols[6], cols[7]
         misc = cols[9]
         if "." in tid:
             self.empty_node(n, tid)
@@ -132,6 +137,8 @@ class _SentenceState:
         self.pos.append(None if upos == "_" else upos)
         self.tags.append(None if xpos == "_" else xpos)
         self.word_lines.append(n)
+        self.heads.append(self.head_col)
+        self.deps.append(None if self.dep_col == "_" else self.dep_col)
 
     def multiword(self, n, tid, form, misc) -> None:
         a, _, b = tid.partition("-")
@@ -164,11 +171,13 @@ class _SentenceState:
         if self.range_end > (self.last_id or 0) and not self.broken:
             self.error(self.surface[-1][3], f"multiword token ends at word "
                                             f"{self.range_end} but the sentence ends first")
+        heads = self.check_heads() if self.words and not self.broken else None
         if self.words and not self.broken:
             self.check_text()
             sent = Sentence(
                 self.words, self.spaces, self.tags, self.pos, None, self.sent_id,
-                self.text, self.first_line, self.word_lines,
+                self.text, self.first_line, self.word_lines, heads,
+                self.deps if heads is not None else None,
             )
         elif not self.words and self.first_line and not self.broken:
             self.report.warning(self.first_line, "sentence has comments but no words; "
@@ -177,6 +186,27 @@ class _SentenceState:
             self.report.warning(n, "extra blank line; sentences are separated by exactly one")
         self.reset()
         return sent
+
+    def check_heads(self) -> Optional[List[Optional[int]]]:
+        """HEAD column -> local heads (a root is its own head); None when not annotated."""
+        if all(h == "_" for h in self.heads):
+            return None
+        heads: List[Optional[int]] = []
+        for k, h in enumerate(self.heads):
+            if h == "_":
+                heads.append(None)
+            elif not h.isdigit():
+                self.error(self.word_lines[k], f"HEAD (column 7) is {h!r}; write the id of the "
+                                               f"head word, 0 for the root, or _")
+                return None
+            else:
+                heads.append(k if h == "0" else int(h) - 1)
+        problem = heads_problem(heads)
+        if problem is not None:
+            k, message = problem
+            self.error(self.word_lines[k], f"{message} (HEAD is column 7)")
+            return None
+        return heads
 
     def check_text(self) -> None:
         """Compare `# text` with the words; take its spacing when SpaceAfter disagrees."""

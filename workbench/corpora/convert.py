@@ -6,6 +6,7 @@ order when ids are absent). Sentences whose words differ but spell the same
 characters (`#audiobooks` vs `#` `audiobooks`) keep the CoNLL-U words, get the
 entities mapped by character offsets, and are reported as warnings.
 """
+import itertools
 import json
 import os
 import time
@@ -20,8 +21,13 @@ Paths = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 MAX_SHOWN = 20
 
 
-def convert(input_paths: Paths, output_path, *, n_sents: int = 1, merge: bool = False) -> dict:
+def convert(input_paths: Paths, output_path, *, n_sents: int = 1, merge: bool = False,
+            cats_from_sent_id: bool = False) -> dict:
     """Write annotated JSONL (one doc per line) to `output_path`; return a summary dict.
+
+    cats_from_sent_id: give each doc `cats` from its sentences' `# sent_id`: the part
+    before the first "-" is the category (UD EWT: answers, email, newsgroup, reviews,
+    weblog), one-hot over the categories found in all the inputs.
 
     Summary keys: inputs, output, docs, sentences, words, entities, warnings (list of
     "file:line: warning: message" strings), seconds. Errors are collected over all the
@@ -32,6 +38,8 @@ def convert(input_paths: Paths, output_path, *, n_sents: int = 1, merge: bool = 
     problems: List[Problem] = []
     streams = ([merged_sentences(*merge_pair(inputs), on_error=problems.append)] if merge
                else [sentences_of(path, on_error=problems.append) for path in inputs])
+    if cats_from_sent_id:
+        streams = [cats_from_ids(itertools.chain(*streams), problems.append)]
     stats = {"docs": 0, "sentences": 0, "words": 0, "entities": 0}
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,6 +63,24 @@ def convert(input_paths: Paths, output_path, *, n_sents: int = 1, merge: bool = 
     warnings = [str(p) for p in problems if p.severity != "error"]
     return {"inputs": [str(p) for p in inputs], "output": str(output_path), **stats,
             "warnings": warnings, "seconds": round(time.perf_counter() - start, 3)}
+
+
+def cats_from_ids(sents: Iterator[Sentence], on_error) -> Iterator[Sentence]:
+    """The sentences with one-hot `cats` from their sent_id prefix (reads them all first)."""
+    sents = list(sents)
+    genres = []
+    for sent in sents:
+        genre = (sent.sent_id or "").split("-", 1)[0].strip()
+        if not genre:
+            on_error(Problem(getattr(sent, "path", "") or "input", sent.line,
+                             "sentence has no '# sent_id' to take its category from "
+                             "(cats_from_sent_id needs one on every sentence)"))
+        genres.append(genre)
+    labels = sorted({g for g in genres if g})
+    for sent, genre in zip(sents, genres):
+        if genre:
+            sent.cats = {label: float(label == genre) for label in labels}
+            yield sent
 
 
 def format_convert_report(summary: dict) -> str:

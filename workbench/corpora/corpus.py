@@ -51,8 +51,13 @@ def split_doc_dict(doc: dict, max_length: int) -> List[dict]:
 
 def slice_doc_dict(doc: dict, start: int, end: int) -> dict:
     """The words start:end of a doc dict, with entities inside that range re-offset."""
-    out = {k: doc[k][start:end] for k in ("words", "spaces", "tags", "pos", "sent_starts")
+    out = {k: doc[k][start:end] for k in ("words", "spaces", "tags", "pos", "sent_starts", "deps")
            if doc.get(k) is not None}
+    if doc.get("heads") is not None:  # cuts fall between sentences, so heads stay inside
+        out["heads"] = [None if h is None or not start <= h < end else h - start
+                        for h in doc["heads"][start:end]]
+    if doc.get("cats"):
+        out["cats"] = dict(doc["cats"])
     if "sent_starts" in out and out["sent_starts"]:
         out["sent_starts"][0] = True
     if doc.get("ents") is not None:

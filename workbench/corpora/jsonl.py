@@ -2,12 +2,12 @@
 import json
 from typing import Iterator, Optional, Tuple
 
-from .base import OnError, Reporter, doc_text, read_lines
+from .base import OnError, Reporter, doc_text, heads_problem, read_lines
 
 _OK = object()
 
 LIST_KEYS = {"spaces": (bool,), "tags": (str, type(None)), "pos": (str, type(None)),
-             "sent_starts": (bool, type(None))}
+             "sent_starts": (bool, type(None)), "heads": (int, type(None)), "deps": (str, type(None))}
 
 
 def read_texts(path, *, on_error: OnError = None) -> Iterator[str]:
@@ -91,6 +91,15 @@ def check_doc_dict(obj: dict) -> Optional[str]:
     spaces = obj.get("spaces")
     if spaces is not None and "text" in obj and obj["text"] != doc_text(words, spaces):
         return '"text" differs from the words joined with their spaces'
+    if obj.get("heads") is not None:
+        problem = heads_problem(obj["heads"], one_based=False)
+        if problem is not None:
+            return f'"heads": {problem[1]}'
+    cats = obj.get("cats")
+    if cats is not None and (not isinstance(cats, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, (int, float)) and not isinstance(v, bool)
+            for k, v in cats.items())):
+        return '"cats" must be an object of label -> number, e.g. {"POSITIVE": 1.0, "NEGATIVE": 0.0}'
     return _check_ents(obj.get("ents"), n)
 
 

@@ -31,7 +31,9 @@ from thinc.types import Floats2d
 
 from ..errors import ConfigError, ShapeError
 from ..text.doc import Doc
-from .ner_moves import BiluoMoves, Entity, Gold, get_moves
+from .arc_eager import N_DEFAULT_SLOTS, PARSER_SLOTS
+from .dep_parser import DependencyParser
+from .ner_moves import BiluoMoves, Gold, get_moves
 
 FEATURE_SLOTS = ("B0", "E0", "B-1", "B+1", "B-2", "B+2")
 SLOT_SHIFT = {"B0": 0, "B-1": -1, "B+1": 1, "B-2": -2, "B+2": 2}  # E0 is not a shift
@@ -45,29 +47,34 @@ def TransitionBasedParser(
     maxout_pieces: int = 2,
     use_upper: bool = True,
     nO: Optional[int] = None,
-    nr_feature_tokens: int = 3,
-) -> Model[List[Doc], List[List[Entity]]]:
-    """Greedy transition-based NER over token vectors from `tok2vec`.
+    nr_feature_tokens: Optional[int] = None,
+) -> Model[List[Doc], Any]:
+    """Greedy transition-based NER (`state_type = "ner"`) or dependency parser
+    (`state_type = "parser"`, see `dep_parser.py`) over token vectors from `tok2vec`.
 
-    nr_feature_tokens: how many of FEATURE_SLOTS = (B0, E0, B-1, B+1, B-2, B+2)
-        the state uses; `extra_state_tokens = true` adds the next two.
+    nr_feature_tokens: how many of the state's feature slots are used (default:
+        3 for the NER, 8 for the parser). NER slots: FEATURE_SLOTS = (B0, E0, B-1,
+        B+1, B-2, B+2); parser slots: arc_eager.PARSER_SLOTS. For both,
+        `extra_state_tokens = true` adds the next two.
     hidden_width: width of the lower layer's output (ignored when `use_upper`
         is false: the lower layer then outputs one score per action).
     nO: number of actions, 1 + 4 * n_labels; inferred from the labels at
         initialize (give it only to check it).
     """
-    if state_type != "ner":
+    if state_type not in ("ner", "parser"):
         raise ConfigError(
-            f"TransitionBasedParser: state_type = {state_type!r} is not supported. The "
-            f"workbench implements only the named-entity recognizer: set "
-            f'state_type = "ner" (there is no dependency parser).'
+            f"TransitionBasedParser: state_type = {state_type!r} is not supported: set "
+            f'state_type = "ner" (entity recognizer) or "parser" (dependency parser).'
         )
+    all_slots = FEATURE_SLOTS if state_type == "ner" else PARSER_SLOTS
+    if nr_feature_tokens is None:
+        nr_feature_tokens = 3 if state_type == "ner" else N_DEFAULT_SLOTS
     n_slots = int(nr_feature_tokens) + (2 if extra_state_tokens else 0)
-    if not 1 <= n_slots <= len(FEATURE_SLOTS):
+    if not 1 <= n_slots <= len(all_slots):
         raise ConfigError(
             f"TransitionBasedParser: nr_feature_tokens = {nr_feature_tokens} "
             f"(extra_state_tokens = {extra_state_tokens}) gives {n_slots} feature slots; "
-            f"it must give 1 to {len(FEATURE_SLOTS)}, taken in the order {FEATURE_SLOTS}."
+            f"it must give 1 to {len(all_slots)}, taken in the order {all_slots}."
         )
     for name, value in (("hidden_width", hidden_width), ("maxout_pieces", maxout_pieces)):
         if int(value) < 1:
@@ -77,7 +84,9 @@ def TransitionBasedParser(
             f"TransitionBasedParser: the tok2vec argument must be a thinc Model "
             f"(List[Doc] -> List[Floats2d]), got {type(tok2vec).__name__}."
         )
-    slots = FEATURE_SLOTS[:n_slots]
+    slots = all_slots[:n_slots]
+    if state_type == "parser":
+        return DependencyParser(tok2vec, slots, hidden_width, maxout_pieces, use_upper, nO)
     width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
     lower = _NERLower(
         slots, nO=int(hidden_width) if use_upper else None, nP=int(maxout_pieces), nI=width

@@ -13,6 +13,7 @@ import numpy
 
 from ..errors import ConfigError, DataError, ExtensionError
 from ..vectors.table import HOW_TO_ADD, warn_no_vector
+from . import syntax
 from .attrs import LOWER, NORM, ORTH, attr_id
 from .biluo import biluo_to_spans, iob_to_biluo
 from .vocab import Vocab
@@ -247,6 +248,8 @@ class Doc(_VectorMixin, _Extensible):
         self, vocab: Vocab, words: Sequence[str], spaces: Optional[Sequence[bool]] = None, *,
         tags: Optional[Sequence[Optional[str]]] = None, pos: Optional[Sequence[Optional[str]]] = None,
         sent_starts: Optional[Sequence[Optional[bool]]] = None, ents: Optional[Sequence] = None,
+        heads: Optional[Sequence[Optional[int]]] = None, deps: Optional[Sequence[Optional[str]]] = None,
+        cats: Optional[Dict[str, float]] = None,
     ):
         words = list(words)
         n = len(words)
@@ -268,6 +271,12 @@ class Doc(_VectorMixin, _Extensible):
             self.sent_starts = sent_starts
         if ents is not None:
             self.ents = ents
+        if heads is not None:
+            self.heads = heads
+        if deps is not None:
+            self.deps = deps
+        if cats is not None:
+            self.cats = syntax.check_cats(cats)
 
     def _init(self, vocab: Vocab, words: List[str], spaces: List[bool]) -> None:
         self.vocab = vocab
@@ -276,6 +285,8 @@ class Doc(_VectorMixin, _Extensible):
         self.user_data: Dict[Any, Any] = {}
         self.tensor = None
         self._tags = self._pos = self._sent_starts = None
+        self._heads = self._deps = self._children = None  # absolute head index (root: itself)
+        self.cats: Dict[str, float] = {}
         self._ents: List[Tuple[int, int, str]] = []
         self._ent_tokens = None
         self._text = None
@@ -384,6 +395,35 @@ class Doc(_VectorMixin, _Extensible):
     def sent_starts(self, values: Sequence[Optional[bool]]) -> None:
         values = _check_len(values, len(self), "sent_starts")
         self._sent_starts = [None if v is None else bool(v) for v in values]
+
+    # dependency parse and categories (see syntax.py)
+    @property
+    def heads(self) -> List[Optional[int]]:
+        """Each token's head as a doc index (a root is its own head; None = unknown)."""
+        return self._get_list("_heads")
+
+    @heads.setter
+    def heads(self, values: Sequence[Optional[int]]) -> None:
+        self._heads = syntax.check_heads(_check_len(values, len(self), "heads"))
+        self._children = None
+
+    @property
+    def deps(self) -> List[Optional[str]]:
+        return self._get_list("_deps")
+
+    @deps.setter
+    def deps(self, values: Sequence[Optional[str]]) -> None:
+        self._deps = [v or None for v in _check_len(values, len(self), "deps")]
+
+    @property
+    def has_heads(self) -> bool:
+        return self._heads is not None and any(h is not None for h in self._heads)
+
+    @property
+    def noun_chunks(self) -> Iterator["Span"]:
+        """Base noun phrases from the parse (English, UD or ClearNLP labels)."""
+        for start, end in syntax.noun_chunks(self):
+            yield Span(self, start, end, "NP")
 
     # sentences
     @property
@@ -515,6 +555,7 @@ class Doc(_VectorMixin, _Extensible):
             "pos": list(self._pos or [None] * len(self)),
             "sent_starts": list(self._sent_starts or [None] * len(self)),
             "ents": [[s, e, label] for s, e, label in self._ents],
+            **syntax.parse_json(self),
         }
 
     @classmethod
@@ -536,7 +577,8 @@ class Doc(_VectorMixin, _Extensible):
             ents = [tuple(e) if isinstance(e, list) else e for e in ents]
         doc = cls(
             vocab, words, spaces, tags=data.get("tags"), pos=data.get("pos"),
-            sent_starts=data.get("sent_starts"), ents=ents,
+            sent_starts=data.get("sent_starts"), ents=ents, heads=data.get("heads"),
+            deps=data.get("deps"), cats=data.get("cats"),
         )
         if text is not None and doc.text != text:
             raise DataError(
@@ -552,6 +594,9 @@ class Doc(_VectorMixin, _Extensible):
             value = getattr(self, attr)
             setattr(doc, attr, None if value is None else list(value))
         doc._ents = list(self._ents)
+        doc._heads = None if self._heads is None else list(self._heads)
+        doc._deps = None if self._deps is None else list(self._deps)
+        doc.cats = dict(self.cats)
         doc.user_data = dict(self.user_data)
         doc.tensor = self.tensor
         return doc
@@ -661,6 +706,55 @@ class Token(_VectorMixin, _Extensible):
     @property
     def sent(self) -> "Span":
         return self.doc._sent_of(self.i)
+
+    @property
+    def head(self) -> "Token":
+        """The syntactic head (the token itself for a root or when there is no parse)."""
+        h = self.doc.heads[self.i] if self.doc._heads is not None else None
+        return self if h is None else Token(self.doc, h)
+
+    @property
+    def dep_(self) -> str:
+        return (self.doc.deps[self.i] if self.doc._deps is not None else None) or ""
+
+    @dep_.setter
+    def dep_(self, value: Optional[str]) -> None:
+        self.doc.deps[self.i] = value or None
+
+    @property
+    def children(self) -> Iterator["Token"]:
+        """The syntactic dependents, left to right."""
+        for j in syntax.children_of(self.doc)[self.i]:
+            yield Token(self.doc, j)
+
+    @property
+    def lefts(self) -> Iterator["Token"]:
+        return (t for t in self.children if t.i < self.i)
+
+    @property
+    def rights(self) -> Iterator["Token"]:
+        return (t for t in self.children if t.i > self.i)
+
+    @property
+    def subtree(self) -> Iterator["Token"]:
+        """The token and all its descendants, in doc order."""
+        for j in syntax.subtree_of(self.doc, self.i):
+            yield Token(self.doc, j)
+
+    @property
+    def ancestors(self) -> Iterator["Token"]:
+        tok = self
+        while tok.head.i != tok.i:
+            tok = tok.head
+            yield tok
+
+    @property
+    def left_edge(self) -> "Token":
+        return Token(self.doc, syntax.subtree_of(self.doc, self.i)[0])
+
+    @property
+    def right_edge(self) -> "Token":
+        return Token(self.doc, syntax.subtree_of(self.doc, self.i)[-1])
 
     @property
     def ent_iob_(self) -> str:
@@ -802,6 +896,12 @@ class Span(_VectorMixin, _Extensible):
             value = getattr(src, attr)
             setattr(doc, attr, None if value is None else value[s:e])
         doc._ents = [(a - s, b - s, label) for a, b, label in src._ents if a >= s and b <= e]
+        if src._heads is not None:  # a head outside the span makes the token a root
+            doc._heads = [None if h is None else h - s if s <= h < e else i
+                          for i, h in enumerate(src._heads[s:e])]
+        if src._deps is not None:
+            doc._deps = src._deps[s:e]
+        doc.cats = dict(src.cats)
         return doc
 
     def __eq__(self, other) -> bool:

@@ -1,0 +1,227 @@
+"""The parser component: training, doc.sents from the parse, listeners, save/load, errors."""
+import numpy
+import pytest
+from thinc.api import Adam
+
+import workbench
+from tests.helpers.trf import save_tiny_bert
+from workbench import Doc, Example
+from workbench.commands import build_init_config
+from workbench.errors import ConfigError, DataError
+from workbench.models.nonproj import is_projective
+from workbench.models.parser import TransitionBasedParser
+from workbench.models.tok2vec import HashEmbedCNN
+
+# (words, UPOS, heads as doc indices with the root its own head, deps)
+PARSED = [
+    ("Alice works for Acme in Paris .", "PROPN VERB ADP PROPN ADP PROPN PUNCT", [1, 1, 3, 1, 5, 1, 1], "nsubj root case obl case obl punct"),
+    ("Bob visited London last week .", "PROPN VERB PROPN ADJ NOUN PUNCT", [1, 1, 1, 4, 1, 1], "nsubj root obj amod obl punct"),
+    ("The cat sat on the mat .", "DET NOUN VERB ADP DET NOUN PUNCT", [1, 2, 2, 5, 5, 2, 2], "det nsubj root case det obl punct"),
+    ("Carol Smith joined Globex Corp in Berlin .", "PROPN PROPN VERB PROPN PROPN ADP PROPN PUNCT", [2, 0, 2, 4, 2, 6, 2, 2], "nsubj flat root compound obj case obl punct"),
+    ("A dog barked loudly .", "DET NOUN VERB ADV PUNCT", [1, 2, 2, 2, 2], "det nsubj root advmod punct"),
+    ("Dave left Acme for Initech .", "PROPN VERB PROPN ADP PROPN PUNCT", [1, 1, 1, 4, 1, 1], "nsubj root obj case obl punct"),
+]
+
+SMALL = {"components.tok2vec.model.embed.width": 32, "components.tok2vec.model.encode.width": 32,
+         "components.tok2vec.model.encode.depth": 2}
+
+
+def joined(rows):
+    """Several PARSED sentences as one doc, heads re-offset."""
+    text, pos, heads, deps, offset = [], [], [], [], 0
+    for t, p, h, d in rows:
+        text.append(t), pos.append(p), deps.append(d)
+        heads += [x + offset for x in h]
+        offset += len(h)
+    return (" ".join(text), " ".join(pos), heads, " ".join(deps))
+
+
+def parsed_examples(nlp, multi=False):
+    rows = PARSED + ([joined(PARSED[2:5]), joined(PARSED[:2])] if multi else [])
+    out = []
+    for text, pos, heads, deps in rows:
+        words = text.split()
+        ref = Doc(nlp.vocab, words=words, pos=pos.split(), tags=pos.split(), heads=heads, deps=deps.split())
+        ref.sent_starts = workbench.text.syntax.sent_starts_from_heads(heads)
+        out.append(Example.from_gold(nlp.vocab, ref))
+    return out
+
+
+def shared_pipeline(components=("tagger", "parser")):
+    config = build_init_config(list(components), shared=True)
+    for key, value in SMALL.items():
+        node = config
+        *path, last = key.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    for name in components:
+        if "tok2vec" in config["components"][name]["model"]:
+            config["components"][name]["model"]["tok2vec"]["width"] = 32
+    config["components"]["parser"]["min_action_freq"] = 1
+    return workbench.Pipeline.from_config(config)
+
+
+def train(nlp, examples, steps=40, lr=0.01):
+    nlp.initialize(lambda: iter(examples))
+    sgd = Adam(lr)
+    for _ in range(steps):
+        nlp.update(examples, sgd=sgd)
+    return nlp
+
+
+def assert_valid_parse(doc):
+    assert doc.has_heads
+    for sent in doc.sents:
+        roots = [t for t in sent if t.head.i == t.i]
+        assert len(roots) == 1
+        assert all(sent.start <= t.head.i < sent.end for t in sent)
+    local = [-1 if h == i else h for i, h in enumerate(doc.heads)]
+    assert is_projective(local)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    nlp = shared_pipeline()
+    examples = parsed_examples(nlp, multi=True)
+    return train(nlp, examples, steps=60), examples
+
+
+def test_parser_learns_the_tiny_corpus(trained):
+    nlp, examples = trained
+    scores = nlp.evaluate(examples)
+    assert scores["dep_uas"] > 0.95 and scores["dep_las"] > 0.9
+    assert scores["sents_f"] == 1.0
+    doc = nlp("The cat sat on the mat .")
+    assert [t.head.text for t in doc] == ["cat", "sat", "sat", "mat", "mat", "sat", "sat"]
+    assert doc[1].dep_ == "nsubj" and [c.text for c in doc[2].children] == ["cat", "mat", "."]
+    assert [c.text for c in doc[5].children] == ["on", "the"]
+    assert [s.text for s in doc.noun_chunks] == ["The cat", "the mat"]
+
+
+def test_sentences_follow_the_parse(trained):
+    nlp, _ = trained
+    doc = nlp("The cat sat on the mat . A dog barked loudly . Bob visited London last week .")
+    assert_valid_parse(doc)
+    assert [s.text for s in doc.sents] == ["The cat sat on the mat .", "A dog barked loudly .",
+                                           "Bob visited London last week ."]
+    assert [t.i for t in doc if t.head.i == t.i] == [2, 9, 13]  # one root per sentence
+
+
+def test_decoding_untrained_weights_always_gives_trees():
+    nlp = shared_pipeline()
+    examples = parsed_examples(nlp)
+    nlp.initialize(lambda: iter(examples))
+    parser = nlp.get_pipe("parser")
+    rng = numpy.random.default_rng(0)
+    lower = parser.model.get_ref("lower")
+    lower.set_param("W", rng.normal(size=lower.get_param("W").shape).astype("float32"))
+    upper = parser.model.get_ref("upper")
+    upper.set_param("W", rng.normal(size=upper.get_param("W").shape).astype("float32"))
+    for doc in nlp.pipe([" ".join(t for t, *_ in PARSED)] * 3 + ["Hi"]):
+        assert_valid_parse(doc)
+
+
+def test_save_load_round_trip(trained, tmp_path):
+    nlp, _ = trained
+    text = "Carol Smith joined Globex Corp in Berlin . Dave left Acme for Initech ."
+    before = nlp(text)
+    nlp.to_disk(tmp_path / "model")
+    loaded = workbench.load(tmp_path / "model")
+    after = loaded(text)
+    assert after.heads == before.heads and after.deps == before.deps
+    assert [s.text for s in after.sents] == [s.text for s in before.sents]
+    again = Doc.from_json(loaded.vocab, after.to_json())
+    assert again.heads == after.heads and again.deps == after.deps
+
+
+def test_independent_parser_and_make_independent(trained):
+    nlp, examples = trained
+    text = "Bob visited London last week ."
+    before = nlp(text).heads
+    nlp.make_independent("parser")
+    assert "Listener" not in str(nlp.config["components"]["parser"]["model"]["tok2vec"])
+    assert nlp(text).heads == before
+    config = build_init_config(["parser"], shared=False)
+    config["components"]["parser"]["min_action_freq"] = 1
+    indep = workbench.Pipeline.from_config(config)
+    assert indep.pipe_names == ["parser"]
+    train(indep, parsed_examples(indep), steps=5)
+    assert_valid_parse(indep(text))
+
+
+def test_parser_over_a_transformer_listener(tmp_path):
+    path = save_tiny_bert(tmp_path / "bert")
+    nlp = workbench.Pipeline.from_config(f"""
+[components.transformer]
+factory = "transformer"
+
+[components.transformer.model]
+@architectures = "spacy-transformers.TransformerModel.v1"
+name = "{path}"
+
+[components.transformer.model.get_spans]
+@span_getters = "spacy-transformers.doc_spans.v1"
+
+[components.parser]
+factory = "parser"
+min_action_freq = 1
+
+[components.parser.model]
+@architectures = "spacy.TransitionBasedParser.v2"
+state_type = "parser"
+hidden_width = 32
+
+[components.parser.model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+
+[components.parser.model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+""")
+    examples = parsed_examples(nlp)
+    nlp.initialize(lambda: iter(examples))
+    sgd = Adam(0.01)
+    losses = [nlp.update(examples, sgd=sgd)["parser"] for _ in range(15)]
+    assert losses[-1] < 0.5 * losses[0]
+    assert_valid_parse(nlp("the cat sat on the mat ."))
+
+
+def test_nonprojective_gold_is_lifted_for_training_and_restored():
+    nlp = shared_pipeline(("parser",))
+    # "A hearing is scheduled on the issue today": 'on' attaches to 'hearing' across 'is scheduled'
+    words = "A hearing is scheduled on the issue today".split()
+    heads = [1, 3, 3, 3, 6, 6, 1, 3]
+    deps = "det nsubj aux root case det nmod obl".split()
+    ref = Doc(nlp.vocab, words=words, heads=heads, deps=deps)
+    examples = [Example.from_gold(nlp.vocab, ref)] + parsed_examples(nlp)
+    train(nlp, examples, steps=60)
+    assert "nmod||nsubj" in nlp.get_pipe("parser").cfg["labels"]
+    doc = nlp(" ".join(words))
+    assert doc.heads == heads and doc.deps == deps  # lifted back under 'hearing'
+
+
+def test_config_errors():
+    tok2vec = HashEmbedCNN(width=16, depth=1, embed_size=100, window_size=1, maxout_pieces=2, subword_features=False)
+    with pytest.raises(ConfigError, match='"ner".*"parser"'):
+        TransitionBasedParser(tok2vec, state_type="tagger")
+    with pytest.raises(ConfigError, match="nr_feature_tokens"):
+        TransitionBasedParser(tok2vec, state_type="parser", nr_feature_tokens=11)
+    nlp = workbench.Pipeline()
+    with pytest.raises(ConfigError, match='state_type = "parser"'):
+        nlp.add_pipe("parser", config={"model": {"state_type": "ner"}})
+
+
+def test_bad_gold_parses_are_named():
+    nlp = shared_pipeline(("parser",))
+    examples = parsed_examples(nlp)
+    nlp.initialize(lambda: iter(examples))
+    words = "a b c".split()
+    cyclic = Doc(nlp.vocab, words=words, heads=[1, 2, 0], deps=["dep"] * 3)
+    with pytest.raises(DataError, match="cycle"):
+        nlp.update([Example.from_gold(nlp.vocab, cyclic)])
+    partial = Doc(nlp.vocab, words=words, heads=[1, 1, None], deps=["dep"] * 3)
+    with pytest.raises(DataError, match="token 2"):
+        nlp.update([Example.from_gold(nlp.vocab, partial)])
+    with pytest.raises(DataError, match="outside the doc"):
+        Doc(nlp.vocab, words=words, heads=[1, 1, 3])

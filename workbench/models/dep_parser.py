@@ -1,0 +1,312 @@
+"""Greedy arc-eager dependency parser over token vectors (`state_type = "parser"`).
+
+`DependencyParser(tok2vec, ...)` returns a `Model[List[Doc], ...]` with refs
+`tok2vec`, `lower` and (if `use_upper`) `upper`:
+
+- `model.predict(docs) -> (heads, labels)`: per doc, local head positions (-1:
+  root) and label ids (-1 for roots). Greedy decoding: one loop over
+  transitions, each step numpy ops over all still-active docs.
+- `batch, backprop = model.begin_update(docs)`; `loss, d = batch.get_loss(golds)`;
+  `backprop(d)`: training on the states of the static oracle (golds: per doc,
+  projective local heads and label ids). The oracle runs over the whole batch
+  first; then the scores and loss of all its states are computed at once.
+
+A state's features are the token vectors at `PARSER_SLOTS` (stack S0-S2, buffer
+B0-B2, leftmost/rightmost dependents), a missing slot using a learned pad. The
+lower layer projects each slot to (hidden, pieces), sums them, adds a bias and
+takes the maxout; the optional zero-initialised upper layer maps to actions. At
+inference each token's projection for every slot is computed with one GEMM
+before decoding, so a step only gathers and sums rows.
+"""
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+from thinc.api import Model, NumpyOps, glorot_uniform_init
+from thinc.types import Floats2d
+
+from ..errors import ConfigError, DataError
+from .arc_eager import ParseStates, get_arc_eager_moves, oracle_states
+
+ParseGold = Tuple[np.ndarray, np.ndarray]  # local heads (-1: root), label ids
+
+
+def DependencyParser(
+    tok2vec: Model, slots: Sequence[str], hidden_width: int, maxout_pieces: int,
+    use_upper: bool, nO: Optional[int] = None,
+) -> Model:
+    width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
+    lower = _ParserLower(len(slots), nO=int(hidden_width) if use_upper else None,
+                         nP=int(maxout_pieces), nI=width)
+    layers = [tok2vec, lower]
+    refs = {"tok2vec": tok2vec, "lower": lower}
+    if use_upper:
+        upper = _Upper(nO=nO, nI=int(hidden_width))
+        layers.append(upper)
+        refs["upper"] = upper
+    return Model(
+        "dep_parser", _forward, init=_init, layers=layers, refs=refs, dims={"nO": nO},
+        attrs={"labels": [], "state_type": "parser", "feature_slots": list(slots),
+               "use_upper": bool(use_upper), "hidden_width": int(hidden_width)},
+    )
+
+
+def get_parser_moves(model: Model):
+    return get_arc_eager_moves(model.attrs["labels"])
+
+
+def is_initialized(model: Model) -> bool:
+    return bool(model.get_ref("lower").has_param("W"))
+
+
+def initialize_parser(model: Model, labels: Sequence[str], X: Optional[List[Any]] = None) -> Model:
+    """Set the dependency labels, then give the parser head fresh weights."""
+    labels = list(labels)
+    for label in labels:
+        if not isinstance(label, str) or not label:
+            raise ConfigError(f"Parser labels must be non-empty strings, got {label!r}.")
+    get_arc_eager_moves(labels)  # raises on duplicates
+    model.attrs["labels"] = labels
+    model.initialize(X=X)
+    return model
+
+
+def _init(model: Model, X: Optional[List[Any]] = None, Y: Any = None) -> None:
+    labels = list(model.attrs["labels"])
+    if not labels:
+        raise ConfigError("The parser model has no labels to initialize with: give initialize "
+                          "examples with heads and dependency labels.")
+    n_actions = get_arc_eager_moves(labels).n_actions
+    nO = model.maybe_get_dim("nO")
+    if nO is not None and nO != n_actions and not is_initialized(model):
+        raise ConfigError(
+            f"TransitionBasedParser: nO = {nO} in the config, but the {len(labels)} labels need "
+            f"2 + 2 * {len(labels)} = {n_actions} actions. Remove nO from the config (it is inferred)."
+        )
+    tok2vec = model.get_ref("tok2vec")
+    tok2vec.initialize(X=X) if X is not None else tok2vec.initialize()
+    if not tok2vec.has_dim("nO"):
+        raise ConfigError(f"The parser's tok2vec sub-model ({tok2vec.name!r}) has no output "
+                          f"width 'nO' after initialization; set its width in the config.")
+    hidden = model.attrs["hidden_width"] if model.attrs["use_upper"] else n_actions
+    _reset(model.get_ref("lower"), {"nI": tok2vec.get_dim("nO"), "nO": hidden})
+    if model.has_ref("upper"):
+        _reset(model.get_ref("upper"), {"nI": hidden, "nO": n_actions})
+    model.set_dim("nO", n_actions, force=True)
+
+
+def _reset(layer: Model, dims: dict) -> None:
+    for name in layer.param_names:
+        layer.set_param(name, None)
+    for name, value in dims.items():
+        layer.set_dim(name, int(value), force=True)
+    layer.initialize()
+
+
+# -- the lower layer: gathered slot vectors -> maxout -----------------------------------
+
+
+def _ParserLower(nF: int, nO: Optional[int], nP: int, nI: Optional[int]) -> Model:
+    """Input (X (N, nI) token vectors, idx (M, nF) rows of X per slot, -1 = pad) -> (M, nO).
+
+    Params: W (nF, nI, nO, nP), b (nO, nP), pad (nF, nO, nP).
+    """
+    return Model("parser_lower", _lower_forward, init=_lower_init,
+                 dims={"nF": nF, "nO": nO, "nP": nP, "nI": nI},
+                 params={"W": None, "b": None, "pad": None})
+
+
+def _lower_init(model: Model, X: Any = None, Y: Any = None) -> None:
+    nF, nO, nP, nI = (model.get_dim(d) for d in ("nF", "nO", "nP", "nI"))
+    W = glorot_uniform_init(model.ops, (nF * nI, nO * nP))
+    model.set_param("W", model.ops.asarray(W).reshape((nF, nI, nO, nP)))
+    model.set_param("b", model.ops.alloc2f(nO, nP))
+    model.set_param("pad", model.ops.alloc3f(nF, nO, nP))
+
+
+def _lower_forward(model: Model, inputs, is_train: bool):
+    """Each token's projection for every slot (one GEMM over the N tokens), then per
+    state the sum of its slots' rows: cheaper than a GEMM over the M > N states."""
+    X, idx = inputs
+    ops = model.ops
+    W, b, pad = model.get_param("W"), model.get_param("b"), model.get_param("pad")
+    nF, nI, nO, nP = W.shape
+    nOP = nO * nP
+    M, N = idx.shape[0], X.shape[0]
+    Wr = W.transpose(1, 0, 2, 3).reshape((nI, nF * nOP))
+    P = np.empty((N + 1, nF, nOP), dtype="float32")  # row N: the pads
+    P[:N] = (X @ Wr).reshape((N, nF, nOP))
+    P[N] = pad.reshape((nF, nOP))
+    rows = (np.where(idx >= 0, idx, N) * nF + np.arange(nF)).reshape(-1)  # (M * nF,)
+    Z = P.reshape(((N + 1) * nF, nOP))[rows].reshape((M, nF, nOP)).sum(axis=1)
+    Z += b.reshape((1, nOP))
+    H, which = ops.maxout(Z.reshape((M, nO, nP)))  # (M, nO)
+
+    def backprop(dH: Floats2d) -> Floats2d:
+        dZ = ops.backprop_maxout(dH, which, nP).reshape((M, nOP))
+        model.inc_grad("b", dZ.sum(axis=0).reshape((nO, nP)))
+        dP = ops.alloc2f((N + 1) * nF, nOP)
+        ops.scatter_add(dP, np.ascontiguousarray(rows.astype("int32")),
+                        np.ascontiguousarray(np.repeat(dZ, nF, axis=0)))
+        dP = dP.reshape((N + 1, nF * nOP))
+        model.inc_grad("pad", dP[N].reshape((nF, nO, nP)))
+        dPx = dP[:N]
+        model.inc_grad("W", (X.T @ dPx).reshape((nI, nF, nO, nP)).transpose(1, 0, 2, 3))
+        return dPx @ Wr.T  # (N, nI)
+
+    return H, backprop
+
+
+def _Upper(nO: Optional[int], nI: int) -> Model:
+    """Zero-initialised affine layer hidden -> action scores, (M, nI) -> (M, nO), with
+    numpy matmuls (faster than ops.gemm at these shapes). Params W (nO, nI), b (nO,)."""
+    return Model("parser_upper", _upper_forward, init=_upper_init, dims={"nO": nO, "nI": nI},
+                 params={"W": None, "b": None})
+
+
+def _upper_init(model: Model, X: Any = None, Y: Any = None) -> None:
+    model.set_param("W", model.ops.alloc2f(model.get_dim("nO"), model.get_dim("nI")))
+    model.set_param("b", model.ops.alloc1f(model.get_dim("nO")))
+
+
+def _upper_forward(model: Model, H, is_train: bool):
+    W, b = model.get_param("W"), model.get_param("b")
+    S = H @ W.T + b
+
+    def backprop(dS):
+        model.inc_grad("W", dS.T @ H)
+        model.inc_grad("b", dS.sum(axis=0))
+        return dS @ W
+
+    return S, backprop
+
+
+# -- forward -------------------------------------------------------------------------
+
+
+def _forward(model: Model, docs: List[Any], is_train: bool):
+    if not is_initialized(model):
+        raise ConfigError("The parser model is not initialized: call the component's "
+                          "initialize (nlp.initialize()) before predicting or training.")
+    tok2vec = model.get_ref("tok2vec")
+    if is_train:
+        Xs, backprop_tok2vec = tok2vec(docs, is_train=True)
+        X, lengths = _flatten(model, docs, Xs)
+        batch = ParserBatch(model, X, lengths)
+
+        def backprop(d: "ParserGrad") -> List[Any]:
+            dX = d.backprop_head()
+            backprop_tok2vec(model.ops.xp.split(dX, np.cumsum(lengths)[:-1].tolist()))
+            return []
+
+        return batch, backprop
+    if not docs:
+        return ([], []), lambda d: []
+    X, lengths = _flatten(model, docs, tok2vec.predict(docs))
+    return greedy_parse(model, X, lengths), lambda d: []
+
+
+def _flatten(model: Model, docs: List[Any], Xs: List[Floats2d]):
+    width = model.get_ref("lower").get_dim("nI")
+    for d, (doc, x) in enumerate(zip(docs, Xs)):
+        if x.ndim != 2 or x.shape[0] != len(doc) or x.shape[1] != width:
+            raise DataError(
+                f"The parser's tok2vec returned shape {tuple(x.shape)} for doc {d} with "
+                f"{len(doc)} tokens; expected ({len(doc)}, {width})."
+            )
+    lengths = np.array([len(doc) for doc in docs], dtype=np.int64)
+    if not len(docs):
+        return np.zeros((0, width), dtype="float32"), lengths
+    X = np.ascontiguousarray(model.ops.to_numpy(model.ops.xp.concatenate(Xs)), dtype="float32")
+    return X, lengths
+
+
+class ParserGrad:
+    def __init__(self, d_scores, n_states: int, backprop_head):
+        self.d_scores = d_scores  # (M, n_actions)
+        self.n_states = n_states
+        self.backprop_head = backprop_head  # () -> dX (N, width)
+
+
+class ParserBatch:
+    """A training batch's token vectors, waiting for the gold parses."""
+
+    def __init__(self, model: Model, X: Floats2d, lengths: np.ndarray):
+        self.model, self.X, self.lengths = model, X, lengths
+
+    def get_loss(self, golds: Sequence[ParseGold], normalize: bool = False):
+        """Softmax cross-entropy of the oracle's actions over the valid actions of its states.
+
+        Returns the summed loss and the gradient (of the mean over states if `normalize`).
+        """
+        from .parser import masked_softmax_loss
+
+        model, ops = self.model, self.model.ops
+        moves = get_parser_moves(model)
+        if len(golds) != len(self.lengths):
+            raise DataError(f"Got {len(golds)} gold parses for a batch of {len(self.lengths)} docs.")
+        heads = [np.asarray(h, dtype=np.int64) for h, _ in golds]
+        labels = [np.asarray(lab, dtype=np.int64) for _, lab in golds]
+        for d, (h, lab, n) in enumerate(zip(heads, labels, self.lengths.tolist())):
+            if len(h) != n or len(lab) != n:
+                raise DataError(f"Doc {d} has {n} tokens but its gold parse has {len(h)} heads.")
+            arcs = h >= 0
+            if arcs.any() and (lab[arcs].min() < 0 or lab[arcs].max() >= len(moves.labels)):
+                raise DataError(f"Doc {d}: gold label ids must lie in [0, {len(moves.labels)}).")
+        feats, codes, acts = oracle_states(self.lengths, heads, labels, moves,
+                                           model.attrs["feature_slots"])
+        width = self.X.shape[1]
+        if not len(acts):
+            return 0.0, ParserGrad(ops.alloc2f(0, moves.n_actions), 0,
+                                   lambda: ops.alloc2f(len(self.X), width))
+        H, backprop_lower = model.get_ref("lower")((self.X, feats), is_train=True)
+        if model.has_ref("upper"):
+            S, backprop_upper = model.get_ref("upper")(H, is_train=True)
+        else:
+            S, backprop_upper = H, None
+        valid = moves.valid_table[codes]
+        loss, d_scores, n = masked_softmax_loss(ops, S, valid, acts)
+        if normalize and n:
+            d_scores /= n
+
+        def backprop_head():
+            dH = backprop_upper(d_scores) if backprop_upper is not None else d_scores
+            return backprop_lower(dH)
+
+        return loss, ParserGrad(d_scores, n, backprop_head)
+
+
+def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
+    """Greedy arc-eager decode of all docs: per doc (local heads, label ids)."""
+    moves = get_parser_moves(model)
+    lower = model.get_ref("lower")
+    W, b, pad = (np.asarray(model.ops.to_numpy(lower.get_param(n))) for n in ("W", "b", "pad"))
+    nF, nI, nO, nP = W.shape
+    nOP = nO * nP
+    N = int(X.shape[0])
+    # Every token's projection for every slot at once: (N + 1, nF, nOP), row N = the pads.
+    P = np.empty((N + 1, nF, nOP), dtype="float32")
+    P[:N] = (X @ W.transpose(1, 0, 2, 3).reshape((nI, nF * nOP))).reshape((N, nF, nOP))
+    P[N] = pad.reshape((nF, nOP))
+    P = P.reshape(((N + 1) * nF, nOP))
+    bias = b.reshape((1, nOP))
+    f_off = np.arange(nF)
+    upper = model.get_ref("upper") if model.has_ref("upper") else None
+    if upper is not None:
+        W2T = np.ascontiguousarray(model.ops.to_numpy(upper.get_param("W")).T)
+        b2 = model.ops.to_numpy(upper.get_param("b"))
+    np_ops = NumpyOps()
+    slots = model.attrs["feature_slots"]
+    states = ParseStates(lengths)
+    valid_table = moves.valid_table
+    while True:
+        ds = states.active()
+        if not len(ds):
+            break
+        idx = states.features(ds, slots)
+        rows = np.where(idx >= 0, idx, N) * nF + f_off  # (n, nF) rows of P
+        Z = P[rows].sum(axis=1) + bias  # (n, nOP)
+        H = np_ops.maxout(Z.reshape((len(ds), nO, nP)))[0]
+        S = H @ W2T + b2 if upper is not None else H
+        a = np.where(valid_table[states.codes(ds)], S, -np.inf).argmax(axis=1)
+        states.apply(ds, a, moves)
+    return states.result()
