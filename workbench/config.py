@@ -60,6 +60,7 @@ max_steps = 20000
 eval_frequency = 200
 frozen_components = []
 annotating_components = []
+learn_rate_multipliers = {}
 train_corpus = "corpora.train"
 dev_corpus = "corpora.dev"
 

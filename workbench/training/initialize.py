@@ -4,6 +4,7 @@ from typing import Any, Callable, Dict, Iterable
 from thinc.api import Optimizer
 
 from ..config import resolve_block
+from .lr_multipliers import apply_learn_rate_multipliers
 
 
 def initialize_pipeline(nlp: Any, resolved: Dict[str, Any], get_examples: Callable[[], Iterable[Any]]) -> Optimizer:
@@ -11,7 +12,8 @@ def initialize_pipeline(nlp: Any, resolved: Dict[str, Any], get_examples: Callab
 
     Order matters: vectors first (StaticVectors reads their width), then
     `nlp.initialize`, and only then `init_tok2vec`, so that initializing cannot
-    overwrite the pretrained weights. The loaded layers are printed.
+    overwrite the pretrained weights. The loaded layers are printed. The optimizer
+    applies [training] learn_rate_multipliers (see lr_multipliers.py).
     """
     init = resolved.get("initialize", {})
     if init.get("vectors"):
@@ -25,4 +27,5 @@ def initialize_pipeline(nlp: Any, resolved: Dict[str, Any], get_examples: Callab
         pretraining = resolved.get("pretraining") or {}
         report = load_pretrained(nlp, init["init_tok2vec"], pretraining.get("component"), pretraining.get("layer"))
         print(report.format(), flush=True)
-    return resolve_block(resolved["training"]["optimizer"], "training.optimizer")
+    optimizer = resolve_block(resolved["training"]["optimizer"], "training.optimizer")
+    return apply_learn_rate_multipliers(optimizer, nlp, resolved["training"].get("learn_rate_multipliers"))
