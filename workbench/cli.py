@@ -1,4 +1,4 @@
-"""`python -m workbench ...`: init, debug, convert, train, pretrain, evaluate."""
+"""`python -m workbench ...`: init, debug, convert, train, pretrain, evaluate, apply, sweep."""
 import argparse
 import importlib.util
 import sys
@@ -103,6 +103,19 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("data")
     ev.add_argument("--output", help="write the metrics as JSON here")
     ev.add_argument("--n-sents", type=int, default=1)
+
+    ap = sub.add_parser("apply", help="annotate a JSONL file or a folder of .txt files with a trained pipeline")
+    ap.add_argument("model", help="a saved pipeline (e.g. OUTPUT/model-best)")
+    ap.add_argument("input", help="JSONL file with one text per line, a .txt file or a folder of .txt files")
+    ap.add_argument("output", help="JSONL file for the annotated docs")
+    ap.add_argument("--n-process", type=int, default=1, help="worker processes (-1: one per core); with --ray: actors")
+    ap.add_argument("--batch-size", type=int, default=None, help="texts per batch (default: the pipeline's [nlp] batch_size)")
+    ap.add_argument("--text-key", default="text", help="the JSONL key that holds the text")
+    ap.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    ap.add_argument("--vectors", action="store_true", help="also write each token's vector")
+    ap.add_argument("--ray", action="store_true", help="run on a Ray cluster (pip install '.[distributed]')")
+    ap.add_argument("--address", default=None, help="with --ray: the cluster to join, e.g. ray://head:10001 or auto")
+    ap.add_argument("--no-progress", action="store_true")
     return p
 
 
@@ -142,6 +155,10 @@ def _run(args, extra: List[str]) -> int:
     if args.command == "pretrain":
         return commands.pretrain(args.texts, args.output, args.config, overrides, resume_path=args.resume_path,
                                  epoch_resume=args.epoch_resume, progress=not args.no_progress)
+    if args.command == "apply":
+        return commands.apply(args.model, args.input, args.output, n_process=args.n_process, batch_size=args.batch_size,
+                              text_key=args.text_key, force=args.force, vectors=args.vectors, use_ray=args.ray,
+                              address=args.address, progress=not args.no_progress)
     if args.command == "evaluate":
         return commands.evaluate(args.model, args.data, args.output, n_sents=args.n_sents)
     raise WorkbenchError(f"Unknown command {args.command}")
