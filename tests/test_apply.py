@@ -4,12 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.sample import save_sample_model
 from tests.helpers.timeout import time_limit
 from workbench.apply import apply, read_input
 from workbench.cli import main
-from workbench.config import load_config
 from workbench.errors import DataError, WorkbenchError
-from workbench.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -18,13 +17,7 @@ SAMPLE = ROOT / "sample_data"
 @pytest.fixture(scope="session")
 def sample_model(tmp_path_factory):
     """The sample tagger + ner pipeline (shared tok2vec), briefly trained and saved."""
-    config = load_config(SAMPLE / "configs" / "shared.cfg", {
-        "paths.train": str(SAMPLE / "train.jsonl"), "paths.dev": str(SAMPLE / "dev.jsonl"),
-        "training.max_steps": 30, "training.eval_frequency": 30, "training.max_epochs": 0,
-    })
-    path = tmp_path_factory.mktemp("apply") / "model"
-    train(config, None).nlp.to_disk(path)
-    return path
+    return save_sample_model(tmp_path_factory.mktemp("apply") / "model")
 
 
 @pytest.fixture(scope="session")
