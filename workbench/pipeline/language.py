@@ -207,10 +207,31 @@ class Pipeline:
     def __call__(self, text: Union[str, Doc], *, disable: Iterable[str] = ()) -> Doc:
         return next(iter(self.pipe([text], batch_size=1, disable=disable)))
 
-    def pipe(self, texts: Iterable[Union[str, Doc]], *, batch_size: Optional[int] = None, disable: Iterable[str] = ()) -> Iterator[Doc]:
-        """Process texts in batches; yields Docs in order."""
+    def pipe(self, texts: Iterable[Union[str, Doc]], *, batch_size: Optional[int] = None, disable: Iterable[str] = (),
+             as_tuples: bool = False, n_process: int = 1, keep_trf_data: bool = True) -> Iterator[Doc]:
+        """Process texts in batches; yields Docs in input order.
+
+        as_tuples: `texts` are (text, context) pairs; yields (doc, context) pairs.
+        n_process: run in that many worker processes (-1: one per core; see
+        `pipeline.multiprocess`). keep_trf_data=False drops `doc._.trf_data` (it is
+        large: with n_process > 1 it is then not sent back at all).
+        """
+        from .multiprocess import n_workers, pipe_in_processes, split_pairs, without_trf_data
+
         batch_size = batch_size or self.batch_size
         disable = set(disable)
+        if as_tuples:
+            texts, contexts = split_pairs(texts)
+            docs = self.pipe(texts, batch_size=batch_size, disable=disable, n_process=n_process, keep_trf_data=keep_trf_data)
+            return zip(docs, contexts)
+        n_process = n_workers(n_process, self)
+        if n_process > 1:
+            return pipe_in_processes(self, texts, n_process=n_process, batch_size=batch_size, disable=sorted(disable),
+                                     keep_trf_data=keep_trf_data)
+        docs = self._pipe(texts, batch_size, disable)
+        return docs if keep_trf_data else without_trf_data(docs)
+
+    def _pipe(self, texts: Iterable[Union[str, Doc]], batch_size: int, disable: set) -> Iterator[Doc]:
         batch: List[Doc] = []
         for text in texts:
             batch.append(self._ensure_doc(text))

@@ -1,0 +1,19 @@
+"""sweep --ray on a real local Ray Tune: 2 trials x a tiny config x 2 evaluations."""
+import json
+
+from tests.helpers.sample import sample_config
+from tests.helpers.timeout import time_limit
+from tests.training.test_sweep import TINY
+from workbench.sweep import sweep
+
+
+def test_two_trials_on_tune_report_and_write_the_table(ray_cluster, tmp_path):
+    out = tmp_path / "sweep"
+    with time_limit(480, "sweep on Ray Tune"):
+        rows = sweep(sample_config(**TINY), ["training.dropout=choice(0.1,0.3)"], out, search="grid", use_ray=True,
+                     max_concurrent=1, progress=False)
+    assert len(rows) == 2 and all(r["evaluations"] == 2 and r["status"] == "done" for r in rows)
+    for r in rows:
+        lines = (out / "trials" / r["trial"] / "events.jsonl").read_text().splitlines()
+        assert [json.loads(line)["step"] for line in lines if '"evaluate"' in line] == [2, 4]
+    assert (out / "results.csv").exists() and (out / "best.cfg").exists() and (out / "ray" / "tune").exists()

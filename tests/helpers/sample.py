@@ -1,0 +1,34 @@
+"""The sample pipeline (tagger + ner over a shared tok2vec, sample_data/configs/shared.cfg)."""
+import json
+from pathlib import Path
+
+from . import ROOT
+
+SAMPLE = ROOT / "sample_data"
+DATA = {"paths.train": str(SAMPLE / "train.jsonl"), "paths.dev": str(SAMPLE / "dev.jsonl")}
+
+
+def sample_config(**overrides):
+    """shared.cfg with the sample data paths and dotted `overrides` (use __ for dots)."""
+    from workbench.config import load_config
+
+    return load_config(SAMPLE / "configs" / "shared.cfg", {**DATA, **{k.replace("__", "."): v for k, v in overrides.items()}})
+
+
+def trained_sample_pipeline(steps: int = 30):
+    """The sample pipeline after `steps` updates (seconds), not saved."""
+    from workbench.training.loop import train
+
+    config = sample_config(training__max_steps=steps, training__eval_frequency=steps, training__max_epochs=0)
+    return train(config, None).nlp
+
+
+def save_sample_model(path: Path, steps: int = 30) -> Path:
+    trained_sample_pipeline(steps).to_disk(path)
+    return Path(path)
+
+
+def raw_texts(n: int):
+    """The first `n` texts of sample_data/raw_text.jsonl."""
+    lines = (SAMPLE / "raw_text.jsonl").read_text(encoding="utf8").splitlines()
+    return [json.loads(line)["text"] for line in lines[:n]]

@@ -1,0 +1,340 @@
+"""`nlp.pipe(texts, n_process=N)`: the pipeline run by N worker processes.
+
+The parent checks that every part of the pipeline can be rebuilt in a fresh
+process, saves the pipeline once to a temporary folder and starts N workers
+with the `spawn` method (chosen explicitly: it behaves the same on every OS and
+Python version, and never copies locked torch threads the way `fork` does).
+Each worker loads the pipeline once, limits its torch and BLAS threads to a
+fair share of the cores, and annotates whole batches. Texts go out as strings
+(Docs as plain data); annotated docs come back as msgpack bytes
+(`doc_transfer`); `as_tuples` contexts never leave the parent. At most two
+batches per worker are in flight, so memory stays flat however long the input
+is, and docs are yielded in input order.
+
+Scripts that call it need the usual `if __name__ == "__main__":` guard (spawn
+imports the main module in each worker).
+"""
+import importlib
+import importlib.util
+import itertools
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+import warnings
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from types import FunctionType
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from ..errors import ConfigError, WorkbenchError
+
+START_METHOD = "spawn"
+IN_FLIGHT_PER_WORKER = 2  # batches submitted ahead per worker: enough to keep it busy, bounded memory
+
+
+class WorkerError(WorkbenchError):
+    """A text failed in a worker process (`text_index` is its position in the input)."""
+
+    def __init__(self, message: str, text_index: Optional[int] = None):
+        super().__init__(message, text_index)
+        self.text_index = text_index
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+# ------------------------------------------------------------------ the parent side
+
+
+def n_workers(n_process: int, nlp: Any) -> int:
+    """How many processes to use: -1 is one per core; 1 on a GPU (with a warning)."""
+    if not isinstance(n_process, int) or isinstance(n_process, bool) or n_process == 0 or n_process < -1:
+        raise ConfigError(f"n_process = {n_process!r}: use a positive number of processes, or -1 for one per core.")
+    n = available_cores() if n_process == -1 else n_process
+    if n > 1 and pipeline_on_gpu(nlp):
+        warnings.warn(
+            f"nlp.pipe(n_process={n_process}): the pipeline runs on the GPU, which one process uses best; "
+            f"running in one process instead. Raise batch_size to use the GPU fully.",
+            RuntimeWarning, stacklevel=3,
+        )
+        return 1
+    return n
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def fair_threads(n_process: int) -> int:
+    """Threads per worker: the cores shared evenly, at least one."""
+    return max(1, available_cores() // n_process)
+
+
+def pipeline_on_gpu(nlp: Any) -> bool:
+    from thinc.api import get_current_ops
+
+    if getattr(get_current_ops(), "device_type", "cpu") != "cpu":
+        return True
+    for _, name, value in nlp.iter_params():
+        if getattr(value, "is_cuda", False):
+            return True
+    return False
+
+
+def split_pairs(items: Iterable[Any]) -> Tuple[Iterator[Any], Iterator[Any]]:
+    """(texts, contexts) from an iterable of (text, context) pairs, both lazy. The
+    contexts lag the texts by at most the batches in flight."""
+    checked = (_pair(item, i) for i, item in enumerate(items))
+    a, b = itertools.tee(checked)
+    return (text for text, _ in a), (context for _, context in b)
+
+
+def _pair(item: Any, i: int) -> Tuple[Any, Any]:
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        raise TypeError(f"nlp.pipe(as_tuples=True): item {i} is {item!r:.80}; pass (text, context) pairs.")
+    return item[0], item[1]
+
+
+def pipe_in_processes(nlp: Any, texts: Iterable[Any], *, n_process: int, batch_size: int,
+                      disable: Sequence[str] = (), keep_trf_data: bool = True,
+                      start_method: str = START_METHOD) -> Iterator[Any]:
+    """The annotated Docs of `texts`, in order, from `n_process` worker processes. What
+    cannot cross a process boundary is reported here, before any process starts."""
+    check_portable(nlp)
+    return _pipe_in_processes(nlp, texts, n_process, batch_size, disable, keep_trf_data, start_method)
+
+
+def _pipe_in_processes(nlp, texts, n_process, batch_size, disable, keep_trf_data, start_method) -> Iterator[Any]:
+    modules = user_modules(nlp)
+    folder = tempfile.mkdtemp(prefix="workbench-pipe-")
+    pool = None
+    try:
+        nlp.to_disk(folder)
+        pool = ProcessPoolExecutor(
+            n_process, mp_context=multiprocessing.get_context(start_method), initializer=_init_worker,
+            initargs=(folder, fair_threads(n_process), modules, sorted(disable), keep_trf_data),
+        )
+        pending: deque = deque()  # (index of the batch's first text, its size, future)
+        start = 0
+        for batch in _batches(texts, batch_size):
+            pending.append((start, len(batch), pool.submit(_annotate, [_outgoing(t, start + i) for i, t in enumerate(batch)], start)))
+            start += len(batch)
+            if len(pending) >= IN_FLIGHT_PER_WORKER * n_process:
+                yield from _receive(nlp, *pending.popleft())
+        while pending:
+            yield from _receive(nlp, *pending.popleft())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _batches(texts: Iterable[Any], size: int) -> Iterator[List[Any]]:
+    iterator = iter(texts)
+    while True:
+        batch = list(itertools.islice(iterator, size))
+        if not batch:
+            return
+        yield batch
+
+
+def _outgoing(text: Any, index: int) -> Any:
+    from ..text.doc import Doc
+    from .doc_transfer import doc_to_dict
+
+    if isinstance(text, str):
+        return text
+    if isinstance(text, Doc):
+        return doc_to_dict(text)
+    raise TypeError(f"nlp.pipe: text {index} is a {type(text).__name__}; expected a str or a Doc.")
+
+
+def _receive(nlp: Any, start: int, size: int, future: Any) -> List[Any]:
+    from .doc_transfer import docs_from_bytes
+
+    try:
+        data = future.result()
+    except BrokenProcessPool:
+        raise WorkerError(
+            f"nlp.pipe: a worker process died while annotating texts {start}-{start + size - 1} (it was "
+            f"killed, ran out of memory, or crashed in native code). Try a smaller batch_size or fewer "
+            f"processes (n_process).", start,
+        ) from None
+    return docs_from_bytes(nlp.vocab, data)
+
+
+def check_portable(nlp: Any) -> None:
+    """Raise a ConfigError for any part of the pipeline a fresh process cannot rebuild:
+    a component added as a Python object, or a function defined in a notebook cell or
+    the interactive interpreter (registered in the config, or set on a model)."""
+    from ..config import iter_promises
+    from ..registry import registry
+
+    config = nlp.config
+    how = "Move it into a .py file that you import (or pass that file with --code), or use n_process=1."
+    for name in nlp.pipe_names:
+        if name not in config["components"]:
+            raise ConfigError(
+                f"nlp.pipe(n_process>1): component '{name}' was added with nlp.add_component() as a Python "
+                f"object, so a worker process cannot rebuild it. Add it with nlp.add_pipe(FACTORY) from a "
+                f"registered factory, or use n_process=1."
+            )
+    for section, reg_name, func_name in _references(config, iter_promises):
+        fn = registry.get(reg_name, func_name)
+        if not _importable(fn):
+            raise ConfigError(
+                f"nlp.pipe(n_process>1): [{'.'.join(section)}] uses '{func_name}' ({reg_name}), which is "
+                f"defined in {_where(fn)}; a worker process cannot import it. {how}"
+            )
+    for name, comp in nlp.components:
+        for attr, value in getattr(comp, "__dict__", {}).items():  # e.g. an annotation_setter assigned in a notebook
+            if isinstance(value, FunctionType) and not _importable(value):
+                raise ConfigError(
+                    f"nlp.pipe(n_process>1): component '{name}' has {attr} = {value.__qualname__!r}, defined "
+                    f"in {_where(value)}; a worker process cannot import it. {how}"
+                )
+        model = getattr(comp, "model", None)
+        for node in model.walk() if model is not None else []:
+            for attr, value in node.attrs.items():
+                if callable(value) and not isinstance(value, type) and not _importable(value):
+                    raise ConfigError(
+                        f"nlp.pipe(n_process>1): component '{name}' has layer '{node.name}' with "
+                        f"attrs['{attr}'] = {getattr(value, '__qualname__', value)!r}, defined in "
+                        f"{_where(value)}; a worker process cannot import it. {how}"
+                    )
+
+
+def _references(config: Any, iter_promises) -> Iterator[Tuple[Tuple[str, ...], str, str]]:
+    """Every registered function the config names: factories and `@` references."""
+    for name, block in config["components"].items():
+        if isinstance(block, dict) and "factory" in block:
+            yield ("components", name), "factories", block["factory"]
+    yield from iter_promises(config)
+
+
+def _importable(fn: Any) -> bool:
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    if module is None:
+        return not isinstance(fn, FunctionType)  # e.g. a builtin or a callable object
+    return getattr(module, "__file__", None) is not None
+
+
+def _where(fn: Any) -> str:
+    module = getattr(fn, "__module__", None)
+    if module == "__main__":
+        return "a notebook cell or the interactive interpreter (module __main__)"
+    return f"module {module!r}, which has no file"
+
+
+def user_modules(nlp: Any) -> List[Tuple[str, str]]:
+    """(module name, file) of every module outside the workbench whose functions the config
+    names: each worker imports them (by name, else from the file) before loading."""
+    from ..config import iter_promises
+    from ..registry import registry
+
+    seen, out = set(), []
+    for _, reg_name, func_name in _references(nlp.config, iter_promises):
+        fn = registry.get(reg_name, func_name)
+        name = getattr(fn, "__module__", None) or ""
+        module = sys.modules.get(name)
+        if name in seen or module is None or name.split(".")[0] in ("workbench", "thinc", "confection"):
+            continue
+        seen.add(name)
+        if name != "__main__":  # spawn imports the main script in each worker itself
+            out.append((name, getattr(module, "__file__", None)))
+    return out
+
+
+# ------------------------------------------------------------------ the worker side
+
+_WORKER: dict = {}  # this worker's pipeline and settings, set once by _init_worker
+
+
+def _init_worker(folder: str, threads: int, modules: List[Tuple[str, str]], disable: List[str],
+                 keep_trf_data: bool) -> None:
+    """Runs once in each worker: threads, user modules, the pipeline. An error is kept and
+    raised with the first batch (an initializer that raises would only break the pool)."""
+    try:
+        limit_threads(threads)
+        for name, file in modules:
+            _import(name, file)
+        from .language import load
+
+        _WORKER.update(nlp=load(folder), disable=set(disable), keep_trf_data=keep_trf_data, error=None)
+    except BaseException as e:
+        _WORKER["error"] = f"the worker could not load the pipeline: {type(e).__name__}: {e}"
+
+
+def limit_threads(n: int) -> None:
+    """Limit this process to `n` threads for torch and for the BLAS/OpenMP pools."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(n)
+    except RuntimeError:  # only allowed before the first parallel torch call
+        pass
+    _WORKER["thread_limits"] = threadpool_limits(limits=n)  # kept: the limits hold while it lives
+
+
+def _import(name: str, file: Optional[str]) -> None:
+    if name in sys.modules:
+        return
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        if not file:
+            raise
+        spec = importlib.util.spec_from_file_location(name, file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+def _annotate(items: List[Any], start: int) -> bytes:
+    """Annotate one batch in a worker; msgpack bytes of the docs. A failure names the text."""
+    from .doc_transfer import doc_from_dict, docs_to_bytes
+
+    if _WORKER.get("error"):
+        raise WorkerError(f"nlp.pipe: {_WORKER['error']}", start)
+    nlp = _WORKER["nlp"]
+
+    def make(item):
+        return item if isinstance(item, str) else doc_from_dict(nlp.vocab, item)
+
+    try:
+        docs = list(nlp.pipe([make(item) for item in items], batch_size=len(items), disable=_WORKER["disable"]))
+        return docs_to_bytes(docs, keep_trf_data=_WORKER["keep_trf_data"])
+    except Exception:
+        batch_error = traceback.format_exc()
+    for i, item in enumerate(items):  # find the text that fails on its own
+        try:
+            docs_to_bytes(list(nlp.pipe([make(item)], batch_size=1, disable=_WORKER["disable"])),
+                          keep_trf_data=_WORKER["keep_trf_data"])
+        except Exception as e:
+            text = item if isinstance(item, str) else " ".join(item["words"])
+            raise WorkerError(
+                f"nlp.pipe: text {start + i} ({text[:60]!r}) failed in a worker process: "
+                f"{type(e).__name__}: {e}\n\nWorker traceback:\n{traceback.format_exc()}", start + i,
+            ) from None
+    raise WorkerError(
+        f"nlp.pipe: the batch of texts {start}-{start + len(items) - 1} failed in a worker process, though "
+        f"each text passes on its own.\n\nWorker traceback:\n{batch_error}", start,
+    )
+
+
+def without_trf_data(docs: Iterable[Any]) -> Iterator[Any]:
+    """The docs with `doc._.trf_data` dropped (what `keep_trf_data=False` does in one process)."""
+    from .doc_transfer import EXTENSION, TRF_DATA
+
+    for doc in docs:
+        doc.user_data.pop((EXTENSION, TRF_DATA, None, None), None)
+        yield doc
