@@ -103,13 +103,31 @@ def test_transformer_pipeline_gives_torch_the_threads(n):
     assert reported()[0] == {1}
 
 
-def test_default_is_the_cores_of_the_process():
+def test_default_is_the_idle_cores_of_the_process(monkeypatch):
+    monkeypatch.setattr(threads, "idle_cores", lambda: 3)  # as if 3 cores were free
     nlp = workbench.blank("en")
     nlp.add_pipe("tok2vec")
-    assert reported()[0] == {threads.available_cores()}
+    assert reported()[0] == {3}
     nlp.add_pipe("transformer", config={"model": {"name": str(tiny_bert_path())}})  # the last built decides
     assert reported()[0] == {1}
-    assert torch.get_num_threads() == threads.available_cores()
+    assert torch.get_num_threads() == 3
+
+
+def test_idle_cores_are_measured_within_the_affinity(monkeypatch):
+    monkeypatch.setattr(threads, "_idle_cache", (-1e9, 0))
+    n = threads.idle_cores(0.05)
+    assert 1 <= n <= threads.available_cores()
+    assert threads.idle_cores() == n  # remembered, not measured again at once
+
+
+def test_idle_cores_leave_out_busy_ones(monkeypatch):
+    """Two readings of /proc/stat where 3 of 4 cores were busy: 1 core is idle."""
+    readings = iter([(100.0, 400.0), (125.0, 500.0)])  # idle jiffies grew 25 of 100
+    monkeypatch.setattr(threads, "_cpu_times", lambda cpus: next(readings))
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
+    monkeypatch.setattr(threads, "_idle_cache", (-1e9, 0))
+    monkeypatch.setattr(threads.time, "sleep", lambda s: None)
+    assert threads.idle_cores() == 1
 
 
 def test_loaded_pipeline_applies_its_setting(tmp_path):
@@ -125,7 +143,7 @@ def test_loaded_pipeline_applies_its_setting(tmp_path):
 def test_worker_share_splits_the_total():
     assert threads.worker_share(8, 4) == 2
     assert threads.worker_share(2, 4) == 1
-    assert threads.worker_share(None, 1) == threads.available_cores()
+    assert 1 <= threads.worker_share(None, 1) <= threads.available_cores()
     assert threads.thread_plan(4, uses_torch=True) == {"blas": 1, "torch": 4}
     assert threads.thread_plan(4, uses_torch=False) == {"blas": 4, "torch": 1}
 
