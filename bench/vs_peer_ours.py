@@ -169,9 +169,9 @@ class Clock:
 def trf_profile(model_dir, data, averages):
     import torch
     from thinc import optimizers as thinc_optimizers
+    from thinc.api import NumpyOps
 
     import workbench.models.transformer.model as trf_model
-    from workbench.ops import BlasNumpyOps
 
     clock = Clock()
     trf_model.plan_windows = clock.wrap("tokenizing + windowing", trf_model.plan_windows)
@@ -185,7 +185,7 @@ def trf_profile(model_dir, data, averages):
     torch.autograd.backward = clock.wrap("torch backward", torch.autograd.backward)
     call = thinc_optimizers.Optimizer.__call__
     thinc_optimizers.Optimizer.__call__ = clock.wrap("optimizer step", call)
-    BlasNumpyOps.update_averages = clock.wrap("moving averages", BlasNumpyOps.update_averages)
+    NumpyOps.update_averages = clock.wrap("moving averages", NumpyOps.update_averages)  # thinc's optimizer: get_array_ops
     nlp = trf(model_dir)
     module = trf_model.hf_model(nlp.get_pipe("transformer").model)
     module.forward = clock.wrap("torch forward", module.forward)
