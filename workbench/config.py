@@ -31,6 +31,7 @@ raw_text = null
 [system]
 seed = 0
 gpu_allocator = null
+n_threads = null
 
 [nlp]
 lang = "en"
@@ -161,6 +162,21 @@ def check_section_names(config: Config, source: str = "<config>") -> None:
         )
 
 
+SYSTEM_KEYS = ("seed", "gpu_allocator", "n_threads")
+
+
+def check_system(system: Dict[str, Any], source: str = "the config") -> None:
+    """Refuse unknown [system] keys and a bad `n_threads` (see workbench.threads)."""
+    from .threads import check_n_threads
+
+    for key in system:
+        if key not in SYSTEM_KEYS:
+            raise ConfigError(f"{source}: [system] has no setting '{key}'. The settings are: {', '.join(SYSTEM_KEYS)}.")
+    value = system.get("n_threads")
+    if not (isinstance(value, str) and "${" in value):  # a variable is checked once filled in
+        check_n_threads(value)
+
+
 def apply_overrides(config: Config, overrides: Dict[str, Any], source: str = "<config>") -> Config:
     """Set `section.key` values; the section must exist, the key may be new."""
     config = copy.deepcopy(config)
@@ -223,6 +239,7 @@ def fill_config(config: Config, *, base: str = BASE_CONFIG) -> Config:
     """Return a complete config: base sections, factory defaults, signature defaults."""
     check_section_names(config)
     merged = _merge(Config().from_str(base, interpolate=False), config)
+    check_system(merged.get("system") or {})
     merged = _fill_pipeline(merged)
     check_registered_names(merged)
     as_promises = _factories_as_promises(merged)

@@ -21,6 +21,7 @@ from ..registry import get_factory
 from ..text.doc import Doc
 from ..text.tokenizer import Tokenizer
 from ..text.vocab import Vocab
+from ..threads import apply_to_pipeline
 
 PIPELINE_VERSION = 1
 
@@ -56,6 +57,7 @@ class Pipeline:
             block = resolved["components"][name]
             nlp._build_component(name, block)
         nlp.link_listeners()
+        apply_to_pipeline(nlp)  # [system] n_threads: see workbench.threads
         return nlp
 
     def add_pipe(self, factory: str, name: Optional[str] = None, config: Optional[Dict[str, Any]] = None) -> Any:
@@ -72,6 +74,7 @@ class Pipeline:
         self._config = filled
         component = self._build_component(name, interpolate(filled)["components"][name])
         self.link_listeners()
+        apply_to_pipeline(self)
         return component
 
     def add_component(self, name: str, component: Any) -> Any:
