@@ -11,7 +11,7 @@ Everything streams: texts are read, annotated (`nlp.pipe`, in `n_process`
 processes) and written one batch at a time, so memory stays flat however large the
 input. The output is written to OUTPUT.partial and renamed when complete; an
 existing OUTPUT is kept unless `force`. The same record functions serve
-`workbench.distributed.apply_ray`, so both write the same lines.
+`workbench.distributed.ray_apply`, so both write the same lines.
 """
 import json
 import os

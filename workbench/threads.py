@@ -120,8 +120,9 @@ def apply_thread_policy(n_threads: Optional[int] = None, *, uses_torch: bool) ->
     """
     global _applied
     plan = thread_plan(n_threads, uses_torch)
+    # Every time: a BLAS library loaded since the last call (scipy's, say) starts unlimited.
+    threadpool_limits(limits=plan["blas"], user_api="blas")  # OpenBLAS / blis / MKL used by numpy
     if plan != _applied:
-        threadpool_limits(limits=plan["blas"], user_api="blas")  # OpenBLAS / blis / MKL used by numpy
         if torch.get_num_threads() != plan["torch"]:
             torch.set_num_threads(plan["torch"])  # intra-op (OpenMP) pool, also for threads started later
         if torch.get_num_interop_threads() != 1:

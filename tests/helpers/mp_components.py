@@ -5,7 +5,7 @@ It lives in an importable module, so worker processes can rebuild it from the co
 from workbench.registry import register_factory
 from workbench.text.doc import Doc, Span, Token
 
-for cls, name in ((Doc, "n_chars"), (Token, "is_long"), (Span, "first_word")):
+for cls, name in ((Doc, "mp_n_chars"), (Token, "is_long"), (Span, "first_word")):
     if not cls.has_extension(name):
         cls.set_extension(name, default=None)
 
@@ -18,7 +18,7 @@ class MarkerComponent:
         for doc in docs:
             if "BOOM" in doc.words:
                 raise ValueError("this text says BOOM")
-            doc._.n_chars = len(doc.text)
+            doc._.mp_n_chars = len(doc.text)
             for token in doc:
                 if len(token.text) > 6:
                     token._.is_long = True

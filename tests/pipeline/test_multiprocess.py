@@ -56,7 +56,7 @@ def test_two_processes_give_the_same_docs_in_order_from_a_generator(sample_nlp):
     assert [d.text for d in two] == [d.text for d in one]
     assert [doc_state(d) for d in two] == [doc_state(d) for d in one]
     assert any(d.ents for d in two) and all(all(d.pos) for d in two if len(d))
-    assert two[0]._.n_chars == len(texts[0]) and two[0][0:2]._.first_word["word"] == two[0].words[0]
+    assert two[0]._.mp_n_chars == len(texts[0]) and two[0][0:2]._.first_word["word"] == two[0].words[0]
     for a, b in zip(one, two):
         if len(a):
             assert b.tensor.dtype == a.tensor.dtype and numpy.allclose(a.tensor, b.tensor, atol=1e-5)
@@ -149,12 +149,12 @@ def test_a_value_that_cannot_be_sent_is_named():
 
     nlp = workbench.blank("en")
     doc = nlp("Hello there world")
-    doc._.n_chars = 3
+    doc._.mp_n_chars = 3
     doc[1]._.is_long = numpy.arange(3)
     back = doc_from_dict(nlp.vocab, doc_to_dict(doc))
-    assert back._.n_chars == 3 and list(back[1]._.is_long) == [0, 1, 2] and back[0]._.is_long is None
-    doc._.n_chars = object()
-    with pytest.raises(DataError, match="doc._.n_chars holds a builtins.object, which cannot be sent"):
+    assert back._.mp_n_chars == 3 and list(back[1]._.is_long) == [0, 1, 2] and back[0]._.is_long is None
+    doc._.mp_n_chars = object()
+    with pytest.raises(DataError, match="doc._.mp_n_chars holds a builtins.object, which cannot be sent"):
         doc_to_dict(doc)
 
 

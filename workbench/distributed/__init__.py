@@ -21,8 +21,8 @@ def require_ray() -> Any:
 
 
 def apply_ray(*args: Any, **kwargs: Any) -> Any:
-    """See `workbench.distributed.apply_ray.apply_ray`."""
-    from .apply_ray import apply_ray as run
+    """See `workbench.distributed.ray_apply.apply_ray`."""
+    from .ray_apply import apply_ray as run
 
     return run(*args, **kwargs)
 

@@ -32,6 +32,16 @@ class Annotator:
         self.kind, self.text_key, self.vectors, self.root = kind, text_key, vectors, root
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, List[Any]]:
+        """Lines for the batch, with an "error" column: a user's mistake (a bad line) travels
+        back as data, since Ray does not keep an exception's cause across processes."""
+        try:
+            out = self._annotate(batch)
+        except WorkbenchError as e:
+            return {"record": [""], "n_words": [0], "error": [f"{type(e).__name__}\t{e}"]}
+        out["error"] = [""] * len(out["record"])
+        return out
+
+    def _annotate(self, batch: Dict[str, Any]) -> Dict[str, List[Any]]:
         texts, extras = [], []
         if self.kind == "jsonl":
             for line in batch["text"]:
@@ -89,6 +99,7 @@ def apply_ray(model: Union[str, Path], input_path: Union[str, Path], output_path
     try:
         with out as f:
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                _raise_sent_error(batch["error"])
                 f.writelines(str(line) + "\n" for line in batch["record"])
                 report.update(len(batch["record"]), int(batch["n_words"].sum()))
     except Exception as e:
@@ -97,6 +108,17 @@ def apply_ray(model: Union[str, Path], input_path: Union[str, Path], output_path
             raise type(cause)(str(cause)) from None
         raise
     return report.finish(out.path)
+
+
+def _raise_sent_error(errors) -> None:
+    """Raise the first workbench error an annotator sent back as data."""
+    from .. import errors as error_classes
+
+    for sent in errors:
+        if str(sent):
+            name, _, message = str(sent).partition("\t")
+            cls = getattr(error_classes, name, WorkbenchError)
+            raise (cls if isinstance(cls, type) and issubclass(cls, WorkbenchError) else WorkbenchError)(message)
 
 
 def _workbench_cause(error: BaseException) -> Optional[BaseException]:
