@@ -160,8 +160,11 @@ def pretrain(
     epoch_resume: Optional[int] = None,
     progress: bool = True,
     stream=sys.stdout,
+    stop=None,
 ) -> PretrainResult:
-    """Pretrain the embedding named by [pretraining] component / layer on [pretraining] corpus."""
+    """Pretrain the embedding named by [pretraining] component / layer on [pretraining] corpus.
+    stop: a threading.Event; when set, the epoch running ends after its batch and is saved
+    (and logged) as the last one."""
     use_blas_cpu_ops()
     if "pretraining" not in config:
         raise ConfigError(
@@ -226,7 +229,7 @@ def pretrain(
         for epoch in range(start_epoch, P["max_epochs"]):
             row = _run_epoch(
                 epoch, model, objective, batcher, _shuffled(_docs(corpus, nlp), shuffler), rng, optimizer, P,
-                output_dir, result, progress, total_words,
+                output_dir, result, progress, total_words, stop,
             )
             total_words = row["words"]
             if row["scored"] == 0:
@@ -239,22 +242,28 @@ def pretrain(
             log.write(json.dumps(row) + "\n")
             log.flush()
             result.epochs.append(row)
-            last = epoch == P["max_epochs"] - 1
+            stopped = stop is not None and stop.is_set()
+            last = epoch == P["max_epochs"] - 1 or stopped
             if last or not P["n_save_epoch"] or epoch % P["n_save_epoch"] == 0:
                 result.saved.append(_save(target.model, output_dir / f"model{epoch}.bin"))
                 _save(model.layers[1], _head_path(output_dir / f"model{epoch}.bin"))
             _say(stream, f"epoch {epoch:>4}  loss {row['loss']:.4f}  words {row['words']:,}  "
                          f"words/s {row['words_per_second']:,.0f}")
+            if stopped:
+                _say(stream, f"Stopped on request after epoch {epoch}.")
+                break
     return result
 
 
 def _run_epoch(epoch, model, objective, batcher, docs, rng, optimizer, P, output_dir, result,
-               progress, total_words) -> Dict[str, Any]:
+               progress, total_words, stop=None) -> Dict[str, Any]:
     loss_sum, scored, words, n_batches = 0.0, 0, 0, 0
     start = time.perf_counter()
     bar = tqdm(total=total_words, unit="words", desc=f"pretrain epoch {epoch}", leave=False,
                file=sys.stderr, disable=not progress)
     for batch in batcher(docs):
+        if stop is not None and stop.is_set() and n_batches:
+            break
         masked, chosen = mask_docs(batch, rng, P["mask_prob"])
         rows = None if P["predict"] == "all" else numpy.flatnonzero(chosen)
         if rows is not None and not len(rows):
