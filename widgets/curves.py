@@ -18,6 +18,10 @@ def style_axes(ax, title: str, xlabel: str, ylabel: str) -> None:
         ax.set_ylabel(ylabel, fontsize=LABEL_PT)
         ax.tick_params(labelsize=TICK_PT)
         ax.grid(True, alpha=0.25)
+        from matplotlib.ticker import MaxNLocator
+
+        if xlabel in ("step", "epoch"):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def legend_below(ax, ncol: int = 3) -> None:

@@ -83,3 +83,19 @@ def final_scores(runs: List[Run]):
         row["ended"] = end.message if end is not None else "unfinished"
         rows.append(row)
     return pandas.DataFrame(rows)
+
+
+def total_loss(history: TrainingHistory):
+    """(steps, summed loss of every component per step)."""
+    totals: Dict[int, float] = {}
+    for steps, values in history.losses.values():
+        for step, value in zip(steps, values):
+            totals[step] = totals.get(step, 0.0) + value
+    steps = sorted(totals)
+    return steps, [totals[s] for s in steps]
+
+
+def score_names(runs: List[Run]) -> List[str]:
+    """The dev score names the runs have, "score" (the weighted one) first."""
+    names = {name for run in runs for name in run.history.scores}
+    return (["score"] if "score" in names else []) + sorted(names - {"score"})
