@@ -15,9 +15,9 @@ watches a live pipeline: a change made in code (`nlp.make_independent("ner")`)
 is drawn within a second (or at once with `view.refresh()`). Its title names the
 actual layout ("mixed: tagger listens, ner independent").
 """
+import html
 import threading
 import weakref
-import html
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -29,9 +29,9 @@ import workbench
 
 from .converters.layout import (
     as_pipeline,
+    embedding_of,
     format_bytes,
     format_count,
-    embedding_of,
     layout_data,
     layout_signature,
     layout_title,
