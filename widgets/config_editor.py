@@ -118,6 +118,7 @@ class ConfigEditor(W.VBox):
 
     def __init__(self, source: Any, *, path: Optional[Union[str, Path]] = None):
         super().__init__()
+        self.add_class("wb-config-editor")
         config, opened = to_config(source)
         self.path: Optional[Path] = Path(path) if path else opened
         self.original_text = config_text(config)  # what "diff" compares with

@@ -141,6 +141,7 @@ class TrainingDashboard(W.VBox):
                  overrides: Optional[Dict[str, Any]] = None, run_name: Optional[str] = None,
                  redraw_every: float = 0.5, max_draw_share: float = 0.05, autostart: bool = False):
         super().__init__()
+        self.add_class("wb-dashboard")
         self.config = load_training_config(config, overrides)
         require_complete(self.config, "the dashboard's config")
         self.output_path = Path(output_path) if output_path else None

@@ -135,6 +135,7 @@ class TryText(W.VBox):
 
     def __init__(self, nlp: Any, text: str = "", *, tags: Sequence[str] = ("pos", "tag")):
         super().__init__()
+        self.add_class("wb-try-text")
         self.nlp, self.tags = nlp, tags
         self.doc: Optional[Any] = None
         self.text = W.Textarea(value=text, placeholder="Type a sentence or paste a paragraph\u2026",

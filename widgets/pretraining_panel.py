@@ -87,6 +87,7 @@ class PretrainingPanel(W.VBox):
                  pretrain_overrides: Optional[Dict[str, Any]] = None, train_overrides: Optional[Dict[str, Any]] = None,
                  redraw_every: float = 0.5):
         super().__init__()
+        self.add_class("wb-pretraining-panel")
         base = load_training_config(config, train_overrides)
         base = apply_overrides(base, {"paths.raw_text": str(raw_text)})
         self.config = fill_pretraining_config(apply_overrides(base, pretrain_overrides or {}))

@@ -99,6 +99,7 @@ class RunsView(W.VBox):
 
     def __init__(self, source: Source, *, names: Optional[Sequence[str]] = None, smoothing: float = 0.6):
         super().__init__()
+        self.add_class("wb-runs-view")
         self.source = source
         self.runs = self._named(_load(source), names)
         self.names = names

@@ -258,7 +258,7 @@ class TrfInspector(W.VBox):
         self.caption = W.HTML()
         self.alignment_image = image_widget()
         self.attention_image = image_widget()
-        self.summary_image = image_widget(max_width="45%")
+        self.summary_image = image_widget()
         self.format = W.Dropdown(options=["png", "svg", "html"], value="html", layout=W.Layout(width="90px"))
         self.filename = W.Text(value="trf_view", description="file", layout=W.Layout(width="300px"))
         self.export_button = W.Button(description="export", icon="download")
@@ -281,7 +281,8 @@ class TrfInspector(W.VBox):
                 W.HBox([self.layer, self.layer_summary, self.head]),
                 self.view_mode,
                 self.caption,
-                W.HBox([self.attention_image, self.table_view, self.summary_image]),
+                W.HBox([self.attention_image, self.table_view]),
+                self.summary_image,  # its own row: drawn at its own size, fonts readable
             ]
         else:
             attention_box = [self.window, self.caption]
