@@ -52,7 +52,7 @@ def with_dashboard(cfg, redraw_every: float):
     dash = TrainingDashboard(cfg, None, redraw_every=redraw_every)
     t0, c0 = time.perf_counter(), time.process_time()
     dash.start()
-    dash._thread.join()
+    dash._run.join_work()  # training only; the final redraw is not training time
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     dash.wait()
     if dash.error is not None:

@@ -2,16 +2,21 @@
 
 Each view has three parts (DESIGN.md, principle 7):
 - converters (`widgets.converters.*`): engine objects -> plain data, testable without a notebook;
-- renderers (`draw_*` / `*_figure` functions): that data -> matplotlib figures, exported
-  with `widgets.render` as PNG, SVG or self-contained HTML;
+- renderers (`draw_*` / `*_figure` / `render_*` functions): that data -> matplotlib figures or
+  HTML, exported as PNG, SVG or self-contained HTML (no CDN, no JavaScript);
 - a thin ipywidgets class that adds the controls.
 
-    from widgets import ConfigEditor, PipelineLayout, PretrainingPanel, TrainingDashboard, TrfInspector
+    from widgets import (ConfigEditor, DocView, PipelineLayout, PretrainingPanel, RunsView,
+                         TrainingDashboard, TrfInspector, TryText)
 """
 from .config_editor import ConfigEditor
 from .dashboard import TrainingDashboard
+from .doc_view import DocView, TryText, render_doc
 from .layout import PipelineLayout
 from .pretraining_panel import PretrainingPanel
+from .progress import ProgressBar, track
+from .runs_view import RunsView
 from .trf_inspector import TrfInspector
 
-__all__ = ["ConfigEditor", "PipelineLayout", "PretrainingPanel", "TrainingDashboard", "TrfInspector"]
+__all__ = ["ConfigEditor", "DocView", "PipelineLayout", "PretrainingPanel", "ProgressBar", "RunsView",
+           "TrainingDashboard", "TrfInspector", "TryText", "render_doc", "track"]

@@ -4,12 +4,16 @@
     editor                                                     # show it in a notebook
     editor.set_value("training", "dropout", "0.2")            # what typing in the field does
     editor.issues                                              # [Issue(section, key, message), ...]
-    editor.save("my.cfg")
+    editor.save("my.cfg")                                     # never sample_data/ by default
+    editor.train("training/edited")                           # the dashboard, on this config
 
 Every value is a Text field holding config text (`"pos"`, `96`, `${a.b}`); an
 `@registry` key (and a component's `factory`) is a Dropdown of the registered
-names, and its section shows that function's arguments with types and defaults.
-Problems appear beside the key they are about, in the engine's words
+names that fit the slot (an embed slot lists embedding layers, not listeners:
+`config_tree.slot_names`), and its section shows that function's arguments with types and defaults.
+Problems appear beside the key they are about, in the engine's words: each is one
+of `ConfigError.issues` (section, key, message, kind), so whatever the engine
+checks (types, missing values, unknown keys, ranges) shows here
 (`widgets.converters.config_check`).
 """
 import html
@@ -34,11 +38,13 @@ from .converters.config_tree import (
     registered_names,
     sections,
     set_value,
+    slot_names,
     text_to_value,
     to_config,
 )
 
 TREE, TEXT = "tree", "text"
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"  # the shipped examples: never overwritten by default
 _RED, _GREY, _GREEN = "#b3261e", "#6b6b6b", "#1b7a33"
 
 
@@ -47,7 +53,9 @@ def issue_html(issues: List[Issue]) -> str:
     for i in issues:
         color = _RED if i.level == ERROR else _GREY
         mark = "&#9888; " if i.level == ERROR else ""
-        parts.append(f'<span style="color:{color}">{mark}{html.escape(i.message)}</span>')
+        kind = (f' <span style="color:{_GREY};font-size:85%">({html.escape(i.kind)})</span>'
+                if i.level == ERROR and i.kind not in ("", "invalid") else "")
+        parts.append(f'<span style="color:{color}">{mark}{html.escape(i.message)}</span>{kind}')
     return "<br>".join(parts)
 
 
@@ -81,7 +89,8 @@ class _Field:
         self.label = W.Label(row.key, layout=W.Layout(width="190px"))
         if row.registry:
             current = text_to_value(row.text)[0]
-            names = registered_names(row.registry)
+            names = (registered_names(row.registry) if row.registry == "factories"
+                     else slot_names(editor.config, row.section, row.registry))
             if current not in names:
                 names = [current] + names  # keep an unknown name visible; its error shows beside it
             self.input: W.ValueWidget = W.Dropdown(options=names, value=current, layout=W.Layout(width="340px"))
@@ -109,6 +118,7 @@ class ConfigEditor(W.VBox):
 
     def __init__(self, source: Any, *, path: Optional[Union[str, Path]] = None):
         super().__init__()
+        self.add_class("wb-config-editor")
         config, opened = to_config(source)
         self.path: Optional[Path] = Path(path) if path else opened
         self.original_text = config_text(config)  # what "diff" compares with
@@ -126,7 +136,13 @@ class ConfigEditor(W.VBox):
         self.fill_button = W.Button(description="fill defaults", icon="magic")
         self.diff_button = W.Button(description="diff vs file", icon="columns")
         self.save_button = W.Button(description="save", icon="save")
-        self.save_path = W.Text(value=str(self.path or "config.cfg"), description="file", layout=W.Layout(width="420px"))
+        self.save_path = W.Text(value=str(default_save_path(self.path)), description="file",
+                                layout=W.Layout(width="420px"))
+        self.train_button = W.Button(description="train this config", icon="play", button_style="success",
+                                     layout=W.Layout(width="170px"))
+        self.runs_path = W.Text(value="training/editor", description="runs in", layout=W.Layout(width="300px"))
+        self.dashboard = None
+        self.train_box = W.VBox()
         self.diff_view = W.HTML()
         self.body = W.VBox([self.tree])
 
@@ -135,12 +151,15 @@ class ConfigEditor(W.VBox):
         self.fill_button.on_click(lambda _: self.fill_defaults())
         self.diff_button.on_click(lambda _: self.show_diff())
         self.save_button.on_click(lambda _: self._save_clicked())
+        self.train_button.on_click(lambda _: self._train_clicked())
         self.children = [
             W.HBox([self.mode, self.fill_button, self.diff_button]),
             self.status,
             self.body,
             W.HBox([self.save_path, self.save_button]),
+            W.HBox([self.train_button, self.runs_path]),
             self.diff_view,
+            self.train_box,
         ]
         self._rebuild()
 
@@ -216,9 +235,13 @@ class ConfigEditor(W.VBox):
         self.diff_view.value = ("<pre style='font-size:85%'>" + "\n".join(lines) + "</pre>") if lines else "<i>no changes</i>"
         return text
 
-    def save(self, path: Optional[Union[str, Path]] = None) -> Path:
-        """Write the config text; the file becomes the one diffs compare with."""
+    def save(self, path: Optional[Union[str, Path]] = None, *, overwrite_sample: bool = False) -> Path:
+        """Write the config text; the file becomes the one diffs compare with. A file of
+        sample_data/ is only overwritten with overwrite_sample=True."""
         path = Path(path or self.save_path.value)
+        if path.exists() and _inside(path, SAMPLE_DATA) and not overwrite_sample:
+            raise FileExistsError(f"{path} is one of the shipped sample configs: save under another name "
+                                  f"(e.g. {default_save_path(path)}), or pass overwrite_sample=True.")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.text, encoding="utf8")
         self.path = path
@@ -296,8 +319,32 @@ class ConfigEditor(W.VBox):
             self._rebuild()
             self.body.children = [self.tree]
 
+    def train(self, runs_path: Optional[Union[str, Path]] = None, **dashboard_args):
+        """Open a TrainingDashboard on the editor's config (defaults filled in) under the
+        editor; it trains into a new run folder of `runs_path` when started."""
+        from .dashboard import TrainingDashboard
+
+        if self.errors:
+            raise ConfigError(f"The config has {len(self.errors)} problem(s): fix them before training "
+                              f"(first: {self.errors[0].where}: {self.errors[0].message}).")
+        config = fill_config(self.config)
+        self.dashboard = TrainingDashboard(config, Path(runs_path or self.runs_path.value), **dashboard_args)
+        self.train_box.children = [W.HTML("<b>Training this config</b> (defaults filled in; press train):"),
+                                   self.dashboard]
+        return self.dashboard
+
+    def _train_clicked(self) -> None:
+        try:
+            self.train()
+        except Exception as e:  # shown: exceptions in callbacks are only logged
+            self.status.value = f'<span style="color:{_RED}">Cannot train: {html.escape(str(e))}</span>'
+
     def _save_clicked(self) -> None:
-        path = self.save(None)
+        try:
+            path = self.save(None)
+        except FileExistsError as e:
+            self.status.value = f'<span style="color:{_RED}">{html.escape(str(e))}</span>'
+            return
         problems = f" ({len(self.errors)} problem(s) left)" if self.errors else ""
         self.status.value = f'<span style="color:{_GREEN}">Saved {html.escape(str(path))}{problems}</span>'
 
@@ -343,3 +390,21 @@ class ConfigEditor(W.VBox):
             for i in errors
         )
         return f'<ul style="color:{_RED}">{items}</ul>'
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def default_save_path(opened: Optional[Path]) -> Path:
+    """Where "save" writes unless told: the file opened, except a shipped sample config,
+    whose edited copy goes to the working folder (shared.cfg -> ./shared_edited.cfg)."""
+    if opened is None:
+        return Path("config.cfg")
+    if _inside(opened, SAMPLE_DATA):
+        return Path.cwd() / f"{opened.stem}_edited{opened.suffix or '.cfg'}"
+    return opened

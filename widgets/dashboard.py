@@ -2,18 +2,21 @@
 
     dash = TrainingDashboard("sample_data/configs/shared.cfg", "training/shared",
                              overrides={"training.max_steps": 200})
-    dash            # progress bar, stop button, live loss/score and gradient plots
-    dash.start()    # or the start button
+    dash            # progress (% and ETA), stop button, smoothing, live loss/score/gradient plots
+    dash.start()    # or the start button: a new run folder training/shared/run-001, run-002, ...
     dash.stop()     # the engine finishes the step, evaluates and saves model-last
-    dash.wait(); dash.frame   # the evaluations as a pandas DataFrame
+    dash.wait(); dash.frame           # the evaluations as a pandas DataFrame
+    TrainingDashboard.reopen("training/shared/run-001")   # a finished run, from its events.jsonl
 
+Every start writes a fresh run folder under `output_path` (never the last one
+again): model-best, model-last and `events.jsonl`, every training event as one
+JSON line, so any run can be reopened here or compared in `RunsView`.
 The dashboard only subscribes to the training events (`TrainingHistory` appends
-each event to a list); curves are computed and drawn by a separate thread at
-most every `redraw_every` seconds, and never more than `max_draw_share` of the
-time, so drawing stays a small fraction of the training time.
-(`bench/bench_dashboard_overhead.py` measures it.)
+each event to a list); curves are computed and drawn by a separate thread at most
+every `redraw_every` seconds, and never more than `max_draw_share` of the time
+(`widgets.runner`), so drawing stays a small fraction of the training time
+(`bench/bench_dashboard_overhead.py` measures it).
 """
-import contextvars
 import html
 import threading
 import time
@@ -24,12 +27,17 @@ import ipywidgets as W
 from confection import Config
 
 from workbench.config import apply_overrides, load_config, parse_config, require_complete
+from workbench.training.events import EventLog
 from workbench.training.loop import TrainingResult, train
 
-from .converters.training import TrainingHistory
+from .converters.runs import EVENTS, load_run, new_run_folder
+from .converters.training import TrainingHistory, eta_text, smooth
+from .curves import legend_below, log_axis, placeholder, style_axes
 from .render import image_widget, new_figure, save_figure, show_figure
+from .runner import BackgroundRun
 
 RUNNING, DONE, STOPPED, FAILED, READY = "running", "done", "stopped", "failed", "ready"
+WAITING = "waiting for the first step\u2026"
 
 
 def load_training_config(config: Union[str, Path, Config, Dict[str, Any]],
@@ -57,98 +65,98 @@ def _line(ax, label: str, step: bool = False, **style):
     return ax.plot([], [], label=label, **style)[0], True
 
 
-def _finish_axes(ax, title: str, new_lines: bool) -> None:
-    if not ax.get_title():
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("step", fontsize=8)
-        ax.tick_params(labelsize=7)
+def _finish_axes(ax, new_lines: bool, empty_note: Optional[str]) -> None:
     if new_lines:
-        ax.legend(fontsize=7)
+        legend_below(ax)
+    placeholder(ax, empty_note if not any(len(line.get_xdata()) for line in ax.lines) else None)
     ax.relim()
     ax.autoscale_view()
 
 
-def _log_axis(ax) -> None:
-    """A log y axis with plain tick labels (the default mathtext labels are slow to draw)."""
-    from matplotlib.ticker import LogFormatter
-
-    if ax.get_yscale() != "log":
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(LogFormatter())
-        ax.yaxis.set_minor_formatter(LogFormatter(minor_thresholds=(0, 0)))
+def _gaps(values):
+    return [v if v > 0 else float("nan") for v in values]  # log axis: 0 is a gap
 
 
-def draw_curves(history: TrainingHistory, ax_loss, ax_score) -> None:
-    """Loss per component per step (left, log scale) and dev scores per evaluation (right)."""
+def draw_curves(history: TrainingHistory, ax_loss, ax_score, smoothing: float = 0.0,
+                note: str = WAITING) -> None:
+    """Loss per component per step (left, log scale; raw values faint under the smoothed
+    curve) and dev scores per evaluation (right)."""
+    style_axes(ax_loss, "training loss", "step", "loss (log scale)")
+    style_axes(ax_score, "dev scores", "step", "score")
     new = False
-    for name, (steps, values) in sorted(history.losses.items()):
-        line, made = _line(ax_loss, name, lw=1)
-        line.set_data(steps, [v if v > 0 else float("nan") for v in values])  # log axis: 0 is a gap
+    for i, (name, (steps, values)) in enumerate(sorted(history.losses.items())):
+        color = f"C{i}"
+        line, made = _line(ax_loss, name, lw=1.6, color=color)
+        line.set_data(steps, _gaps(smooth(values, smoothing)))
+        raw, _ = _line(ax_loss, "_raw " + name, lw=0.8, color=color, alpha=0.25)
+        raw.set_data(*((steps, _gaps(values)) if smoothing else ([], [])))
         new |= made
     if history.losses:
-        _log_axis(ax_loss)
-    _finish_axes(ax_loss, "training loss", new)
+        log_axis(ax_loss)
+    _finish_axes(ax_loss, new, note)
     new = False
     for name, (steps, values) in sorted(history.scores.items()):
-        line, made = _line(ax_score, name, marker="o", ms=3, lw=2 if name == "score" else 1)
+        line, made = _line(ax_score, name, marker="o", ms=4, lw=2.2 if name == "score" else 1.2)
         line.set_data(steps, values)
         new |= made
-    _finish_axes(ax_score, "dev scores", new)
+    _finish_axes(ax_score, new, note if not history.losses else "no evaluation yet")
 
 
-def draw_gradients(history: TrainingHistory, ax_norm, ax_factor) -> None:
+def draw_gradients(history: TrainingHistory, ax_norm, ax_factor, note: str = WAITING) -> None:
     """Each listener's gradient norm sent to its upstream (left, log scale) and its
     grad_factor over the steps (right)."""
+    style_axes(ax_norm, "gradient norm each listener sends", "step", "norm (log scale)")
+    style_axes(ax_factor, "grad_factor", "step", "factor")
     curves = history.grad_curves()
     new_norm = new_factor = False
     for listener, c in sorted(curves.items()):
         if c["steps"]:
-            line, made = _line(ax_norm, f"{listener} \u2192 {c['upstream']}", lw=1)
-            line.set_data(c["steps"], [v if v > 0 else float("nan") for v in c["norms"]])  # 0 (factor 0): a gap
+            line, made = _line(ax_norm, f"{listener} \u2192 {c['upstream']}", lw=1.2)
+            line.set_data(c["steps"], _gaps(c["norms"]))  # 0 (factor 0): a gap
             new_norm |= made
         if c["factor_steps"]:
-            line, made = _line(ax_factor, listener, step=True, lw=1.5)
+            line, made = _line(ax_factor, listener, step=True, lw=1.6)
             line.set_data(c["factor_steps"], c["factors"])
             new_factor |= made
     if any(c["steps"] for c in curves.values()):
-        _log_axis(ax_norm)
-    _finish_axes(ax_norm, "gradient norm each listener sends", new_norm)
-    _finish_axes(ax_factor, "grad_factor", new_factor)
-    if not ax_factor.lines and not ax_factor.texts:
-        ax_factor.text(0.5, 0.5, "no grad_factor\n(tok2vec listeners pass\ngradients unscaled)", ha="center",
-                       va="center", fontsize=8, color="#666", transform=ax_factor.transAxes)
-    elif ax_factor.lines and ax_factor.texts:
-        for text in list(ax_factor.texts):
-            text.remove()
+        log_axis(ax_norm)
+    started = bool(history.losses)
+    _finish_axes(ax_norm, new_norm, note if not started else "no listener sends gradients")
+    _finish_axes(ax_factor, new_factor, note if not started else
+                 "no grad_factor\n(tok2vec listeners pass\ngradients unscaled)")
 
 
 class TrainingDashboard(W.VBox):
     """Runs `workbench.training.loop.train` in a thread with live plots and a stop button.
 
     config: a path, config text or a Config (complete, as `train` requires);
-    output_path: where model-best / model-last are written (None: not saved);
+    output_path: the runs folder; each start trains into a new folder in it (None: not saved);
+    run_name: the runs' folder name (the next start adds -2, -3, ...; default run-001, run-002, ...);
     overrides: dotted settings, e.g. {"training.max_steps": 100};
     redraw_every: seconds between redraws at most; max_draw_share: the largest share of
     time drawing may take (redraws are spaced out when a draw is slow).
     """
 
     def __init__(self, config: Union[str, Path, Config], output_path: Optional[Union[str, Path]] = None, *,
-                 overrides: Optional[Dict[str, Any]] = None, redraw_every: float = 0.5,
-                 max_draw_share: float = 0.05, autostart: bool = False):
+                 overrides: Optional[Dict[str, Any]] = None, run_name: Optional[str] = None,
+                 redraw_every: float = 0.5, max_draw_share: float = 0.05, autostart: bool = False):
         super().__init__()
+        self.add_class("wb-dashboard")
         self.config = load_training_config(config, overrides)
         require_complete(self.config, "the dashboard's config")
         self.output_path = Path(output_path) if output_path else None
-        self.redraw_every, self.max_draw_share = redraw_every, max_draw_share
+        self.run_name = run_name
+        self.run_path: Optional[Path] = None  # the folder of the current (or last) run
         self.history = TrainingHistory()
         self.stop_event = threading.Event()
         self.result: Optional[TrainingResult] = None
         self.error: Optional[BaseException] = None
         self.state = READY
-        self.draws = 0
-        self.draw_seconds = 0.0  # time spent drawing, all redraws together
-        self._thread: Optional[threading.Thread] = None
-        self._drawer: Optional[threading.Thread] = None
+        self.started_at: Optional[float] = None
+        self._events_log: Optional[EventLog] = None
+        self._run = BackgroundRun("workbench-train", work=self._train, redraw=self.redraw, finish=self._finish,
+                                  changed=lambda: self.history.refresh(), redraw_every=redraw_every,
+                                  max_draw_share=max_draw_share)
         training = self.config["training"]
         self.max_steps = int(training.get("max_steps") or 0)
         self.max_epochs = int(training.get("max_epochs") or 0)
@@ -157,25 +165,48 @@ class TrainingDashboard(W.VBox):
         self.start_button = W.Button(description="train", icon="play", button_style="success")
         self.stop_button = W.Button(description="stop", icon="stop", button_style="danger", disabled=True)
         self.progress = W.FloatProgress(min=0.0, max=1.0, value=0.0, description="progress",
-                                        layout=W.Layout(width="420px"))
+                                        layout=W.Layout(width="320px"))
+        self.eta = W.Label("")
+        self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.95, step=0.05, description="smoothing",
+                                       continuous_update=False, readout_format=".2f",
+                                       layout=W.Layout(width="300px"))
         self.status = W.HTML("ready")
         self.image = image_widget()
         self.table = W.HTML()
         self.start_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
-        self.children = [W.HBox([self.start_button, self.stop_button, self.progress]), self.status,
-                         self.image, self.table]
+        self.smoothing.observe(lambda _: self.redraw(), names="value")
+        self.children = [W.HBox([self.start_button, self.stop_button, self.progress, self.eta]),
+                         W.HBox([self.smoothing]), self.status, self.image, self.table]
         # one figure, four panels, fixed placement: redrawn often, so kept cheap to draw
-        self.fig = new_figure(9.5, 5.6, dpi=80, constrained=False)
+        self.fig = new_figure(9.0, 7.2, dpi=100, constrained=False)
         self._axes = self.fig.subplots(2, 2)
-        self.fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.08, hspace=0.45, wspace=0.22)
+        self.fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.13, hspace=0.62, wspace=0.3)
+        self.redraw()
         if autostart:
             self.start()
+
+    @classmethod
+    def reopen(cls, run_path: Union[str, Path]) -> "TrainingDashboard":
+        """A finished (or interrupted) run, drawn again from its folder's events.jsonl."""
+        run_path = Path(run_path)
+        run = load_run(run_path)
+        config_path = next((p for p in (run_path / "model-last" / "config.cfg", run_path / "model-best" / "config.cfg")
+                            if p.is_file()), None)
+        if config_path is None:
+            raise FileNotFoundError(f"{run_path}: no model-last/config.cfg beside {EVENTS}; is this a run folder?")
+        dash = cls(config_path, run_path.parent)
+        dash.run_path, dash.history = run_path, run.history
+        end = run.history.finished
+        dash.state = DONE if end is not None and end.message != "stop requested" else STOPPED
+        dash.redraw()
+        dash._show_end()
+        return dash
 
     # ------------------------------------------------------------ control
 
     def start(self) -> threading.Thread:
-        """Start training in a background thread (and the drawing thread)."""
+        """Start training in a background thread (and the drawing thread), into a new run folder."""
         if self.state == RUNNING:
             raise RuntimeError("Training is already running: stop it first.")
         self.stop_event.clear()
@@ -183,16 +214,13 @@ class TrainingDashboard(W.VBox):
         for ax in self._axes.flat:
             ax.clear()  # a new run draws new lines
         self.result, self.error, self.state = None, None, RUNNING
+        self.run_path = new_run_folder(self.output_path, self.run_name) if self.output_path else None
+        self._events_log = EventLog(self.run_path / EVENTS) if self.run_path else None
         self.start_button.disabled, self.stop_button.disabled = True, False
-        self.status.value = "starting\u2026"
-        # run in a copy of the caller's context: thinc keeps the current ops (BLAS CPU ops, or the
-        # GPU after require_gpu) in a ContextVar, which a bare new thread would not see
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(target=context.run, args=(self._run,), name="workbench-train", daemon=True)
-        self._drawer = threading.Thread(target=self._draw_loop, name="workbench-dashboard", daemon=True)
-        self._thread.start()
-        self._drawer.start()
-        return self._thread
+        self.status.value = "starting\u2026" + (f" (run folder {html.escape(str(self.run_path))})"
+                                                if self.run_path else "")
+        self.started_at = time.perf_counter()
+        return self._run.start()
 
     def stop(self) -> None:
         """Ask the loop to stop after the current step; it evaluates and saves model-last."""
@@ -202,14 +230,25 @@ class TrainingDashboard(W.VBox):
 
     def wait(self, timeout: Optional[float] = None) -> Optional[TrainingResult]:
         """Block until training and the final redraw are done; the result (None on error)."""
-        for t in (self._thread, self._drawer):
-            if t is not None:
-                t.join(timeout)
+        self._run.join(timeout)
         return self.result
 
     @property
     def running(self) -> bool:
         return self.state == RUNNING
+
+    @property
+    def draws(self) -> int:
+        return self._run.draws
+
+    @property
+    def draw_seconds(self) -> float:
+        return self._run.draw_seconds
+
+    @property
+    def log(self):
+        """The lines the engine printed while training (kept here, not under the cell)."""
+        return self._run.log
 
     @property
     def frame(self):
@@ -222,41 +261,33 @@ class TrainingDashboard(W.VBox):
 
     # ------------------------------------------------------------ threads
 
-    def _run(self) -> None:
+    def _train(self) -> None:
+        subscribers = [self.history] + ([self._events_log] if self._events_log else [])
         try:
-            self.result = train(self.config, self.output_path, subscribers=[self.history], stop=self.stop_event)
+            self.result = train(self.config, self.run_path, subscribers=subscribers, stop=self.stop_event)
             self.state = STOPPED if self.stop_event.is_set() else DONE
-        except BaseException as e:  # shown in the status; the thread must not die silently
+        except BaseException as e:  # shown in the status
             self.error, self.state = e, FAILED
-
-    def _draw_loop(self) -> None:
-        next_at = 0.0
-        while self._thread is not None and self._thread.is_alive():
-            time.sleep(0.05)
-            if time.perf_counter() < next_at or not self.history.refresh():
-                continue
-            took = self.redraw()
-            next_at = time.perf_counter() + max(self.redraw_every, took / max(self.max_draw_share, 1e-3))
-        self.history.refresh()
-        self.redraw()
-        self._finish()
+        finally:
+            if self._events_log is not None:
+                self._events_log.close()
 
     def redraw(self) -> float:
         """Draw the curves and update progress and status now; returns the seconds it took."""
         t0 = time.perf_counter()
         h = self.history
         h.refresh()
-        draw_curves(h, *self._axes[0])
-        draw_gradients(h, *self._axes[1])
+        note = WAITING if self.state in (RUNNING, READY) else "training failed before the first step" \
+            if self.state == FAILED else "no steps were run"
+        draw_curves(h, *self._axes[0], smoothing=self.smoothing.value, note=note)
+        draw_gradients(h, *self._axes[1], note=note)
         show_figure(self.image, self.fig)
-        self.progress.value = self._fraction()
         if self.state == RUNNING:
+            self.progress.value = self._fraction()
+            self.eta.value = eta_text(self.progress.value, time.perf_counter() - (self.started_at or time.perf_counter()))
             self.status.value = (f"step {h.step}, epoch {h.epoch}, {h.words_per_second:,.0f} words/s"
                                  + (f", last score {h.scores['score'][1][-1]:.3f}" if "score" in h.scores else ""))
-        took = time.perf_counter() - t0
-        self.draws += 1
-        self.draw_seconds += took
-        return took
+        return time.perf_counter() - t0
 
     def _fraction(self) -> float:
         h = self.history
@@ -276,10 +307,18 @@ class TrainingDashboard(W.VBox):
         if self.error is not None:
             self.status.value = (f"<span style='color:#b3261e'>training failed: "
                                  f"{html.escape(type(self.error).__name__)}: {html.escape(str(self.error))}</span>")
+            self.eta.value = "failed"
+            self.redraw()
             return
-        self.progress.value = 1.0 if self.state == DONE else self.progress.value
+        self._show_end()
+
+    def _show_end(self) -> None:
+        self.progress.value = 1.0 if self.state == DONE else self._fraction()
+        elapsed = time.perf_counter() - self.started_at if self.started_at else 0.0
+        self.eta.value = (eta_text(1.0, elapsed) if self.state == DONE and elapsed else
+                          f"{100 * self.progress.value:.0f}%")
         end = self.history.finished
-        saved = f"; model-last saved in {html.escape(str(self.output_path))}" if self.output_path else ""
+        saved = f"; model-last saved in {html.escape(str(self.run_path))}" if self.run_path else ""
         how = "stopped on request" if self.state == STOPPED else f"finished ({html.escape(end.message if end else '')})"
         best = f", best score {end.best_score:.3f}" if end is not None and end.best_score is not None else ""
         self.status.value = f"{how} at step {self.history.step}{best}{saved}"

@@ -3,14 +3,21 @@
     view = PipelineLayout("sample_data/configs/shared.cfg")   # or a config, or a live nlp
     view                                                      # current | other version, side by side
     view.make_independent("ner")                              # what the button does
+    view.make_shared("ner"); view.undo()                      # back again
     view.export("layout.svg")
 
 The data comes from `widgets.converters.layout` (`layout_data`, `compare_layouts`);
 `draw_layout(data, ax)` is the renderer. The "make independent" control calls
 `nlp.make_independent(name)` on the widget's pipeline: a live pipeline passed in
-is changed in place (that is the point), a config is built into a new one.
+is changed in place (that is the point), a config is built into a new one;
+"make shared" is its inverse and "undo" takes the last change back. The view
+watches a live pipeline: a change made in code (`nlp.make_independent("ner")`)
+is drawn within a second (or at once with `view.refresh()`). Its title names the
+actual layout ("mixed: tagger listens, ner independent").
 """
 import html
+import threading
+import weakref
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -22,19 +29,24 @@ import workbench
 
 from .converters.layout import (
     as_pipeline,
+    embedding_of,
     format_bytes,
     format_count,
     layout_data,
+    layout_signature,
+    layout_title,
     listening,
     make_independent,
+    make_shared,
     other_version,
 )
 from .render import image_widget, new_figure, save_figure, show_figure
 
 COLORS = {"component": "#dbe8f6", "embedding": "#f9d9a8", "own": "#cdeccd", "listener": "#ffffff"}
 EDGE = {"component": "#2f5d8a", "embedding": "#b26b00", "own": "#2e7d32", "listener": "#555555"}
-DX, W_BOX, H_BOX = 2.3, 1.9, 0.95  # column step, box width, box height (data units)
-ROW_Y = {0: 1.6, 1: 0.0}
+DX, W_BOX, H_BOX = 2.5, 2.2, 1.15  # column step, box width, box height (data units)
+ROW_Y = {0: 1.8, 1: 0.0}
+BOX_PT, TITLE_PT = 10, 12
 
 
 def _node_text(node: Dict[str, Any]) -> str:
@@ -68,7 +80,7 @@ def draw_layout(data: Dict[str, Any], ax) -> None:
                              facecolor=COLORS[node["kind"]], edgecolor=EDGE[node["kind"]], linewidth=1.4,
                              linestyle="--" if node["kind"] == "listener" else "-")
         ax.add_patch(box)
-        ax.text(x, y, _node_text(node), ha="center", va="center", fontsize=7.5, linespacing=1.25)
+        ax.text(x, y, _node_text(node), ha="center", va="center", fontsize=BOX_PT, linespacing=1.2)
     for edge in data["edges"]:
         a, b = nodes[edge["source"]], nodes[edge["target"]]
         ax_, ay = a["x"] * DX, ROW_Y[a["row"]]
@@ -81,24 +93,24 @@ def draw_layout(data: Dict[str, Any], ax) -> None:
                                          connectionstyle="arc3,rad=0.35", mutation_scale=12,
                                          color="#b26b00", linewidth=1.5))
     ax.set_xlim(-DX / 2, (n_cols - 0.5) * DX)
-    ax.set_ylim(-1.25 - 0.25 * max(0, n_cols - 2), ROW_Y[0] + 0.9)
+    ax.set_ylim(-1.35 - 0.25 * max(0, n_cols - 2), ROW_Y[0] + 0.8)
     title = data.get("title") or ""
     total, size = data["params"]["total"], data["bytes"]["total"]
     if total is not None:
-        title = f"{title}: {format_count(total)} params, {format_bytes(size)}".lstrip(": ")
-    ax.set_title(title, fontsize=10)
+        title = f"{title}\n{format_count(total)} params, {format_bytes(size)}".lstrip("\n")
+    ax.set_title(title, fontsize=TITLE_PT)
 
 
 def layout_figure(layouts: List[Optional[Dict[str, Any]]], notes: Optional[List[str]] = None) -> Figure:
     """One panel per layout (None panels show why there is no layout)."""
     panels = [d for d in layouts]
     widths = [max(2, max([n["x"] for n in d["nodes"]] + [0]) + 1) if d else 2 for d in panels]
-    fig = new_figure(width=sum(w * 2.0 for w in widths) + 0.5, height=3.6)
+    fig = new_figure(width=sum(w * 2.3 for w in widths) + 0.4, height=4.4)
     axes = fig.subplots(1, len(panels), width_ratios=widths, squeeze=False)[0]
     for ax, d in zip(axes, panels):
         if d is None:
             ax.set_axis_off()
-            ax.text(0.5, 0.5, "no other version\n(see notes)", ha="center", va="center", fontsize=9, color="#666")
+            ax.text(0.5, 0.5, "no other version\n(see notes)", ha="center", va="center", fontsize=BOX_PT, color="#666")
         else:
             draw_layout(d, ax)
     return fig
@@ -134,9 +146,10 @@ class PipelineLayout(W.VBox):
     initializes a config on sample docs). compare: draw the other version too.
     """
 
-    def __init__(self, nlp_or_config: Any, *, measure: bool = True, compare: bool = True):
+    def __init__(self, nlp_or_config: Any, *, measure: bool = True, compare: bool = True, watch: float = 1.0):
         super().__init__()
         self.measure, self.compare = measure, compare
+        self.history: List[tuple] = []  # (what was done, component) for undo
         if isinstance(nlp_or_config, workbench.Pipeline):
             self.nlp, self.notes = nlp_or_config, []  # drawn as it is; measured on a copy if uninitialized
         else:
@@ -145,7 +158,9 @@ class PipelineLayout(W.VBox):
         self.fig: Optional[Figure] = None
         self.component = W.Dropdown(description="component", layout=W.Layout(width="260px"))
         self.independent_button = W.Button(description="make independent", icon="unlink",
-                                            layout=W.Layout(width="180px"))
+                                            layout=W.Layout(width="170px"))
+        self.shared_button = W.Button(description="make shared", icon="link", layout=W.Layout(width="140px"))
+        self.undo_button = W.Button(description="undo", icon="undo", layout=W.Layout(width="100px"), disabled=True)
         self.format = W.Dropdown(options=["png", "svg"], value="png", layout=W.Layout(width="80px"))
         self.filename = W.Text(value="pipeline_layout", description="file", layout=W.Layout(width="300px"))
         self.export_button = W.Button(description="export", icon="download")
@@ -153,16 +168,23 @@ class PipelineLayout(W.VBox):
         self.image.add_class("wb-layout-image")
         self.summary = W.HTML()
         self.status = W.HTML()
-        self.independent_button.on_click(lambda _: self._make_independent_clicked())
+        self.independent_button.on_click(lambda _: self._clicked(self.make_independent))
+        self.shared_button.on_click(lambda _: self._clicked(self.make_shared))
+        self.undo_button.on_click(lambda _: self._clicked(lambda _name: self.undo()))
+        self.component.observe(lambda _: self._update_buttons(), names="value")
         self.export_button.on_click(lambda _: self._export_clicked())
         self.children = [
-            W.HBox([self.component, self.independent_button]),
+            W.HBox([self.component, self.independent_button, self.shared_button, self.undo_button]),
             self.image,
             self.summary,
             W.HBox([self.filename, self.format, self.export_button]),
             self.status,
         ]
+        self._signature = None
         self.redraw()
+        self._stop_watching = threading.Event()
+        if watch and isinstance(nlp_or_config, workbench.Pipeline):
+            _watch(weakref.ref(self), watch, self._stop_watching)
 
     # ------------------------------------------------------------ public API
 
@@ -181,21 +203,52 @@ class PipelineLayout(W.VBox):
             notes += more
             title = "all independent" if kind == "independent" else "shared"
             layouts.append(layout_data(other, measure=self.measure, title=title) if other is not None else None)
-        current["title"] = "current (shared)" if any(listening(self.nlp).values()) else "current (independent)"
+        current["title"] = layout_title(self.nlp)
+        self._signature = layout_signature(self.nlp)
         self.layouts = layouts
         self.fig = layout_figure(layouts)
         show_figure(self.image, self.fig)
         self.summary.value = summary_html(layouts)
         self.status.value = "<br>".join(html.escape(n) for n in notes)
-        options = [n for names in listening(self.nlp).values() for n in names]
+        options = [n for n, c in self.nlp.components
+                   if embedding_of(c)[0] in ("listener", "own") and not getattr(c, "is_upstream", False)]
+        old = self.component.value
         self.component.options = options
-        self.component.value = options[0] if options else None
-        self.independent_button.disabled = not options
+        listeners = [n for names in listening(self.nlp).values() for n in names]
+        self.component.value = old if old in options else (listeners or options or [None])[0]
+        self._update_buttons()
+
+    def refresh(self) -> bool:
+        """Redraw if the pipeline changed since the last drawing (the watcher calls this); True if it did."""
+        if layout_signature(self.nlp) == self._signature:
+            return False
+        self.notes = []
+        self.redraw()
+        return True
 
     def make_independent(self, name: str) -> None:
         """Give `name` its own copy of the embedding it listens to, and redraw."""
         self.notes = make_independent(self.nlp, name)
+        self.history.append(("independent", name))
         self.redraw()
+
+    def make_shared(self, name: str) -> None:
+        """Let `name` listen to the tok2vec component again instead of its own embedding, and redraw."""
+        self.notes = make_shared(self.nlp, name)
+        self.history.append(("shared", name))
+        self.redraw()
+
+    def undo(self) -> None:
+        """Take the last change made here back."""
+        if not self.history:
+            return
+        what, name = self.history.pop()
+        self.notes = make_shared(self.nlp, name) if what == "independent" else make_independent(self.nlp, name)
+        self.redraw()
+
+    def close(self) -> None:
+        self._stop_watching.set()
+        super().close()
 
     def export(self, path: Union[str, Path], fmt: Optional[str] = None) -> Path:
         """Save the drawing as PNG or SVG (format from `fmt` or the file suffix)."""
@@ -203,13 +256,38 @@ class PipelineLayout(W.VBox):
 
     # ------------------------------------------------------------ events
 
-    def _make_independent_clicked(self) -> None:
-        if self.component.value:
-            try:
-                self.make_independent(self.component.value)
-            except Exception as e:  # show it: exceptions in callbacks are only logged
-                self.status.value = f"<span style='color:#b3261e'>{html.escape(str(e))}</span>"
+    def _update_buttons(self) -> None:
+        kinds = {n: embedding_of(c)[0] for n, c in self.nlp.components}
+        chosen = self.component.value
+        has_tok2vec = any(getattr(c, "upstream_kind", "") == "tok2vec" for _, c in self.nlp.components)
+        self.independent_button.disabled = kinds.get(chosen) != "listener"
+        self.shared_button.disabled = not (kinds.get(chosen) == "own" and has_tok2vec)
+        self.undo_button.disabled = not self.history
+        self.undo_button.tooltip = f"undo: make {self.history[-1][1]} {self.history[-1][0]}" if self.history else ""
+
+    def _clicked(self, action) -> None:
+        try:
+            action(self.component.value)
+        except Exception as e:  # show it: exceptions in callbacks are only logged
+            self.status.value = f"<span style='color:#b3261e'>{html.escape(str(e))}</span>"
 
     def _export_clicked(self) -> None:
         path = self.export(self.filename.value, self.format.value)
         self.status.value = f"Saved {html.escape(str(path))}"
+
+
+def _watch(ref, every: float, stop: threading.Event) -> None:
+    """Redraw the view (held weakly) when its live pipeline changes, until it is closed or dropped."""
+
+    def loop() -> None:
+        while not stop.wait(every):
+            view = ref()
+            if view is None:
+                return
+            try:
+                view.refresh()
+            except Exception:  # a pipeline changed half-way: try again on the next tick
+                pass
+            del view
+
+    threading.Thread(target=loop, name="workbench-layout-watch", daemon=True).start()

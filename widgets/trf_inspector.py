@@ -6,7 +6,10 @@
 Shows the token <-> wordpiece alignment (windows shaded, overlaps and truncated
 pieces flagged) and attention heatmaps at word or wordpiece level, with a layer
 slider, head/summary selectors (a head, or mean/max over heads and layers) and a
-window selector for docs longer than one window. Exports PNG, SVG or
+window selector for docs longer than one window. "hide special tokens" takes the
+[CLS] / [SEP] pieces out of the maps (rows renormalized), the per-head entropy
+panel marks the layer and head shown, and "hover values" shows the map as a table
+whose cells tell their value on hover (plain HTML `title`s: no JavaScript). Exports PNG, SVG or
 self-contained HTML (inline SVG, no CDN, no JavaScript).
 
 The data comes from `widgets.converters.trf`; `draw_alignment`,
@@ -23,8 +26,10 @@ from matplotlib.figure import Figure
 
 from .converters.trf import (
     alignment_matrix,
+    cell_values,
     head_summary,
     n_layers_heads,
+    without_special,
     word_attention,
     wordpiece_attention,
 )
@@ -46,7 +51,7 @@ def _ticks(ax, axis: str, labels: Sequence[str], colors: Optional[Dict[int, str]
     n = len(labels)
     step = max(1, int(numpy.ceil(n / MAX_LABELS)))
     idx = list(range(0, n, step))
-    size = 8 if n <= 40 else 6 if n <= 90 else 5
+    size = 10 if n <= 30 else 8 if n <= 60 else 6
     if axis == "x":
         ax.set_xticks(idx, [labels[i] for i in idx], rotation=90, fontsize=size)
         ticks = ax.get_xticklabels()
@@ -133,9 +138,12 @@ def draw_attention(data: Dict[str, Any], ax, labels_key: str = "labels") -> None
     colors = {i: "#9e9e9e" for i, s in enumerate(data.get("special", [])) if s}
     _ticks(ax, "x", labels, colors)
     _ticks(ax, "y", labels, colors)
-    ax.set_xlabel("attends to", fontsize=8)
-    ax.set_ylabel("from", fontsize=8)
-    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_xlabel("attends to", fontsize=11)
+    ax.set_ylabel("from", fontsize=11)
+    bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    bar.set_label("attention" + (" (specials hidden, rows renormalized)" if data.get("special_hidden") else ""),
+                  fontsize=10)
+    bar.ax.tick_params(labelsize=10)
 
 
 def attention_title(data: Dict[str, Any], level: str) -> str:
@@ -152,20 +160,66 @@ def attention_figure(data: Dict[str, Any], level: str = "word") -> Figure:
     fig = new_figure(width=side + 1.2, height=side)
     ax = fig.add_subplot()
     draw_attention(data, ax, "tokens" if level == "word" else "labels")
-    ax.set_title(attention_title(data, level), fontsize=9)
+    ax.set_title(attention_title(data, level), fontsize=11)
     return fig
 
 
-def draw_head_summary(data: Dict[str, Any], ax) -> None:
-    """Entropy per (layer, head): low = the head focuses on few pieces."""
+def attention_table_html(data: Dict[str, Any], labels_key: str = "tokens", max_side: int = 80) -> str:
+    """The heatmap as an HTML table: each cell's colour is its value, and hovering shows
+    "from -> to: value" (the browser's own tooltip: no JavaScript)."""
+    values = cell_values(data)
+    labels = [short(s, 12) for s in (data.get(labels_key) or data.get("tokens") or [])]
+    n = len(values)
+    if n > max_side:
+        return f"<i>{n} rows: too many for the hover table (at most {max_side}); choose a window.</i>"
+    finite = [v for row in values for v in row if v is not None]
+    vmax = max(finite) if finite else 1.0
+    cmap = colormaps["viridis"]
+
+    def color(v):
+        if v is None:
+            return "#e6e6e6"
+        r, g, b, _ = cmap(v / vmax if vmax > 0 else 0.0)
+        return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+    head = "<tr><th></th>" + "".join(
+        f"<th style='writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:11px;"
+        f"padding:0 1px'>{html.escape(lab)}</th>" for lab in labels) + "</tr>"
+    rows = []
+    for i, row in enumerate(values):
+        cells = "".join(
+            f"<td title='{html.escape(labels[i])} → {html.escape(labels[j])}: "
+            f"{'no shared window' if v is None else f'{v:.4f}'}' style='width:14px;height:14px;padding:0;"
+            f"background:{color(v)}'></td>" for j, v in enumerate(row))
+        rows.append(f"<tr><th style='text-align:right;font-weight:normal;font-size:11px;padding-right:4px'>"
+                    f"{html.escape(labels[i])}</th>{cells}</tr>")
+    return ("<table class='wb-trf-table' style='border-collapse:collapse;line-height:1'>" + head + "".join(rows)
+            + "</table><small>hover a cell for its value (row attends to column)</small>")
+
+
+def draw_head_summary(data: Dict[str, Any], ax, layer: Any = None, head: Any = None) -> None:
+    """Entropy per (layer, head): low = the head focuses on few pieces. The layer and head
+    shown in the attention view are marked (a box on one cell, or a band for mean/max)."""
+    from matplotlib.patches import Rectangle
+
     E = data["entropy"]
     im = ax.imshow(E, cmap="magma_r", aspect="auto")
     ax.set_xticks(range(E.shape[1]))
     ax.set_yticks(range(E.shape[0]))
-    ax.set_xlabel("head", fontsize=8)
-    ax.set_ylabel("layer", fontsize=8)
-    ax.set_title(f"attention entropy per head (window {data['window']})", fontsize=9)
-    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    ax.tick_params(labelsize=10)
+    ax.set_xlabel("head", fontsize=11)
+    ax.set_ylabel("layer", fontsize=11)
+    ax.set_title(f"attention entropy per head\n(window {data['window']})", fontsize=11)
+    bar = ax.figure.colorbar(im, ax=ax, shrink=0.9)
+    bar.set_label("entropy (nats): low = focused", fontsize=10)
+    bar.ax.tick_params(labelsize=10)
+    n_layers, n_heads = E.shape
+    rows = range(n_layers) if isinstance(layer, str) or layer is None else [int(layer) % n_layers]
+    cols = range(n_heads) if isinstance(head, str) or head is None else [int(head) % n_heads]
+    if layer is not None or head is not None:
+        r0, c0 = min(rows), min(cols)
+        ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), len(cols), len(rows), fill=False, edgecolor="#00c8ff",
+                               linewidth=2.5, label="shown"))
 
 
 # ------------------------------------------------------------------ the widget
@@ -198,10 +252,13 @@ class TrfInspector(W.VBox):
                                description="head")
         default_window = 0 if n_windows > 1 else "all"
         self.window = W.Dropdown(options=["all"] + list(range(n_windows)), value=default_window, description="window")
+        self.hide_special = W.Checkbox(value=True, description="hide special tokens ([CLS], [SEP])", indent=False)
+        self.view_mode = W.ToggleButtons(options=["image", "hover values"], value="image", description="map")
+        self.table_view = W.HTML()
         self.caption = W.HTML()
         self.alignment_image = image_widget()
         self.attention_image = image_widget()
-        self.summary_image = image_widget(max_width="45%")
+        self.summary_image = image_widget()
         self.format = W.Dropdown(options=["png", "svg", "html"], value="html", layout=W.Layout(width="90px"))
         self.filename = W.Text(value="trf_view", description="file", layout=W.Layout(width="300px"))
         self.export_button = W.Button(description="export", icon="download")
@@ -212,7 +269,7 @@ class TrfInspector(W.VBox):
                              (self.alignment_image, "wb-trf-alignment"), (self.attention_image, "wb-trf-attention")):
             widget.add_class(name)
 
-        for control in (self.level, self.layer, self.layer_summary, self.head):
+        for control in (self.level, self.layer, self.layer_summary, self.head, self.hide_special, self.view_mode):
             control.observe(lambda _: self.update_attention(), names="value")
         self.window.observe(lambda _: self.update(), names="value")
         self.export_button.on_click(lambda _: self._export_clicked())
@@ -220,10 +277,12 @@ class TrfInspector(W.VBox):
         attention_box: List[W.Widget] = []
         if self.n_layers:
             attention_box = [
-                W.HBox([self.level, self.window]),
+                W.HBox([self.level, self.window, self.hide_special]),
                 W.HBox([self.layer, self.layer_summary, self.head]),
+                self.view_mode,
                 self.caption,
-                W.HBox([self.attention_image, self.summary_image]),
+                W.HBox([self.attention_image, self.table_view]),
+                self.summary_image,  # its own row: drawn at its own size, fonts readable
             ]
         else:
             attention_box = [self.window, self.caption]
@@ -254,12 +313,14 @@ class TrfInspector(W.VBox):
         self.figures["alignment"] = alignment_figure(self.alignment, token_range)
         show_figure(self.alignment_image, self.figures["alignment"])
         if self.n_layers:
-            summary = head_summary(self.source, window=k or 0)
-            fig = new_figure(width=3.2 + 0.25 * self.n_heads, height=2.4 + 0.2 * self.n_layers)
-            draw_head_summary(summary, fig.add_subplot())
-            self.figures["heads"] = fig
-            show_figure(self.summary_image, fig)
+            self._summary = head_summary(self.source, window=k or 0)
         self.update_attention()
+
+    def _draw_summary(self) -> None:
+        fig = new_figure(width=3.6 + 0.3 * self.n_heads, height=2.8 + 0.25 * self.n_layers)
+        draw_head_summary(self._summary, fig.add_subplot(), self.selected_layer, self.head.value)
+        self.figures["heads"] = fig
+        show_figure(self.summary_image, fig)
 
     def update_attention(self) -> None:
         """Recompute and redraw the attention heatmap for the current selectors."""
@@ -267,7 +328,8 @@ class TrfInspector(W.VBox):
             self.caption.value = ("<i>No attention weights: set <code>output_attentions = true</code> in the "
                                   "transformer's model block to see attention.</i>")
             return
-        self.layer.disabled = self.layer_summary.value != "one"
+        # the slider does nothing for a mean/max over layers, or with one layer
+        self.layer.disabled = self.layer_summary.value != "one" or self.n_layers <= 1
         level = self.level.value
         if level == "word":
             self.attention = word_attention(self.source, self.selected_layer, self.head.value, to=self.to,
@@ -275,8 +337,15 @@ class TrfInspector(W.VBox):
         else:
             self.attention = wordpiece_attention(self.source, self.selected_layer, self.head.value,
                                                  window=self.selected_window)
+        if self.hide_special.value:
+            self.attention = without_special(self.attention)
         self.figures["attention"] = attention_figure(self.attention, level)
         show_figure(self.attention_image, self.figures["attention"])
+        hover = self.view_mode.value == "hover values"
+        self.table_view.value = attention_table_html(self.attention, "tokens" if level == "word" else "labels") \
+            if hover else ""
+        self.attention_image.layout.display = "none" if hover else None
+        self._draw_summary()
         note = f" {MERGE_NOTE}" if level == "word" else ""
         self.caption.value = (f"<span class='wb-trf-caption'>{html.escape(attention_title(self.attention, level))}</span>"
                               f"<br><small>{html.escape(note)}</small>")

@@ -17,7 +17,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 import srsly
 from confection import Config, ConfigValidationError
 
-from .errors import ConfigError
+from .config_issues import reference_issues, syntax_issues, validation_issues
+from .errors import ConfigError, ConfigIssue
 from .registry import FACTORY_DEFAULTS, FACTORY_SCORES, registry
 
 BASE_CONFIG = """
@@ -120,7 +121,7 @@ def parse_config(
     try:
         config = Config().from_str(add_parent_sections(text), interpolate=False)
     except Exception as e:  # confection raises several types for syntax errors
-        raise ConfigError(f"Could not parse config {source}: {e}") from None
+        raise ConfigError(f"Could not parse config {source}: {e}", syntax_issues(text)) from None
     check_section_names(config, source)
     if overrides:
         config = apply_overrides(config, overrides, source)
@@ -158,7 +159,8 @@ def check_section_names(config: Config, source: str = "<config>") -> None:
         raise ConfigError(
             f"{source}: sections like [nlp.pipeline.{first}...] use an old form. "
             f"Write them as [components.{first}...] instead (components: {names}), "
-            f"and list the names in [nlp] pipeline = [...]."
+            f"and list the names in [nlp] pipeline = [...].",
+            [ConfigIssue("nlp", "pipeline", f"[nlp.pipeline.{first}] is an old form: write [components.{first}]")],
         )
 
 
@@ -246,7 +248,7 @@ def fill_config(config: Config, *, base: str = BASE_CONFIG) -> Config:
     try:
         filled = registry.fill(Config(as_promises, is_interpolated=False), validate=True)
     except ConfigValidationError as e:
-        raise ConfigError(format_validation_error(e)) from None
+        raise ConfigError(format_validation_error(e), validation_issues(e, merged)) from None
     result = _promises_as_factories(filled)
     result = _fill_score_weights(result, config)
     return Config(result, section_order=_section_order(result), is_interpolated=False)
@@ -415,7 +417,7 @@ def interpolate(config: Config) -> Config:
     try:
         return Config(config, is_interpolated=False).interpolate()
     except Exception as e:
-        raise ConfigError(f"Could not fill in ${{...}} variables: {e}") from None
+        raise ConfigError(f"Could not fill in ${{...}} variables: {e}", reference_issues(config)) from None
 
 
 def resolve_block(block: Dict[str, Any], where: str) -> Any:
@@ -425,7 +427,7 @@ def resolve_block(block: Dict[str, Any], where: str) -> Any:
     try:
         return registry.resolve({"x": block}, validate=True)["x"]
     except ConfigValidationError as e:
-        raise ConfigError(f"[{where}] " + format_validation_error(e)) from None
+        raise ConfigError(f"[{where}] " + format_validation_error(e), validation_issues(e, block, where)) from None
 
 
 def coerce_int_keys(node: Any, where: str) -> Any:

@@ -1,9 +1,11 @@
 """The tutorial notebooks (notebooks/0*.ipynb) run top to bottom, headless, with WORKBENCH_SMOKE=1.
 
-Each notebook is executed with nbclient in a fresh python3 kernel. The tests assert that no cell
-raised, and check what each notebook shows: the `RESULT {...}` JSON line its last cell prints
-(scores in a sane range, identical predictions, ...), its plots (image/png outputs) and, where
-it uses widgets, their final state in nb.metadata["widgets"].
+Each notebook is executed with nbclient in a fresh python3 kernel, with one checking cell
+appended at run time (`tests/notebooks/checks.py`): it reads the kernel's variables and prints a
+`RESULT {...}` JSON line. The committed notebooks hold no test plumbing. The tests assert that no
+cell raised, and check what each notebook shows: that RESULT (scores in a sane range, identical
+predictions, ...), its plots (image/png outputs) and, where it uses widgets, their final state in
+nb.metadata["widgets"].
 
 Run them alone with `pytest tests/test_notebooks.py` (or `-m notebooks`). The whole module takes
 about 1.5 to 2 minutes on 2 busy CPU cores (each notebook 5 to 25 s).
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+
+from tests.notebooks.checks import CHECKS
 
 pytestmark = pytest.mark.notebooks
 
@@ -42,6 +46,7 @@ def execute(name: str, tmp_path: Path, monkeypatch) -> Any:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(CHECKS[name].strip()))  # the test's own cell, never committed
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOKS)}})
     client.execute()
@@ -94,17 +99,29 @@ def test_every_notebook_has_a_smoke_parameter_cell_and_no_outputs():
         assert any("torch.cuda.is_available()" in c.source for c in code), f"{name}: no device cell"
         assert all(not c.outputs and c.execution_count is None for c in code), f"{name}: outputs are committed"
         assert sum(c.cell_type == "markdown" for c in nb.cells) >= 4, name
+        # no test plumbing in what people read
+        assert not any("RESULT" in c.source or "machine-readable" in c.source for c in nb.cells), name
+    assert not list(NOTEBOOKS.glob("*smoke*")), "test notebooks live in tests/"
 
 
 def test_01_quickstart(tmp_path, monkeypatch):
     nb = execute("01_quickstart", tmp_path, monkeypatch)
     r = result(nb)
-    assert r["smoke"] is True and r["steps"] > 0
+    assert r["smoke"] is True and r["steps"] > 0 and r["state"] == "done"
     assert 0.5 < r["pos_acc"] <= 1.0
     assert 0.1 < r["ents_f"] <= 1.0
     assert r["identical_after_load"] is True
-    assert n_images(nb) >= 1
-    assert (tmp_path / "01_quickstart" / "model-best" / "config.cfg").exists()
+    run = tmp_path / "01_quickstart" / "runs" / "quickstart"
+    assert r["model_best"] == str(run / "model-best") and (run / "model-best" / "config.cfg").exists()
+    assert {"events.jsonl", "model-best", "model-last"} <= set(r["run_folder"])
+    assert r["rendered_ents"] >= 1
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs(nb))
+    assert 'class="wb-doc"' in html and "<script" not in html  # the highlighted predictions
+    states = widget_states(nb)
+    progress = [s for s in states if s["_model_name"] == "FloatProgressModel" and s.get("description") == "progress"]
+    assert progress and progress[0]["value"] == 1.0  # the dashboard ran to the end
+    assert with_class(states, "wb-try-view") and "Lisbon" in with_class(states, "wb-try-view")[0]["value"]
+    assert any(s["_model_name"] == "AccordionModel" for s in states)  # the ConfigEditor
 
 
 def test_02_shared_vs_independent(tmp_path, monkeypatch):
@@ -115,25 +132,27 @@ def test_02_shared_vs_independent(tmp_path, monkeypatch):
     assert shared["params"] < independent["params"]
     for scores in (shared, independent):
         assert 0.5 < scores["pos_acc"] <= 1.0 and 0.0 <= scores["ents_f"] <= 1.0
-        assert scores["train_wps"] > 0 and scores["inference_wps"] > 0
+        assert scores["train_wps"] > 0 and scores["inference_wps"] > 0 and scores["repeats"] == 3
+    assert r["runs_view"] == ["shared", "independent"]
     assert r["identical_after_make_independent"] is True
     assert r["ner_alone_same"] is True and r["identical_after_reload"] is True
     assert r["listening_after"] == ["tagger"]
     assert n_images(nb) >= 1  # the bar plot
     states = widget_states(nb)
-    assert n_widget_views(nb) == 4  # both snippets, the trained pipeline before and after
-    assert len(with_class(states, "wb-layout-image")) == 4
+    # the side-by-side view, 2 dashboards, the runs view, the timing progress bar, the live view shown twice
+    assert n_widget_views(nb) == 7
+    assert len(with_class(states, "wb-layout-image")) == 3
     components = sorted(tuple(s["_options_labels"]) for s in states
                         if s["_model_name"] == "DropdownModel" and s.get("description") == "component")
-    # snippets: shared (ner listens) and independent (nothing); trained: tagger+ner listen, then tagger only
-    assert components == [(), ("ner",), ("tagger",), ("tagger", "ner")]
+    # the snippet (ner listens), the independent snippet (ner owns), the live view: tagger listens, ner independent
+    assert components == [("ner",), ("ner",), ("tagger", "ner")]
 
 
 @needs_minilm
 def test_03_transformers_runtime(tmp_path, monkeypatch):
     nb = execute("03_transformers_runtime", tmp_path, monkeypatch)
     r = result(nb)
-    assert r["width"] == 384 and r["n_layers"] == 6
+    assert r["width"] == 384 and r["n_layers"] == 6 and r["repeats"] == 2
     assert r["custom_setter_ok"] is True
     g = r["getters"]
     assert g["sent_spans"]["windows"] > g["doc_spans"]["windows"]
@@ -165,6 +184,9 @@ def test_04_training_with_listeners(tmp_path, monkeypatch):
     assert all(n == 0.0 for n in gf["tagger_norms"][:hold]) and all(n > 0 for n in gf["tagger_norms"][hold:])
     assert gf["ner_factors"] == [2.0] * (2 * hold)
     assert r["frozen"]["unchanged"] is True and 0.05 < r["frozen"]["pos_acc"] <= 1.0
+    assert r["runs_view"] == ["fine-tuned", "frozen", "grad_factor"]
+    for run in ("fine-tuned", "grad_factor", "frozen"):
+        assert (tmp_path / "04_training_with_listeners" / "runs" / run / "events.jsonl").exists()
     assert n_images(nb) >= 2  # gradient plot and the dashboard's last drawing
     states = widget_states(nb)
     progress = [s for s in states if s["_model_name"] == "FloatProgressModel"]
@@ -198,7 +220,9 @@ def test_06_pretraining(tmp_path, monkeypatch):
     for run in r["runs"]:
         assert 0.3 < run["pos_acc"] <= 1.0 and 0.0 <= run["ents_f"] <= 1.0
     text = "".join(o.text for o in outputs(nb) if o.output_type == "stream")
-    assert "init_tok2vec: loaded" in text  # the load report of the pretrained weights
+    assert text.count("init_tok2vec: loaded") == 1  # the load report of the pretrained weights, once
+    assert r["init_reports_printed"] == 1 and "pretrained run(s)" in text
+    assert r["runs_view"] == ["60-sentences-random-init", "60-sentences-pretrained"]
     assert r["panel"] == {"stage": "done", "runs": ["pretrained", "random init"]}
     assert n_images(nb) >= 3  # loss, downstream comparison, the panel's last drawing
     states = widget_states(nb)

@@ -1,10 +1,11 @@
 """A real browser: JupyterLab in headless Chromium runs tests/widgets/widgets_smoke.ipynb.
 
-Checks that the PipelineLayout and the TrfInspector render (their images load),
-that "make independent" redraws the layout, that choosing another head and
-another layer redraws the attention view (the caption the kernel writes back
-changes, and so does the image), and saves
-screenshots: under pytest's tmp dir and as bench/results/browser_screenshot.png.
+Drives every widget: each is displayed, gets one interaction, and the view changes
+(the kernel writes back a new image, caption, message or status):
+PipelineLayout ("make independent"), TrfInspector (head, layer), TrainingDashboard
+("train" to the end), RunsView (choose one run), ConfigEditor (a wrong value gets its
+message beside the key), TryText (type a text, run) and PretrainingPanel ("pretrain +
+compare" to the end). A screenshot of each is saved under bench/results/browser_*.png.
 
 Needs Debian's chromium at /usr/bin/chromium and the playwright package
 (`apt-get install -y chromium`, `pip install playwright`; never `playwright install`).
@@ -142,9 +143,13 @@ def test_widgets_render_and_respond_in_jupyterlab(lab, tmp_path):
         finally:
             browser.close()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shots / "inspector.png", RESULTS / "browser_screenshot.png")
-    shutil.copy(shots / "layout.png", RESULTS / "browser_screenshot_layout.png")
-    assert (shots / "inspector.png").stat().st_size > 10_000
+    for shot in sorted(shots.glob("*.png")):
+        shutil.copy(shot, RESULTS / f"browser_{shot.name}")
+    for name in SHOTS:
+        assert (shots / f"{name}.png").stat().st_size > 5_000, name
+
+
+SHOTS = ["layout", "inspector", "dashboard", "runs_view", "config_editor", "try_text", "pretraining_panel"]
 
 
 def _run_and_check(page, base: str, token: str, shots: Path) -> None:
@@ -172,7 +177,9 @@ def _run_and_check(page, base: str, token: str, shots: Path) -> None:
     page.locator(".widget-dropdown", has_text="component").locator("select").select_option(label="ner")
     page.get_by_role("button", name="make independent").click()
     expect(layout_img).not_to_have_attribute("src", src, timeout=60_000)
-    expect(page.locator(".widget-dropdown", has_text="component").locator("select option")).to_have_count(1)
+    expect(page.get_by_role("button", name="make shared")).to_be_enabled(timeout=30_000)  # and back again
+    layout_img.scroll_into_view_if_needed()
+    _output_of(page, "wb-layout-image").screenshot(path=str(shots / "layout.png"))
 
     # another head: the kernel redraws and writes back a new caption and image
     src = attention.get_attribute("src")
@@ -193,3 +200,62 @@ def _run_and_check(page, base: str, token: str, shots: Path) -> None:
 
     attention.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "inspector.png"))
+    _drive_the_other_widgets(page, shots)
+
+
+def _output_of(page, css: str):
+    """The output area holding the widget with this CSS class."""
+    return page.locator(".jp-OutputArea-output").filter(has=page.locator(f".{css}")).first
+
+
+def _drive_the_other_widgets(page, shots: Path) -> None:
+    # TrainingDashboard: "train" runs four steps; the status and the plots follow
+    dash = page.locator(".wb-dashboard")
+    dash.scroll_into_view_if_needed()
+    img = dash.locator("img").first
+    src = img.get_attribute("src")
+    dash.get_by_role("button", name="train").click()
+    expect(dash).to_contain_text("finished (max_steps) at step 4", timeout=240_000)
+    expect(img).not_to_have_attribute("src", src, timeout=30_000)
+    expect(dash).to_contain_text("100%")
+    _output_of(page, "wb-dashboard").screenshot(path=str(shots / "dashboard.png"))
+
+    # RunsView: keep one run; the curves and the table change
+    view = page.locator(".wb-runs-view")
+    view.scroll_into_view_if_needed()
+    img = view.locator("img").first
+    src = img.get_attribute("src")
+    view.locator("select[multiple]").select_option(label="dropout 0.3")
+    expect(img).not_to_have_attribute("src", src, timeout=60_000)
+    expect(view.locator("table")).not_to_contain_text("dropout 0.1", timeout=30_000)
+    _output_of(page, "wb-runs-view").screenshot(path=str(shots / "runs_view.png"))
+
+    # ConfigEditor: a wrong value, and the engine's message appears beside the key
+    editor = page.locator(".wb-config-editor")
+    editor.scroll_into_view_if_needed()
+    row = editor.locator(".widget-hbox").filter(has=page.locator(".widget-label", has_text=re.compile(r"^dropout$")))
+    field = row.locator("input").first
+    field.fill('"lots"')
+    field.press("Enter")
+    expect(row).to_contain_text("wrong type", timeout=60_000)
+    expect(editor).to_contain_text("1 problem")
+    row.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "config_editor.png"))  # the editor is taller than the page: the part in view
+
+    # TryText: a new text, run, and the rendering shows it
+    box = page.locator(".wb-try-text")
+    box.scroll_into_view_if_needed()
+    expect(box.locator(".wb-try-view")).to_contain_text("Lisbon", timeout=60_000)
+    box.locator("textarea").fill("Bob visited London and Berlin last week .")
+    box.get_by_role("button", name="run").click()
+    expect(box.locator(".wb-try-view")).to_contain_text("Berlin", timeout=60_000)
+    expect(box).to_contain_text("8 tokens")
+    _output_of(page, "wb-try-text").screenshot(path=str(shots / "try_text.png"))
+
+    # PretrainingPanel: pretrain, then the two runs; the comparison table appears
+    panel = page.locator(".wb-pretraining-panel")
+    panel.scroll_into_view_if_needed()
+    panel.get_by_role("button", name="pretrain + compare").click()
+    expect(panel).to_contain_text("done", timeout=400_000)
+    expect(panel.locator("table")).to_contain_text("pretrained")
+    _output_of(page, "wb-pretraining-panel").screenshot(path=str(shots / "pretraining_panel.png"))

@@ -197,3 +197,61 @@ def test_editor_opens_a_live_pipeline():
     assert ed.errors == []
     assert ed.field("nlp", "pipeline").value == '["tok2vec", "tagger", "ner"]'
     assert not ed.fill_defaults() or "complete" in ed.status.value
+
+
+# ------------------------------------------------------------------ slots, issues, save, train
+
+
+def test_dropdowns_offer_only_names_that_fit_the_slot():
+    ed = ConfigEditor(SHARED)
+    embed = ed.field("components.tok2vec.model.embed", "@architectures").options
+    assert "workbench.MultiHashEmbed.v1" in embed
+    assert not any("Listener" in n or n.endswith("Tok2Vec.v1") or "Encoder" in n for n in embed)
+    assert ed.field(ENCODE, "@architectures").options == ("workbench.MaxoutWindowEncoder.v1",)
+    listener_slot = ed.field("components.tagger.model.tok2vec", "@architectures").options
+    assert "workbench.Tok2VecListener.v1" in listener_slot and "workbench.MultiHashEmbed.v1" not in listener_slot
+    assert "workbench.Tagger.v1" in ed.field("components.tagger.model", "@architectures").options
+    assert not any(n.startswith("spacy.") for n in embed)  # aliases are not offered
+
+
+def test_engine_issues_show_beside_their_key_with_their_kind():
+    ed = ConfigEditor(SHARED)
+    ed.field(ENCODE, "width").value = '"wide"'
+    (issue,) = ed.errors
+    assert (issue.section, issue.key, issue.kind) == (ENCODE, "width", "type")
+    assert "should be a whole number" in ed.message(ENCODE, "width") and "(type)" in ed.fields[(ENCODE, "width")].message.value
+    ed.set_value(ENCODE, "width", "96")
+    ed.field("components.tagger", "attr").value = "3"
+    assert [i.kind for i in ed.errors] == ["type"]
+
+
+def test_save_never_defaults_to_a_sample_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ed = ConfigEditor(SHARED)
+    assert ed.save_path.value == str(tmp_path / "shared_edited.cfg")
+    ed.save_button.click()
+    assert (tmp_path / "shared_edited.cfg").exists() and SHARED.read_text(encoding="utf8") == BASE
+    with pytest.raises(FileExistsError, match="shipped sample configs"):
+        ed.save(SHARED)
+    ed.save_path.value = str(SHARED)
+    ed.save_button.click()
+    assert "shipped sample configs" in ed.status.value and SHARED.read_text(encoding="utf8") == BASE
+
+
+def test_train_this_config_opens_the_dashboard(tmp_path):
+    data = {"paths.train": str(ROOT / "sample_data" / "train.jsonl"), "paths.dev": str(ROOT / "sample_data" / "dev.jsonl")}
+    text = BASE
+    ed = ConfigEditor(text)
+    for dotted, value in {**data, "training.max_steps": 2, "training.eval_frequency": 2, "training.max_epochs": 0}.items():
+        section, key = dotted.rsplit(".", 1)
+        ed.set_value(section, key, f'"{value}"' if isinstance(value, str) else str(value))
+    ed.runs_path.value = str(tmp_path / "runs")
+    ed.train_button.click()
+    dash = ed.dashboard
+    assert dash is not None and dash in ed.train_box.children and dash.max_steps == 2
+    dash.start()
+    dash.wait(timeout=300)
+    assert dash.state == "done" and dash.run_path == tmp_path / "runs" / "run-001"
+    ed.field(ENCODE, "width").value = '"wide"'
+    ed.train_button.click()
+    assert "Cannot train" in ed.status.value and "problem" in ed.status.value

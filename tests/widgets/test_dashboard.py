@@ -70,7 +70,43 @@ def test_renderers_plot_the_history():
     h(TrainingEvent("step", step=7, losses={"tagger": 1.0, "ner": 2.0}))
     h.refresh()
     draw_curves(h, *axes[0])
-    assert len(axes[0][0].lines) == 2 and axes[0][0].lines[1].get_xydata().tolist()[-1] == [7.0, 1.0]
+    lines = {l.get_label(): l for l in axes[0][0].lines}
+    assert set(lines) == {"tagger", "ner", "_raw tagger", "_raw ner"}  # raw curves show only when smoothing
+    assert lines["tagger"].get_xydata().tolist()[-1] == [7.0, 1.0]
+    # every panel has a title, axis labels >= 10 pt and its legend below the axes
+    for ax in axes.flat:
+        assert ax.get_xlabel() == "step" and ax.get_ylabel()
+        assert ax.xaxis.label.get_fontsize() >= 10 and ax.title.get_fontsize() >= 10
+        legend = ax.get_legend()
+        assert legend is not None and legend.get_texts()[0].get_fontsize() >= 10
+        assert legend.get_bbox_to_anchor().y1 < ax.get_window_extent().y0 + 1  # below the plot
+
+
+def test_smoothing_eta_and_placeholders():
+    from widgets.converters.training import eta_text, smooth
+
+    assert smooth([1.0, 3.0], 0.0) == [1.0, 3.0]
+    s = smooth([1.0, 3.0, 3.0], 0.5)
+    assert s[0] == 1.0 and 1.0 < s[1] < 3.0 and s[1] < s[2] < 3.0  # starts at the first value, lags behind
+    with pytest.raises(ValueError):
+        smooth([1.0], 1.0)
+    assert eta_text(0.0, 5.0) == "0%" and eta_text(0.25, 30.0) == "25% · 1m 30s left"
+    assert eta_text(1.0, 12.0) == "100% · took 12s"
+    h = TrainingHistory()
+    fig = Figure()
+    axes = fig.subplots(2, 2)
+    draw_curves(h, *axes[0])
+    draw_gradients(h, *axes[1])
+    for ax in axes.flat:
+        assert [t.get_text() for t in ax.texts] == ["waiting for the first step…"]
+    for e in synthetic_events():
+        h(e)
+    h.refresh()
+    draw_curves(h, *axes[0], smoothing=0.9)
+    assert not axes[0][0].texts  # the placeholder goes once there are lines
+    lines = {l.get_label(): l for l in axes[0][0].lines}
+    assert list(lines["_raw tagger"].get_ydata()) == pytest.approx([10.0 / s for s in range(1, 7)])
+    assert lines["tagger"].get_ydata()[-1] > 10.0 / 6  # the smoothed curve lags behind the raw one
 
 
 def test_dashboard_trains_in_the_background(tmp_path):
@@ -90,7 +126,9 @@ def test_dashboard_trains_in_the_background(tmp_path):
     frame = dash.frame
     assert list(frame["step"]) == [3, 6] and "pos_acc" in frame.columns
     assert "<table" in dash.table.value
-    assert (tmp_path / "out" / "model-last" / "config.cfg").exists()
+    assert dash.run_path == tmp_path / "out" / "run-001"
+    assert (dash.run_path / "model-last" / "config.cfg").exists()
+    assert "100%" in dash.eta.value
     curves = dash.history.grad_curves()
     assert set(curves) == {"tagger", "ner"} and all(c["upstream"] == "tok2vec" for c in curves.values())
     assert len(curves["tagger"]["norms"]) == 6
@@ -111,8 +149,33 @@ def test_stop_button_saves_model_last(tmp_path):
     assert dash.state == STOPPED
     assert dash.history.finished.message == "stop requested"
     assert "stopped on request" in dash.status.value and "model-last saved" in dash.status.value
-    assert (tmp_path / "out" / "model-last" / "meta.json").exists()
+    assert (dash.run_path / "model-last" / "meta.json").exists()
     assert 0.0 <= dash.progress.value < 1.0
+
+
+def test_every_start_is_a_new_run_folder_that_can_be_reopened(tmp_path):
+    from widgets.converters.runs import find_runs, load_run
+    from workbench.training.events import read_events
+
+    dash = TrainingDashboard(SHARED, tmp_path / "runs", run_name="small",
+                             overrides={**DATA, "training.max_steps": 4, "training.eval_frequency": 2,
+                                        "training.max_epochs": 0})
+    dash.start()
+    dash.wait(timeout=300)
+    first = dash.run_path
+    dash.start()
+    dash.wait(timeout=300)
+    assert (first, dash.run_path) == (tmp_path / "runs" / "small", tmp_path / "runs" / "small-2")
+    assert find_runs(tmp_path / "runs") == [first, dash.run_path]
+    events = read_events(first / "events.jsonl")
+    assert [e.kind for e in events][0] == "start" and events[-1].kind == "end"
+    assert sum(e.kind == "step" for e in events) == 4
+    run = load_run(first)
+    assert run.finished and run.history.scores["score"][0] == [2, 4]
+    again = TrainingDashboard.reopen(first)
+    assert again.state == DONE and "finished (max_steps) at step 4" in again.status.value
+    assert list(again.frame["step"]) == [2, 4] and again.image.value[:4] == b"\x89PNG"
+    assert (first / "model-last" / "config.cfg").exists()  # the second run left the first alone
 
 
 def test_training_errors_are_shown(tmp_path):

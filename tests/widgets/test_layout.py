@@ -103,12 +103,16 @@ def test_widget_make_independent_changes_the_live_pipeline(shared_config, tmp_pa
     view.independent_button.click()
     assert nlp.get_pipe("tok2vec").listening_components == ["tagger"]
     assert by_id(view.data)["ner/embedding"]["kind"] == "own"
-    assert list(view.component.options) == ["tagger"]
+    assert list(view.component.options) == ["tagger", "ner"]  # ner can be made shared again
+    assert view.data["title"] == "mixed: tagger listens, ner independent"
+    assert not view.shared_button.disabled and view.independent_button.disabled and not view.undo_button.disabled
     assert view.image.value != before
     view.make_independent("tagger")
-    assert view.independent_button.disabled
+    view.component.value = "tagger"
+    assert view.independent_button.disabled and not view.shared_button.disabled
     assert "no listener left" in view.status.value
     assert view.layouts[1]["title"] == "shared"  # the other version is now the shared one
+    assert view.data["title"] == "independent: tagger, ner own an embedding"
     png = view.export(tmp_path / "layout.png")
     svg = view.export(tmp_path / "layout", "svg")
     assert png.read_bytes()[:4] == b"\x89PNG"
@@ -160,3 +164,43 @@ grad_factor = 1.0
     both = compare_layouts(config)
     assert both["independent"] is None
     assert any("stays on transformer" in n for n in both["notes"])
+
+
+def test_layout_goes_both_ways_and_follows_changes_made_in_code(shared_config):
+    import time
+
+    from tests.helpers import tiny_examples
+
+    nlp = workbench.Pipeline.from_config(shared_config)
+    examples = tiny_examples(nlp)
+    nlp.initialize(lambda: examples)
+    texts = [" ".join(eg.reference.text.split()) for eg in examples]
+
+    def predictions():
+        return [([t.pos_ for t in d], [(e.start, e.end, e.label_) for e in d.ents]) for d in nlp.pipe(texts)]
+
+    before = predictions()
+    view = PipelineLayout(nlp, watch=0.1)
+    assert view.data["title"] == "shared: tagger, ner listen to tok2vec"
+    view.component.value = "ner"
+    view.independent_button.click()
+    assert predictions() == before
+    view.shared_button.click()  # make shared again: the same weights, the same predictions
+    assert nlp.get_pipe("tok2vec").listening_components == ["tagger", "ner"]
+    assert nlp.config["components"]["ner"]["model"]["tok2vec"]["@architectures"] == "workbench.Tok2VecListener.v1"
+    assert predictions() == before
+    view.undo_button.click()  # undo "make shared"
+    assert nlp.get_pipe("tok2vec").listening_components == ["tagger"]
+    view.undo_button.click()  # undo "make independent"
+    assert nlp.get_pipe("tok2vec").listening_components == ["tagger", "ner"] and view.undo_button.disabled
+    assert predictions() == before
+    # a change made in code is drawn without touching the view
+    drawn = bytes(view.image.value)
+    nlp.make_independent("tagger")
+    deadline = time.time() + 30
+    while bytes(view.image.value) == drawn and time.time() < deadline:
+        time.sleep(0.05)
+    assert view.data["title"] == "mixed: ner listens, tagger independent"
+    assert bytes(view.image.value) != drawn
+    assert not view.refresh()  # nothing changed since
+    view.close()

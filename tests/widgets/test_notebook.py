@@ -33,3 +33,8 @@ def test_smoke_notebook_executes():
     assert "word attention: layer 5, head 0" in classes["wb-trf-caption-box"]["value"]
     dropdowns = [s for s in states if s.get("description") == "component"]
     assert dropdowns and dropdowns[0]["_options_labels"] == ["tagger", "ner"]
+    for css in ("wb-dashboard", "wb-runs-view", "wb-config-editor", "wb-try-text", "wb-pretraining-panel"):
+        assert css in classes, css
+    assert classes["wb-runs-view"] and "Lisbon" in classes["wb-try-view"]["value"]
+    runs = [s for s in states if s.get("description") == "runs"]
+    assert runs and runs[0]["_options_labels"] == ["dropout 0.1", "dropout 0.3"]

@@ -111,7 +111,7 @@ def test_comparison_table_and_renderer():
     assert {l.get_label() for l in ax_score.lines} == {RANDOM, PRETRAINED}
 
 
-def test_panel_pretrains_then_compares(tmp_path, texts):
+def test_panel_pretrains_then_compares(tmp_path, texts, capsys):
     panel = PretrainingPanel(parse_config(CONFIG), texts, tmp_path / "exp")
     assert panel.config["paths"]["raw_text"] == str(texts)
     assert panel.config["pretraining"]["component"] == "tok2vec"
@@ -120,15 +120,20 @@ def test_panel_pretrains_then_compares(tmp_path, texts):
     assert panel.error is None, panel.status.value
     assert panel.stage == "done" and panel.progress.value == 1.0
     assert [r["epoch"] for r in panel.pretrain_log.rows] == [0, 1, 2]
-    assert panel.weights == tmp_path / "exp" / "pretrain" / "model2.bin" and panel.weights.exists()
-    assert final_weights(tmp_path / "exp" / "pretrain") == panel.weights
+    run = tmp_path / "exp" / "run-001"
+    assert panel.run_path == run
+    assert panel.weights == run / "pretrain" / "model2.bin" and panel.weights.exists()
+    assert final_weights(run / "pretrain") == panel.weights
     assert any("epoch    2" in line for line in panel.lines.lines)
     table = panel.table.set_index("run")
     assert set(table.index) == {RANDOM, PRETRAINED} and "pos_acc" in table.columns
     assert (table["steps"] == 8).all()
     assert "<table" in panel.table_view.value and "model2.bin" in panel.status.value
-    assert (tmp_path / "exp" / "pretrained" / "model-last").exists()
-    assert (tmp_path / "exp" / "random" / "model-last").exists()
+    assert (run / "pretrained" / "model-last").exists() and (run / "pretrained" / "events.jsonl").exists()
+    assert (run / "random" / "model-last").exists() and (run / "random" / "events.jsonl").exists()
+    # the engine's prints are kept in the panel, not printed under it
+    assert any(line.startswith("init_tok2vec: loaded") for line in panel.log)
+    assert "init_tok2vec" not in capsys.readouterr().out
     # the pretrained run really started from the file's weights, the other did not
     assert panel.results[PRETRAINED].nlp.config["initialize"]["init_tok2vec"] == str(panel.weights)
     assert panel.results[RANDOM].nlp.config["initialize"]["init_tok2vec"] is None
@@ -142,3 +147,36 @@ def test_panel_reports_failures(tmp_path):
     panel.wait(timeout=120)
     assert panel.stage == "failed" and panel.error is not None
     assert "pretraining failed" in panel.status.value and not panel.run_button.disabled
+
+
+def test_stop_applies_to_the_running_phase(tmp_path, texts):
+    import time
+
+    panel = PretrainingPanel(parse_config(CONFIG), texts, tmp_path / "exp", pretrain_overrides={"pretraining.max_epochs": 200})
+    panel.run()
+    deadline = time.time() + 300
+    while not (panel.pretrain_log and panel.pretrain_log.refresh() + len(panel.pretrain_log.rows)) and time.time() < deadline:
+        time.sleep(0.05)
+    assert panel.stage == "pretraining" and panel.stop_button.description == "stop pretraining"
+    panel.stop_button.click()
+    panel.wait(timeout=600)
+    assert panel.error is None, panel.status.value
+    epochs = len(panel.pretrain_log.rows)
+    assert 1 <= epochs < 200 and panel.weights.name == f"model{epochs - 1}.bin" and panel.weights.exists()
+    assert any("Stopped on request" in line for line in panel.log)
+    table = panel.table.set_index("run")  # pretraining stopped; both runs then trained in full
+    assert set(table.index) == {RANDOM, PRETRAINED} and (table["steps"] == 8).all()
+    assert not table.isna().any().any()
+    assert panel.status.value.startswith("done (pretraining stopped on request)")
+    assert panel.stop_button.description == "stop" and panel.stop_button.disabled
+    assert panel.run_path == tmp_path / "exp" / "run-001"
+
+
+def test_stopping_a_run_leaves_only_rows_that_evaluated(tmp_path, texts):
+    from workbench.training.events import TrainingEvent
+
+    histories = {RANDOM: TrainingHistory(), PRETRAINED: TrainingHistory()}
+    histories[RANDOM](TrainingEvent("evaluate", step=3, scores={"pos_acc": 0.5}, score=0.5))
+    panel = PretrainingPanel(parse_config(CONFIG), texts, tmp_path / "exp")
+    panel.histories = histories
+    assert list(panel.table["run"]) == [RANDOM]

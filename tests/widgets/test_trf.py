@@ -225,9 +225,26 @@ def test_inspector_controls_change_the_view(tmp_path):
     assert ins.attention["layer"] == "mean" and ins.layer.disabled
     assert "mean over layers" in ins.caption.value
     ins.level.value = "wordpiece"
+    assert ins.hide_special.value  # [CLS] and [SEP] are left out by default
+    assert ins.attention["labels"] == [p for p in PIECES[0] if p not in ("[CLS]", "[SEP]")]
+    rows = numpy.nansum(ins.attention["matrix"], axis=1)
+    numpy.testing.assert_allclose(rows[rows > 0], 1.0, rtol=1e-5)  # renormalized without the specials
+    ins.hide_special.value = False
     assert ins.attention["labels"] == PIECES[0]
     ins.window.value = "all"
     assert ins.attention["matrix"].shape == (10, 10)
+    # the entropy panel has a colour bar and marks what is shown (mean over layers, head 2)
+    heads = ins.figures["heads"]
+    assert len(heads.axes) == 2 and "entropy" in heads.axes[1].get_ylabel()
+    (box,) = [p for p in heads.axes[0].patches]
+    assert (box.get_x(), box.get_width(), box.get_height()) == (1.5, 1, 2)
+    assert heads.axes[0].xaxis.label.get_fontsize() >= 10
+    # hover values: a table whose cells carry their value
+    ins.view_mode.value = "hover values"
+    assert ins.table_view.value.count("<td title=") == 100 and ins.attention_image.layout.display == "none"
+    assert "\u2192" in ins.table_view.value or "→" in ins.table_view.value
+    ins.view_mode.value = "image"
+    assert ins.table_view.value == "" and ins.attention_image.layout.display is None
     for fmt in ("png", "svg"):
         path = ins.export(tmp_path / f"view.{fmt}", view="attention")
         assert path.exists() and path.stat().st_size > 1000

@@ -1,18 +1,20 @@
 """Config checks as plain data: every problem as an `Issue(section, key, message)`.
 
-The checks reuse the engine: `parse_config` for syntax, the registries for `@`
+The checks reuse the engine and read its structured errors (`ConfigError.issues`,
+see `workbench.config_issues`): `parse_config` for syntax, the registries for `@`
 names and factories, `fill_config` for types and required values (confection
 validates against each function's signature), `interpolate` for `${...}`
-references and `missing_values` for the defaults that would be added. The
-engine's messages are reworded a little and mapped to the (section, key) they
-are about, so an editor can show each one beside its key.
+references and `missing_values` for the defaults that would be added. Each issue
+names the (section, key) it is about, so an editor can show it beside its key.
+Whatever the engine's checks add to `ConfigError.issues` (unknown keys, ranges)
+shows up here with no change.
 """
 import copy
 import inspect
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from confection import Config
 
@@ -25,7 +27,8 @@ from workbench.config import (
     missing_values,
     parse_config,
 )
-from workbench.errors import ConfigError
+from workbench.config_issues import get_section, show, signature_of
+from workbench.errors import ConfigError, ConfigIssue
 from workbench.registry import registry
 
 ERROR, MISSING = "error", "missing"
@@ -35,19 +38,30 @@ ERROR, MISSING = "error", "missing"
 class Issue:
     """One problem. `section` is dotted ("components.tagger.model"), "" when the
     config as a whole is concerned; `key` is None when the section is; `line` is
-    the 1-based line of the config text when known."""
+    the 1-based line of the config text when known; `kind` is the engine's
+    (`ConfigIssue.kind`: "type", "missing", "unknown", "syntax", ...)."""
 
     section: str
     key: Optional[str]
     message: str
     level: str = ERROR
     line: Optional[int] = None
+    kind: str = "invalid"
+
+    @classmethod
+    def of(cls, issue: ConfigIssue) -> "Issue":
+        return cls(issue.section, issue.key, issue.message, ERROR, issue.line, issue.kind)
 
     @property
     def where(self) -> str:
         if not self.section:
             return "the config"
         return f"[{self.section}] {self.key}" if self.key else f"[{self.section}]"
+
+
+def issues_of(e: ConfigError) -> List[Issue]:
+    """The engine's issues of an error; one issue for the whole config when it has none."""
+    return [Issue.of(i) for i in e.issues] or [Issue("", None, str(e).strip())]
 
 
 # ------------------------------------------------------------------ entry points
@@ -58,7 +72,7 @@ def check_text(text: str) -> Tuple[Optional[Config], List[Issue]]:
     try:
         config = parse_config(text)
     except ConfigError as e:
-        return None, _with_lines([parse_issue(text, str(e))], text)
+        return None, _with_lines(issues_of(e), text)
     return config, check_config(config, text=text)
 
 
@@ -72,8 +86,7 @@ def check_config(config: Union[Config, Dict[str, Any]], *, text: Optional[str] =
     try:
         check_section_names(config)
     except ConfigError as e:
-        issues.append(Issue("nlp", "pipeline", str(e)))
-        return _with_lines(issues, text)
+        return _with_lines(issues_of(e), text)
     issues += registry_issues(config)
     if issues:
         return _with_lines(issues + base_type_issues(config), text)  # fill_config would stop there
@@ -83,68 +96,12 @@ def check_config(config: Union[Config, Dict[str, Any]], *, text: Optional[str] =
     if filled is not None:
         issues += interpolation_issues(filled)
         if with_missing and not issues:
-            issues += [Issue(s, k, f"not set; filling adds the default {_show(v)}", MISSING)
+            issues += [Issue(s, k, f"not set; filling adds the default {show(v)}", MISSING, kind=MISSING)
                        for s, k, v in missing_values(config)]
     return _with_lines(issues, text)
 
 
-# ------------------------------------------------------------------ syntax
-
-_LINE = re.compile(r"\[line (\d+)\]:? ?'?(.*?)(?:\\n)?'?$", re.M)
-_OPTION = re.compile(r"option '([^']+)' in section '([^']+)'")
-_ARROWS = re.compile(r"^\s*([\w.\-]+(?:\s*->\s*[\w.\-@]+)+)\s+(.+)$", re.M)
-
-
-def parse_issue(text: str, message: str) -> Issue:
-    """Map a parse error to the line (and key) it names."""
-    plain = _strip_parse_noise(message)
-    m = _OPTION.search(message)
-    if m and "already exists" in message:
-        key, section = m.group(1), m.group(2)
-        n = _LINE.search(message)
-        where = f" (line {n.group(1)})" if n else ""
-        return Issue(section, key, f"'{key}' is set twice in [{section}]{where}: is a [section] header above "
-                                   f"it misspelled, or missing its closing ']'?", line=int(n.group(1)) if n else None)
-    if m:
-        return Issue(m.group(2), m.group(1), plain, line=_line_of_key(text, m.group(2), m.group(1)))
-    m = _LINE.search(message)
-    if m:
-        number, content = int(m.group(1)), m.group(2).strip()
-        line = _find_line(text, content) or number
-        section, key = _locate_line(text, line)
-        return Issue(section, key, f"line {line} is not `key = value` or `[section]`: {content!r}", line=line)
-    m = _ARROWS.search(message)
-    if m:
-        parts = [p.strip() for p in m.group(1).split("->")]
-        return Issue(".".join(parts[:-1]), parts[-1], _reword(m.group(2)))
-    return Issue("", None, plain)
-
-
-def _strip_parse_noise(message: str) -> str:
-    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
-    noise = ("Config validation error", "Make sure the sections and values are formatted correctly.")
-    kept = [ln for ln in lines if ln not in noise]
-    return " ".join(kept).replace("Could not parse config <string>: ", "")
-
-
-def _find_line(text: str, content: str) -> Optional[int]:
-    for i, line in enumerate(text.splitlines(), 1):
-        if content and line.strip() == content:
-            return i
-    return None
-
-
-def _locate_line(text: str, line: int) -> Tuple[str, Optional[str]]:
-    """The (section, key) a line of config text belongs to."""
-    section = ""
-    lines = text.splitlines()
-    for ln in lines[:line]:
-        m = re.match(r"^\s*\[([^\[\]]+)\]\s*$", ln)
-        if m:
-            section = m.group(1).strip()
-    target = lines[line - 1] if 0 < line <= len(lines) else ""
-    m = re.match(r"^\s*([^=\s\[]+)\s*=", target)
-    return section, (m.group(1) if m else None)
+# ------------------------------------------------------------------ line numbers
 
 
 def _line_of_key(text: Optional[str], section: str, key: Optional[str]) -> Optional[int]:
@@ -166,7 +123,8 @@ def _line_of_key(text: Optional[str], section: str, key: Optional[str]) -> Optio
 def _with_lines(issues: List[Issue], text: Optional[str]) -> List[Issue]:
     if not text:
         return issues
-    return [i if i.line is not None else Issue(i.section, i.key, i.message, i.level, _line_of_key(text, i.section, i.key))
+    return [i if i.line is not None else
+            Issue(i.section, i.key, i.message, i.level, _line_of_key(text, i.section, i.key), i.kind)
             for i in issues]
 
 
@@ -180,17 +138,17 @@ def registry_issues(config: Dict[str, Any]) -> List[Issue]:
         try:
             registry.get(reg_name, func_name)
         except ConfigError as e:
-            issues.append(Issue(".".join(path), "@" + reg_name, str(e)))
+            issues.append(Issue(".".join(path), "@" + reg_name, str(e), kind="registry"))
     for name, block in (config.get("components") or {}).items():
         if isinstance(block, dict) and "factory" in block:
             try:
                 registry.get("factories", block["factory"])
             except ConfigError as e:
-                issues.append(Issue(f"components.{name}", "factory", str(e)))
+                issues.append(Issue(f"components.{name}", "factory", str(e), kind="registry"))
         elif isinstance(block, dict) and "source" not in block:
             issues.append(Issue(f"components.{name}", "factory",
                                 f"missing: every component needs factory = \"...\" "
-                                f"(one of {', '.join(sorted(registry.factories.get_all()))})"))
+                                f"(one of {', '.join(sorted(registry.factories.get_all()))})", kind=MISSING))
     pipeline = (config.get("nlp") or {}).get("pipeline") or []
     for name in pipeline if isinstance(pipeline, list) else []:
         if name not in (config.get("components") or {}):
@@ -216,7 +174,7 @@ def base_type_issues(config: Dict[str, Any]) -> List[Issue]:
             want = _kind(default)
             if want and _kind(value) != want and not (want == "number" and isinstance(value, (int, float))
                                                        and not isinstance(value, bool)):
-                issues.append(Issue(section, key, f"wrong type: {_show(value)} should be a {want}"))
+                issues.append(Issue(section, key, f"wrong type: {show(value)} should be a {want}", kind="type"))
     return issues
 
 
@@ -235,9 +193,6 @@ def _kind(value: Any) -> Optional[str]:
 # ------------------------------------------------------------------ filling
 
 
-_VALIDATION = re.compile(r"^\s*\[([^\]]+)\]\s+(.*)$", re.M)
-
-
 def _fill_collecting(config: Config, max_errors: int) -> Tuple[Optional[Config], List[Issue]]:
     """fill_config; on a bad value, note it, put the signature default in its place
     (or drop it) and try again, so one pass reports several problems."""
@@ -248,11 +203,10 @@ def _fill_collecting(config: Config, max_errors: int) -> Tuple[Optional[Config],
         try:
             return fill_config(Config(work, is_interpolated=False)), issues
         except ConfigError as e:
-            found = validation_issues(str(e), work)
-            if not found:
-                issues.append(_general_issue(str(e), work))
+            if not e.issues:
+                issues.append(Issue("", None, str(e).strip()))
                 return None, issues
-            for issue in found:
+            for issue in map(Issue.of, e.issues):
                 if (issue.section, issue.key) in seen:
                     return None, issues
                 seen.add((issue.section, issue.key))
@@ -260,63 +214,18 @@ def _fill_collecting(config: Config, max_errors: int) -> Tuple[Optional[Config],
                 if not _use_default(work, issue.section, issue.key):
                     return None, issues
         except Exception as e:  # anything else the engine raises while filling
-            issues.append(_general_issue(f"{type(e).__name__}: {e}", work))
+            issues.append(Issue("", None, f"{type(e).__name__}: {e}"))
             return None, issues
     return None, issues
-
-
-def validation_issues(message: str, config: Dict[str, Any]) -> List[Issue]:
-    """The `[a.b -> key] msg` lines of a fill_config error, mapped onto sections."""
-    out = []
-    for m in _VALIDATION.finditer(message):
-        parts = [p.strip() for p in m.group(1).split("->")]
-        if len(parts) < 2:
-            continue
-        path, key = ".".join(parts[:-1]), parts[-1]
-        out.append(Issue(find_section(config, path) or path, key, _reword(m.group(2))))
-    return out
-
-
-def _general_issue(message: str, config: Dict[str, Any]) -> Issue:
-    """An error without a `[loc]` line: find a section it names, if any."""
-    m = _OPTION.search(message)
-    if m:
-        return Issue(m.group(2), m.group(1), _reword_substitution(message))
-    for name in re.findall(r"\[([\w.\-]+)\]", message):
-        if find_section(config, name) is not None:
-            return Issue(find_section(config, name), None, message)
-    return Issue("", None, message.strip())
-
-
-def find_section(config: Dict[str, Any], path: str) -> Optional[str]:
-    """The dotted section of `config` named `path`, or ending with it (confection names
-    component blocks without the `components.` prefix, corpora without `corpora.`)."""
-    sections = list(iter_sections(config))
-    if path in sections:
-        return path
-    ends = [s for s in sections if s.endswith("." + path)]
-    return ends[0] if ends else None
-
-
-def iter_sections(node: Dict[str, Any], prefix: str = "") -> Iterator[str]:
-    for key, value in node.items():
-        if isinstance(value, dict):
-            name = f"{prefix}.{key}" if prefix else str(key)
-            yield name
-            yield from iter_sections(value, name)
 
 
 def _use_default(config: Dict[str, Any], section: str, key: Optional[str]) -> bool:
     """Put the signature default in place of a bad value (drop an unknown argument), so
     that filling can go on to the next problem. False when there is nothing to put."""
-    node: Any = config
-    for part in section.split(".") if section else []:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
+    node = get_section(config, section)
     if not isinstance(node, dict) or key not in node:
         return False
-    params = _signature_of(node)
+    params = signature_of(node)
     if params is None:
         return False
     if key not in params:
@@ -333,39 +242,6 @@ def _use_default(config: Dict[str, Any], section: str, key: Optional[str]) -> bo
     return True
 
 
-def _signature_of(block: Dict[str, Any]):
-    ref = next(((k[1:], v) for k, v in block.items() if isinstance(k, str) and k.startswith("@")), None)
-    if ref is None and "factory" in block:
-        ref = ("factories", block["factory"])
-    if ref is None:
-        return None
-    try:
-        return inspect.signature(registry.get(*ref)).parameters
-    except (ConfigError, TypeError, ValueError):
-        return None
-
-
-def _reword(msg: str) -> str:
-    """confection/pydantic wording -> plain words."""
-    msg = msg.strip()
-    m = re.match(r"^(?:at root: )?(.*) is not <class '(\w+)'>$", msg)
-    if m:
-        names = {"int": "a whole number", "float": "a number", "str": "a string", "bool": "true or false",
-                 "list": "a list", "dict": "a section"}
-        return f"wrong type: {m.group(1)} should be {names.get(m.group(2), m.group(2))}"
-    m = re.match(r"^unexpected argument: '(.+)'$", msg)
-    if m:
-        return f"unknown setting '{m.group(1)}': the function of this section takes no such argument"
-    m = re.match(r"^missing required argument: '(.+)'$", msg)
-    if m:
-        return f"missing value: '{m.group(1)}' has no default, so it must be written"
-    if msg.lower() in ("field required", "missing", "field required."):
-        return "missing value: this setting has no default, so it must be written"
-    if "conflicting values" in msg:
-        return "conflicting values: this key is set both as a value and as a [section]"
-    return msg.replace("at root: ", "")
-
-
 # ------------------------------------------------------------------ interpolation
 
 
@@ -373,24 +249,5 @@ def interpolation_issues(config: Config) -> List[Issue]:
     try:
         interpolate(config)
     except ConfigError as e:
-        msg = str(e)
-        m = _OPTION.search(msg)
-        if m:
-            return [Issue(m.group(2), m.group(1), _reword_substitution(msg))]
-        return [Issue("", None, msg.strip())]
+        return issues_of(e)
     return []
-
-
-def _reword_substitution(msg: str) -> str:
-    ref = re.search(r"interpolation key '([^']+)'", msg)
-    if ref:
-        return f"${{{ref.group(1)}}} names no setting: check the section and key written inside ${{...}}"
-    return _reword(msg.replace("Config validation error", "").strip())
-
-
-def _show(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except TypeError:
-        return repr(value)
-

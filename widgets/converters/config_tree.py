@@ -189,3 +189,91 @@ def config_diff(old: str, new: str, *, old_name: str = "file", new_name: str = "
     return "".join(difflib.unified_diff(
         old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=old_name, tofile=new_name,
     ))
+
+
+# ------------------------------------------------------------------ names that fit a slot
+
+ALIAS_PREFIXES = ("spacy.", "spacy-transformers.")  # spaCy's spellings of the same functions
+
+
+def role_of(name: str) -> str:
+    """What a registered architecture is, from its name: "listener", "tok2vec" (a whole
+    embedding: embed + encode), "embed", "encoder", "transformer", "head" or "" (unknown,
+    e.g. a user's own layer)."""
+    short = name.split(".")[-2] if name.count(".") >= 2 else name
+    if "Listener" in short:
+        return "listener"
+    if short in ("Tok2Vec", "HashEmbedCNN"):
+        return "tok2vec"
+    if "Embed" in short or short == "StaticVectors":
+        return "embed"
+    if "Encoder" in short:
+        return "encoder"
+    if short.startswith("Pretrain"):
+        return "objective"
+    if short.startswith("Transformer"):
+        return "transformer"
+    if short in ("Tagger", "TransitionBasedParser", "Parser"):
+        return "head"
+    return ""
+
+
+# the roles a component's `model` may have, by factory ("" : a user's own architecture)
+COMPONENT_MODEL_ROLES = {"tagger": {"head", ""}, "ner": {"head", ""}, "tok2vec": {"tok2vec", ""},
+                         "transformer": {"transformer", ""}}
+
+# the roles each well-known slot refuses (types alone cannot tell an embedding layer from a listener)
+SLOT_REFUSES = {
+    "embed": {"listener", "tok2vec", "head", "transformer", "encoder"},
+    "encode": {"listener", "tok2vec", "head", "transformer", "embed"},
+    "tok2vec": {"head", "embed", "encoder"},
+}
+
+
+def _returns(registry_name: str, name: str) -> Any:
+    try:
+        ret = inspect.signature(registry.get(registry_name, name)).return_annotation
+    except Exception:
+        return None
+    return None if ret is inspect.Signature.empty else ret
+
+
+def slot_names(config: Dict[str, Any], section: str, registry_name: str) -> List[str]:
+    """The registered names that fit the block at `section` (e.g. an embed slot lists
+    embedding layers, not listeners): those whose return type matches what the parent
+    function's argument expects, without the roles the slot refuses. spaCy aliases are
+    left out. Sections with no parent function get every name."""
+    names = [n for n in registered_names(registry_name) if not n.startswith(ALIAS_PREFIXES)]
+    if "." not in section:
+        return names
+    parent, slot = section.rsplit(".", 1)
+    block = get_block(config, parent)
+    ref = next(((k[1:], v) for k, v in block.items() if isinstance(k, str) and k.startswith("@")), None)
+    if ref is None and "factory" in block and parent.count(".") == 1:
+        ref = ("factories", block["factory"])
+    want = None
+    if ref is not None:
+        try:
+            param = inspect.signature(registry.get(*ref)).parameters.get(slot)
+            want = None if param is None or param.annotation is inspect.Parameter.empty else param.annotation
+        except Exception:
+            want = None
+    refused = SLOT_REFUSES.get(slot, {"objective"}) if registry_name == "architectures" else set()
+    allowed = None
+    if ref is not None and ref[0] == "factories" and slot == "model":
+        allowed = COMPONENT_MODEL_ROLES.get(str(ref[1]))
+    out = []
+    for name in names:
+        role = role_of(name)
+        if role in refused or (allowed is not None and role not in allowed):
+            continue
+        got = _returns(registry_name, name) if want is not None else None
+        if want is not None and got is not None and got != want and not _loosely_equal(got, want):
+            continue
+        out.append(name)
+    return out
+
+
+def _loosely_equal(got: Any, want: Any) -> bool:
+    """Model[X, Y] against a bare Model (or Any): no type to check against."""
+    return typing.get_args(want) == () or want is typing.Any

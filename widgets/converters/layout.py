@@ -301,3 +301,62 @@ def format_bytes(n: Optional[int]) -> str:
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{n} B"
+
+
+def make_shared(nlp: Any, name: str, upstream: Optional[str] = None) -> List[str]:
+    """The inverse of `make_independent`: `name`'s own embedding is replaced by a listener
+    to the tok2vec component `upstream` (default: the first one), and the config is
+    updated to match. Right after `make_independent` the two embeddings hold the same
+    weights, so predictions are identical again; otherwise the component now reads the
+    shared embedding (retrain it)."""
+    from workbench.registry import registry
+
+    comp = nlp.get_pipe(name)
+    kind, own = embedding_of(comp)
+    if kind != "own":
+        raise ConfigError(f"'{name}' has no embedding of its own to replace ({kind}).")
+    ups = [n for n, c in nlp.components if getattr(c, "upstream_kind", "") == "tok2vec" and n != name]
+    if upstream is None:
+        if not ups:
+            raise ConfigError(f"There is no tok2vec component for '{name}' to listen to: add one first.")
+        upstream = ups[0]
+    elif upstream not in ups:
+        raise ConfigError(f"'{upstream}' is not a tok2vec component of this pipeline ({', '.join(ups) or 'none'}).")
+    up_model = nlp.get_pipe(upstream).model
+    width = up_model.get_dim("nO") if up_model.has_dim("nO") else own.get_dim("nO")
+    if own.has_dim("nO") and own.get_dim("nO") != width:
+        raise ConfigError(f"'{name}' reads width {own.get_dim('nO')}, but '{upstream}' gives width {width}: "
+                          f"they cannot be shared.")
+    block = {"@architectures": "workbench.Tok2VecListener.v1", "width": width, "upstream": upstream}
+    listener = registry.resolve({"x": dict(block)})["x"]
+    comp.model.replace_node(own, listener)
+    if comp.model.has_ref("tok2vec") and comp.model.get_ref("tok2vec") is own:
+        comp.model.set_ref("tok2vec", listener)
+    # the pipeline's config follows its models; Pipeline has no public setter for one block
+    model_block = nlp._config["components"][name].get("model", {})
+    if isinstance(model_block, dict) and "tok2vec" in model_block:
+        model_block["tok2vec"] = block
+    nlp.link_listeners()
+    return []
+
+
+def layout_signature(nlp: Any) -> Tuple:
+    """What the drawing depends on: the components and who listens to whom (cheap to compute)."""
+    own = tuple(name for name, comp in nlp.components if embedding_of(comp)[0] == "own")
+    return (tuple(nlp.pipe_names), tuple((u, tuple(n)) for u, n in sorted(listening(nlp).items())), own)
+
+
+def layout_title(nlp: Any) -> str:
+    """The layout in words: "shared: tagger, ner listen to tok2vec", "independent: ...",
+    "mixed: tagger listens, ner independent"."""
+    links = listening(nlp)
+    listeners = [n for names in links.values() for n in names]
+    own = [name for name, comp in nlp.components if embedding_of(comp)[0] == "own"]
+    if listeners and own:
+        return f"mixed: {', '.join(listeners)} listen{'s' if len(listeners) == 1 else ''}, {', '.join(own)} independent"
+    if listeners:
+        return "shared: " + "; ".join(f"{', '.join(n)} listen{'s' if len(n) == 1 else ''} to {u}"
+                                      for u, n in links.items() if n)
+    if own:
+        return "independent: " + ", ".join(own) + (" own" if len(own) > 1 else " owns") + " an embedding"
+    return "no embeddings"

@@ -116,3 +116,47 @@ def flat_scores(scores: Dict[str, Any]) -> Dict[str, float]:
     """The numeric top-level scores (per-label tables are left out)."""
     return {k: float(v) for k, v in scores.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(float(v))}
+
+
+def history_of(events) -> TrainingHistory:
+    """A TrainingHistory holding these events (e.g. `read_events(run / "events.jsonl")`), refreshed."""
+    history = TrainingHistory()
+    for event in events:
+        history(event)
+    history.refresh()
+    return history
+
+
+def smooth(values: List[float], weight: float) -> List[float]:
+    """Exponential moving average with debiasing: weight 0 gives the values back, 0.9 a
+    smooth curve that still starts at the first value. NaN values stay gaps."""
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smoothing weight {weight} must be in [0, 1)")
+    out, avg, n = [], 0.0, 0
+    for v in values:
+        if v != v:  # NaN
+            out.append(v)
+            continue
+        n += 1
+        avg = weight * avg + (1 - weight) * v
+        out.append(avg / (1 - weight ** n) if weight else v)
+    return out
+
+
+def eta_text(fraction: float, elapsed: float) -> str:
+    """'42% · 1m 20s left' from the done fraction and the seconds so far ('' before any progress)."""
+    if fraction <= 0 or elapsed <= 0:
+        return "0%"
+    if fraction >= 1:
+        return f"100% · took {_duration(elapsed)}"
+    left = elapsed * (1 - fraction) / fraction
+    return f"{100 * fraction:.0f}% · {_duration(left)} left"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"

@@ -252,3 +252,31 @@ def head_summary(trf_data: Any, window: int = 0) -> Dict[str, Any]:
         entropy.append((-(A * numpy.log(p)).sum(-1)).mean(-1))
         special.append(A[:, :, spec].sum(-1).mean(-1))
     return {"entropy": numpy.asarray(entropy), "special_share": numpy.asarray(special), "window": window}
+
+
+def without_special(data: Dict[str, Any]) -> Dict[str, Any]:
+    """Attention data (`word_attention` / `wordpiece_attention`) with the special pieces
+    ([CLS], [SEP], padding) taken out and each row renormalized to sum to 1 over what
+    is left, so one [CLS] column no longer sets the colour scale. Word-level rows
+    already leave the specials out; they are renormalized the same way."""
+    M = numpy.asarray(data["matrix"], dtype=numpy.float64)
+    out = dict(data)
+    if "special" in data:  # wordpiece level
+        keep = ~numpy.asarray(data["special"], dtype=bool)
+        M = M[numpy.ix_(keep, keep)]
+        out["labels"] = [lab for lab, k in zip(data["labels"], keep) if k]
+        out["rows"] = numpy.asarray(data["rows"])[keep]
+        out["row_window"] = numpy.asarray(data["row_window"])[keep]
+        out["special"] = numpy.zeros(int(keep.sum()), dtype=bool)
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        sums = numpy.nansum(M, axis=1, keepdims=True)
+        M = numpy.where(sums > 0, M / numpy.where(sums > 0, sums, 1.0), M)
+    out["matrix"] = M.astype(numpy.float32)
+    out["special_hidden"] = True
+    return out
+
+
+def cell_values(data: Dict[str, Any], labels_key: str = "tokens") -> List[List[Optional[float]]]:
+    """The matrix as nested lists (None where no window is shared), for hover tables."""
+    M = numpy.asarray(data["matrix"], dtype=float)
+    return [[None if not numpy.isfinite(v) else float(v) for v in row] for row in M]

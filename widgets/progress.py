@@ -1,0 +1,104 @@
+"""Progress for long notebook cells: a bar with % and ETA, and helpers that drive it.
+
+    for name in track(getters, "span getters"): ...            # a loop
+    bar = ProgressBar(max_steps, "training"); train(..., subscribers=[bar.on_training_event])
+    with watch_pretraining(out_dir, max_epochs): pretrain(config, out_dir)   # epochs from log.jsonl
+    with quiet() as printed: train(...)                         # keep repeated reports out of the cell
+
+All of them are ipywidgets (a plain line of text where there is no front end).
+"""
+import contextlib
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional, TypeVar
+
+import ipywidgets as W
+
+from .converters.training import eta_text
+
+T = TypeVar("T")
+
+
+class ProgressBar(W.HBox):
+    """A bar, its description and "n / total · 42% · 1m 20s left"."""
+
+    def __init__(self, total: int, description: str = "", *, display_now: bool = True):
+        super().__init__()
+        self.total = max(1, int(total))
+        self.done_count = 0
+        self.started = time.perf_counter()
+        self.bar = W.FloatProgress(min=0.0, max=1.0, value=0.0, description=description,
+                                   style={"description_width": "initial"}, layout=W.Layout(width="380px"))
+        self.label = W.Label("")
+        self.children = [self.bar, self.label]
+        self.add_class("wb-progress")
+        if display_now:
+            from IPython.display import display
+
+            display(self)
+
+    def update(self, done: int, note: str = "") -> None:
+        self.done_count = min(int(done), self.total)
+        fraction = self.done_count / self.total
+        self.bar.value = fraction
+        self.label.value = (f"{self.done_count} / {self.total} \u00b7 "
+                            f"{eta_text(fraction, time.perf_counter() - self.started)}" + (f" \u00b7 {note}" if note else ""))
+
+    def finish(self, note: str = "") -> None:
+        self.update(self.total, note)
+        self.bar.bar_style = "success"
+
+    def on_training_event(self, event) -> None:
+        """A `train()` subscriber: one tick per step."""
+        if event.kind == "step":
+            self.update(event.step, f"loss {sum(event.losses.values()):.3g}" if event.losses else "")
+        elif event.kind in ("end", "stop"):
+            self.finish(event.message)
+
+
+def track(items: Iterable[T], description: str = "", total: Optional[int] = None) -> Iterator[T]:
+    """Yield the items, advancing a progress bar after each one."""
+    items = list(items) if total is None else items
+    bar = ProgressBar(total if total is not None else len(items), description)
+    for i, item in enumerate(items):
+        bar.update(i, f"{item}" if isinstance(item, (str, int)) else "")
+        yield item
+    bar.finish()
+
+
+@contextlib.contextmanager
+def watch_pretraining(output_dir, max_epochs: int, description: str = "pretraining"):
+    """A bar advanced by the epochs `pretrain` appends to OUTPUT_DIR/log.jsonl."""
+    from .converters.pretraining import PretrainLog
+
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    log = PretrainLog(Path(output_dir))
+    bar = ProgressBar(max_epochs, description)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.25):
+            if log.refresh():
+                bar.update(len(log.rows), f"loss {log.rows[-1]['loss']:.4f}")
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        thread.join()
+        log.refresh()
+        bar.finish(f"loss {log.rows[-1]['loss']:.4f}" if log.rows else "")
+
+
+@contextlib.contextmanager
+def quiet():
+    """Collect what the code inside prints (a list of lines) instead of printing it."""
+    buffer = io.StringIO()
+    lines: List[str] = []
+    with contextlib.redirect_stdout(buffer):
+        yield lines
+    lines += [line for line in buffer.getvalue().splitlines() if line.strip()]
