@@ -5,19 +5,21 @@ from thinc.api import HashEmbed, Model, Ragged, chain, concatenate
 from thinc.types import Floats2d
 
 from ..errors import ConfigError
+from ..settings import PositiveInt, checked
 from ..text.attrs import ATTR_NAMES, PREFIX, SHAPE, SUFFIX
 from ..text.doc import Doc
 from .combinators import ListToRagged, RaggedToList, ragged_chain_forward, with_ragged_data
-from .encode import MaxoutNorm, check_positive
+from .encode import MaxoutNorm
 from .featurize import FeatureIds, resolve_attrs
 
 SUBWORD_ATTRS = (PREFIX, SUFFIX, SHAPE)
 
 
+@checked
 def MultiHashEmbed(
-    width: int = 96,
+    width: PositiveInt = 96,
     attrs: List[str] = ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
-    rows: Union[int, List[int]] = [5000, 1000, 2500, 2500],
+    rows: Union[PositiveInt, List[PositiveInt]] = [5000, 1000, 2500, 2500],
     include_static_vectors: bool = False,
     also_embed_subwords: bool = True,
     also_use_static_vectors: Optional[bool] = None,
@@ -29,7 +31,6 @@ def MultiHashEmbed(
     PREFIX, SUFFIX and SHAPE). also_use_static_vectors is the older name of
     include_static_vectors; either one turns static vectors on.
     """
-    check_positive("MultiHashEmbed", width=width)
     attr_ids = resolve_attrs(attrs, where="MultiHashEmbed.attrs")
     row_sizes = _resolve_rows(rows, attr_ids)
     if not also_embed_subwords:
