@@ -67,7 +67,7 @@ def test_override_with_unknown_key_fails_on_the_cli(tmp_path, capsys):
     path.write_text(tagger_config().to_str())
     assert main(["debug", "config", str(path), "--training.max_stepz", "5"]) == 1
     err = capsys.readouterr().err
-    assert "[training] has no setting 'max_stepz'. Did you mean 'max_steps'?" in err
+    assert "[training]: unknown setting 'max_stepz'. Did you mean 'max_steps'?" in err
     assert "Traceback" not in err
 
 

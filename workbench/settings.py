@@ -27,7 +27,8 @@ PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
-Fraction = Annotated[float, Field(ge=0, lt=1)]  # dropout, mask_prob, padding share: [0, 1)
+Fraction = Annotated[float, Field(ge=0, lt=1)]  # dropout, mask_prob: [0, 1)
+Probability = Annotated[float, Field(ge=0, le=1)]  # [0, 1]
 Block = Dict[str, Any]  # a block that builds an object (`@optimizers = ...`)
 GpuAllocator = Optional[Literal["pytorch"]]
 
@@ -194,7 +195,7 @@ def _unknown(section: str, key: str, known: List[str], where: str) -> ConfigIssu
     close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     listed = ", ".join(known) if known else "no settings"
-    return ConfigIssue(section, str(key), f"{where} has no setting '{key}'.{hint} It takes: {listed}.", "unknown_key")
+    return ConfigIssue(section, str(key), f"{where}: unknown setting '{key}'.{hint} It takes: {listed}.", "unknown_key")
 
 
 def _under_listener(path: Tuple[str, ...], key: str, func_name: str) -> ConfigIssue:

@@ -248,7 +248,7 @@ def _fill_collecting(config: Config, max_errors: int) -> Tuple[Optional[Config],
         try:
             return fill_config(Config(work, is_interpolated=False)), issues
         except ConfigError as e:
-            found = validation_issues(str(e), work)
+            found = [Issue(i.section, i.key, i.message) for i in e.issues] or validation_issues(str(e), work)
             if not found:
                 issues.append(_general_issue(str(e), work))
                 return None, issues
