@@ -20,6 +20,7 @@ from confection import Config, ConfigValidationError
 from .config_issues import reference_issues, syntax_issues, validation_issues
 from .errors import ConfigError, ConfigIssue
 from .registry import FACTORY_DEFAULTS, FACTORY_SCORES, registry
+from .settings import bad_values, raise_issues, unknown_keys
 
 BASE_CONFIG = """
 [paths]
@@ -244,6 +245,7 @@ def fill_config(config: Config, *, base: str = BASE_CONFIG) -> Config:
     check_system(merged.get("system") or {})
     merged = _fill_pipeline(merged)
     check_registered_names(merged)
+    raise_issues(unknown_keys(merged, Config().from_str(base, interpolate=False)), "The config has unknown settings")
     as_promises = _factories_as_promises(merged)
     try:
         filled = registry.fill(Config(as_promises, is_interpolated=False), validate=True)
@@ -251,7 +253,9 @@ def fill_config(config: Config, *, base: str = BASE_CONFIG) -> Config:
         raise ConfigError(format_validation_error(e), validation_issues(e, merged)) from None
     result = _promises_as_factories(filled)
     result = _fill_score_weights(result, config)
-    return Config(result, section_order=_section_order(result), is_interpolated=False)
+    result = Config(result, section_order=_section_order(result), is_interpolated=False)
+    raise_issues(bad_values(interpolate(result)), "The config has invalid values")
+    return result
 
 
 def _fill_pipeline(config: Dict[str, Any]) -> Dict[str, Any]:

@@ -4,6 +4,8 @@ thinc's NumpyOps.gemm runs on blis, which measured about 6x slower here than
 numpy's OpenBLAS (32 vs 190 GFLOP/s). Every Linear/Softmax/Maxout layer goes
 through gemm, so the workbench makes this the current ops on the CPU.
 """
+from typing import Optional
+
 from thinc.api import NumpyOps, Ops, get_current_ops, set_current_ops
 
 
@@ -16,3 +18,20 @@ def use_blas_cpu_ops() -> None:
     """Switch the current thread's plain NumpyOps (never GPU ops) to BlasNumpyOps."""
     if type(get_current_ops()) is NumpyOps:
         set_current_ops(BlasNumpyOps())
+
+
+def on_gpu() -> bool:
+    """Whether the current ops run on a GPU (after thinc's require_gpu / prefer_gpu)."""
+    return get_current_ops().device_type == "gpu"
+
+
+def use_gpu_allocator(allocator: Optional[str]) -> bool:
+    """[training] gpu_allocator = "pytorch": on a GPU, cupy allocates from torch's memory
+    pool, so the two share one pool instead of each holding memory back. On CPU it has
+    no effect. Returns whether the allocator was set."""
+    if not allocator or not on_gpu():
+        return False
+    from thinc.api import set_gpu_allocator
+
+    set_gpu_allocator(allocator)
+    return True

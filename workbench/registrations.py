@@ -26,6 +26,7 @@ from .pipeline.tagger import DEFAULT_TAGGER, TaggerComponent, make_tagger
 from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
 from .pipeline.transformer import DEFAULT_TRANSFORMER, make_transformer
 from .registry import register_factory, registry
+from .settings import NonNegativeInt, PositiveInt
 from .training.batchers import batch_by_words
 from .training.logger import console_logger
 from .vectors.formats import read_vectors
@@ -70,10 +71,10 @@ register_factory("sentencizer", make_sentencizer)
 # ---------------------------------------------------------------- readers
 def create_corpus(
     path: Optional[Union[str, Path]],
-    limit: int = 0,
-    max_length: int = 0,
+    limit: NonNegativeInt = 0,
+    max_length: NonNegativeInt = 0,
     shuffle: bool = False,
-    n_sents: int = 1,
+    n_sents: PositiveInt = 1,
     gold_preproc: bool = False,
     augmenter: Optional[Callable] = None,
 ) -> Corpus:
@@ -83,7 +84,8 @@ def create_corpus(
 
 
 def create_jsonl_corpus(
-    path: Optional[Union[str, Path]], limit: int = 0, min_length: int = 0, max_length: int = 0
+    path: Optional[Union[str, Path]], limit: NonNegativeInt = 0, min_length: NonNegativeInt = 0,
+    max_length: NonNegativeInt = 0,
 ) -> JsonlCorpus:
     """Raw texts, one {"text": ...} per line, tokenized by the pipeline."""
     return JsonlCorpus(path, limit=limit, min_length=min_length, max_length=max_length)

@@ -2,6 +2,8 @@
 
 `tests.helpers.trf` builds a tiny random BERT; `tests.helpers.pretrain` holds pretraining configs.
 """
+import contextlib
+import unittest.mock
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,20 @@ def zero_grads(nlp):
         for node in comp.model.walk():
             for name in node.grad_names:
                 node.set_grad(name, node.get_grad(name) * 0)
+
+
+@contextlib.contextmanager
+def zero_learn_rate():
+    """Train with the optimizer's learn_rate at 0, so the weights never move (a config
+    refuses learn_rate = 0: [training.optimizer] learn_rate must be > 0)."""
+    import workbench.training.initialize as initialize_module
+
+    real = initialize_module.initialize_pipeline
+
+    def with_zero_rate(*args, **kwargs):
+        optimizer = real(*args, **kwargs)
+        optimizer.learn_rate = 0.0
+        return optimizer
+
+    with unittest.mock.patch.object(initialize_module, "initialize_pipeline", side_effect=with_zero_rate):
+        yield

@@ -9,7 +9,7 @@ import pytest
 import srsly
 
 import workbench
-from tests.helpers import tiny_examples
+from tests.helpers import tiny_examples, zero_learn_rate
 from tests.helpers.pretrain import pretraining_block, shared_config, tok2vec_block, write_texts
 from workbench.config import apply_overrides, fill_config, parse_config
 from workbench.errors import ConfigError, DataError
@@ -112,7 +112,8 @@ def train_config(files, learn_rate: float, **kw):
         "initialize.init_tok2vec": str(files["weights"]),
     })
     filled = fill_config(config)
-    filled["training"]["optimizer"]["learn_rate"] = learn_rate
+    if learn_rate:
+        filled["training"]["optimizer"]["learn_rate"] = learn_rate
     return filled
 
 
@@ -120,7 +121,8 @@ def test_training_starts_from_the_loaded_weights(files, capsys):
     saved = file_params(files["weights"])
     # learn_rate 0: after training, the embedding still holds exactly the pretrained weights,
     # so nothing (such as a later initialize) overwrote them.
-    result = train(train_config(files, 0.0))
+    with zero_learn_rate():
+        result = train(train_config(files, 0.0))
     assert "init_tok2vec: loaded" in capsys.readouterr().out
     frozen = params_of(result.nlp.get_pipe("tok2vec").model)
     for i, name, value in saved:
@@ -165,8 +167,8 @@ eval_frequency = 1
     config = apply_overrides(config, {"paths.train": str(files["corpus"]), "paths.dev": str(files["corpus"]),
                                       "initialize.init_tok2vec": str(weights)})
     filled = fill_config(config)
-    filled["training"]["optimizer"]["learn_rate"] = 0.0
-    trained = train(filled).nlp
+    with zero_learn_rate():
+        trained = train(filled).nlp
     tok2vec = trained.get_pipe("tagger").model.get_ref("tok2vec")
     got = params_of(tok2vec)
     assert all(numpy.array_equal(got[(i, n)], v) for i, n, v in file_params(weights))

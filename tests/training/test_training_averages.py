@@ -102,8 +102,15 @@ def test_averages_start_from_the_initial_weights(corpus, tmp_path):
         return result_holder["nlp"]
 
     config = tagger_config(corpus, True)
-    config["training"]["optimizer"]["learn_rate"] = 0.0
-    with unittest.mock.patch.object(Pipeline, "from_config", side_effect=remember):
+    real_init = initialize_module.initialize_pipeline
+
+    def frozen_optimizer(*args, **kwargs):  # [training.optimizer] refuses learn_rate = 0
+        optimizer = real_init(*args, **kwargs)
+        optimizer.learn_rate = 0.0
+        return optimizer
+
+    with unittest.mock.patch.object(Pipeline, "from_config", side_effect=remember), \
+            unittest.mock.patch.object(initialize_module, "initialize_pipeline", side_effect=frozen_optimizer):
         result = train(config, tmp_path, subscribers=[on_step], progress=False)
     assert raw_after_first_step
     nodes = {node.id: node for node in result.nlp.get_pipe("tok2vec").model.walk()}

@@ -5,19 +5,21 @@ from thinc.api import HashEmbed, Model, Ragged, chain, concatenate
 from thinc.types import Floats2d
 
 from ..errors import ConfigError
+from ..settings import PositiveInt, checked
 from ..text.attrs import ATTR_NAMES, PREFIX, SHAPE, SUFFIX
 from ..text.doc import Doc
 from .combinators import ListToRagged, RaggedToList, ragged_chain_forward, with_ragged_data
-from .encode import MaxoutNorm, check_positive
+from .encode import MaxoutNorm
 from .featurize import FeatureIds, resolve_attrs
 
 SUBWORD_ATTRS = (PREFIX, SUFFIX, SHAPE)
 
 
+@checked
 def MultiHashEmbed(
-    width: int = 96,
+    width: PositiveInt = 96,
     attrs: List[str] = ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
-    rows: Union[int, List[int]] = [5000, 1000, 2500, 2500],
+    rows: Union[PositiveInt, List[PositiveInt]] = [5000, 1000, 2500, 2500],
     include_static_vectors: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """One hash-embedding table per attribute, concatenated and mixed to `width`.
@@ -28,9 +30,10 @@ def MultiHashEmbed(
     return _multi_hash_embed(width, attrs, rows, include_static_vectors, also_embed_subwords=True)
 
 
+@checked
 def MultiHashEmbedV1(
-    width: int = 96,
-    rows: Union[int, List[int]] = [5000, 1000, 2500, 2500],
+    width: PositiveInt = 96,
+    rows: Union[PositiveInt, List[PositiveInt]] = [5000, 1000, 2500, 2500],
     also_embed_subwords: bool = True,
     also_use_static_vectors: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
@@ -44,7 +47,6 @@ def MultiHashEmbedV1(
 
 
 def _multi_hash_embed(width, attrs, rows, use_static, also_embed_subwords: bool) -> Model[List[Doc], List[Floats2d]]:
-    check_positive("MultiHashEmbed", width=width)
     attr_ids = resolve_attrs(attrs, where="MultiHashEmbed.attrs")
     row_sizes = _resolve_rows(rows, attr_ids)
     if not also_embed_subwords:

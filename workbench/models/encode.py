@@ -14,20 +14,20 @@ from typing import Callable, List, Optional, Tuple
 from thinc.api import Model, chain, expand_window, glorot_uniform_init, residual
 from thinc.types import Floats2d
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ShapeError
+from ..settings import NonNegativeInt, PositiveInt, checked
 from .combinators import ListToRagged, RaggedToList, ragged_chain_forward, with_ragged_data
 
 
+@checked
 def MaxoutWindowEncoder(
-    width: int = 96, window_size: int = 1, maxout_pieces: int = 3, depth: int = 4
+    width: PositiveInt = 96, window_size: NonNegativeInt = 1, maxout_pieces: PositiveInt = 3, depth: NonNegativeInt = 4
 ) -> Model[List[Floats2d], List[Floats2d]]:
     """`depth` residual blocks of window expansion, maxout and layer norm.
 
     Each block sees `window_size` tokens either side, so the receptive field is
     `depth * window_size` tokens either side, within the token's own document.
     """
-    check_positive("MaxoutWindowEncoder", width=width, maxout_pieces=maxout_pieces)
-    check_positive("MaxoutWindowEncoder", allow_zero=True, window_size=window_size, depth=depth)
     n_window = 2 * window_size + 1
     blocks = [
         residual(
@@ -147,13 +147,3 @@ def _no_backprop(model: Model) -> Callable:
         raise ShapeError(f"{model.name}: backprop called on an output made with is_train=False.")
 
     return backprop
-
-
-def check_positive(where: str, allow_zero: bool = False, **values: int) -> None:
-    for key, value in values.items():
-        low = 0 if allow_zero else 1
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ConfigError(
-                f"{where}: '{key}' must be an integer >= {low}, got {value!r}. "
-                f"Fix '{key}' in the model block of your config."
-            )

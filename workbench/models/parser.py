@@ -30,6 +30,7 @@ from thinc.api import Linear, Model, NumpyOps, glorot_uniform_init, zero_init
 from thinc.types import Floats2d
 
 from ..errors import ConfigError, ShapeError
+from ..settings import PositiveInt, checked
 from ..text.doc import Doc
 from .arc_eager import N_DEFAULT_SLOTS, PARSER_SLOTS
 from .dep_parser import DependencyParser
@@ -39,15 +40,16 @@ FEATURE_SLOTS = ("B0", "E0", "B-1", "B+1", "B-2", "B+2")
 SLOT_SHIFT = {"B0": 0, "B-1": -1, "B+1": 1, "B-2": -2, "B+2": 2}  # E0 is not a shift
 
 
+@checked
 def TransitionBasedParser(
     tok2vec: Model[List[Doc], List[Floats2d]],
     state_type: str = "ner",
     extra_state_tokens: bool = False,
-    hidden_width: int = 64,
-    maxout_pieces: int = 2,
+    hidden_width: PositiveInt = 64,
+    maxout_pieces: PositiveInt = 2,
     use_upper: bool = True,
-    nO: Optional[int] = None,
-    nr_feature_tokens: Optional[int] = None,
+    nO: Optional[PositiveInt] = None,
+    nr_feature_tokens: Optional[PositiveInt] = None,
 ) -> Model[List[Doc], Any]:
     """Greedy transition-based NER (`state_type = "ner"`) or dependency parser
     (`state_type = "parser"`, see `dep_parser.py`) over token vectors from `tok2vec`.
@@ -76,9 +78,6 @@ def TransitionBasedParser(
             f"(extra_state_tokens = {extra_state_tokens}) gives {n_slots} feature slots; "
             f"it must give 1 to {len(all_slots)}, taken in the order {all_slots}."
         )
-    for name, value in (("hidden_width", hidden_width), ("maxout_pieces", maxout_pieces)):
-        if int(value) < 1:
-            raise ConfigError(f"TransitionBasedParser: {name} = {value} must be >= 1.")
     if not isinstance(tok2vec, Model):
         raise ConfigError(
             f"TransitionBasedParser: the tok2vec argument must be a thinc Model "

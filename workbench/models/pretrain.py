@@ -15,6 +15,7 @@ from thinc.api import Linear, Model, chain, get_array_module, glorot_uniform_ini
 from thinc.types import Floats2d, Ints1d
 
 from ..errors import ConfigError
+from ..settings import PositiveInt, checked
 from ..text.attrs import LOWER, NORM, ORTH
 from ..text.doc import Doc
 from ..vectors.table import HOW_TO_ADD
@@ -53,9 +54,6 @@ class CharacterObjective(PretrainObjective):
     name = "characters"
 
     def __init__(self, maxout_pieces: int, hidden_size: int, n_characters: int):
-        for key, value in (("maxout_pieces", maxout_pieces), ("hidden_size", hidden_size), ("n_characters", n_characters)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"[pretraining.objective] {key} must be an integer >= 1, got {value!r}.")
         self.maxout_pieces, self.hidden_size, self.n_characters = maxout_pieces, hidden_size, n_characters
         self.n_positions = 2 * n_characters
         self._cache: Dict[str, numpy.ndarray] = {}
@@ -175,12 +173,14 @@ def _np(array) -> numpy.ndarray:
     return array if isinstance(array, numpy.ndarray) else array.get()  # cupy -> numpy
 
 
-def PretrainCharacters(maxout_pieces: int = 3, hidden_size: int = 300, n_characters: int = 4) -> PretrainObjective:
+@checked
+def PretrainCharacters(maxout_pieces: PositiveInt = 3, hidden_size: PositiveInt = 300, n_characters: PositiveInt = 4) -> PretrainObjective:
     """Predict the first and last `n_characters` characters of every word."""
     return CharacterObjective(maxout_pieces, hidden_size, n_characters)
 
 
-def PretrainVectors(maxout_pieces: int = 3, hidden_size: int = 300, loss: str = "cosine") -> PretrainObjective:
+@checked
+def PretrainVectors(maxout_pieces: PositiveInt = 3, hidden_size: PositiveInt = 300, loss: str = "cosine") -> PretrainObjective:
     """Predict every word's static vector; loss "cosine" or "L2"."""
     return VectorsObjective(maxout_pieces, hidden_size, loss)
 

@@ -9,6 +9,7 @@ import numpy
 from thinc.api import Model, Ragged, glorot_uniform_init
 
 from ..errors import ConfigError, ShapeError
+from ..settings import PositiveInt, Probability, checked
 from ..text.attrs import LOWER, NORM, ORTH, attr_id
 from ..text.doc import Doc
 from ..vectors.table import HOW_TO_ADD
@@ -18,10 +19,11 @@ from .custom_embed import AddableRagged
 _FALLBACKS = {ORTH: (ORTH, LOWER, NORM), LOWER: (LOWER, NORM)}
 
 
+@checked
 def StaticVectors(
-    nO: Optional[int] = None,
-    nM: Optional[int] = None,
-    dropout: Optional[float] = None,
+    nO: Optional[PositiveInt] = None,
+    nM: Optional[PositiveInt] = None,
+    dropout: Optional[Probability] = None,
     key_attr: str = "ORTH",
     init_W: Optional[Callable] = None,
 ) -> Model[List[Doc], Ragged]:

@@ -5,6 +5,7 @@ from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..errors import ConfigError
+from ..settings import NonNegativeInt, PositiveInt, checked
 from ..text.doc import Doc
 from .combinators import to_doc_arrays
 from .embed import MultiHashEmbedV1
@@ -63,12 +64,13 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
         model.set_dim("nO", encode.get_dim("nO"))
 
 
+@checked
 def HashEmbedCNN(
-    width: int = 96,
-    depth: int = 4,
-    embed_size: int = 2000,
-    window_size: int = 1,
-    maxout_pieces: int = 3,
+    width: PositiveInt = 96,
+    depth: NonNegativeInt = 4,
+    embed_size: PositiveInt = 2000,
+    window_size: NonNegativeInt = 1,
+    maxout_pieces: PositiveInt = 3,
     subword_features: bool = True,
     pretrained_vectors: Optional[bool] = None,
 ) -> Model[List[Doc], List[Floats2d]]:

@@ -4,12 +4,14 @@ from typing import List
 from thinc.api import Model
 from thinc.types import Floats2d
 
+from ..settings import PositiveInt, checked
 from ..text.doc import Doc
 from .listener import CHANNEL, ListenerChannel, channel_of, listener_architecture
 
 
 @listener_architecture
-def Tok2VecListener(width: int = 96, upstream: str = "*") -> Model[List[Doc], List[Floats2d]]:
+@checked
+def Tok2VecListener(width: PositiveInt = 96, upstream: str = "*") -> Model[List[Doc], List[Floats2d]]:
     """Reads the (n_tokens, width) arrays of the tok2vec component named `upstream`
     ("*": the nearest tok2vec before this component)."""
     return Model(

@@ -248,6 +248,10 @@ class Pipeline:
         for name, comp in self._components:
             if name not in disable:
                 docs = comp.process(docs)
+        self._drop_stored(docs)
+        return docs
+
+    def _drop_stored(self, docs: List[Doc]) -> None:
         # What embedding components stored for their listeners lives for this pass only
         # (it may be a view of a whole batch on the GPU); doc._.trf_data and doc.tensor stay.
         for name, comp in self._components:
@@ -255,7 +259,6 @@ class Pipeline:
                 key = stored_output_key(name)
                 for doc in docs:
                     doc.user_data.pop(key, None)
-        return docs
 
     # ------------------------------------------------------------ training
 
@@ -275,26 +278,33 @@ class Pipeline:
         resolved = interpolate(self._config)
         return resolve_block(resolved["training"]["optimizer"], "training.optimizer")
 
-    def update(self, examples: List[Any], *, drop: float = 0.0, sgd: Optional[Optimizer] = None, losses: Optional[Dict[str, float]] = None, exclude: Iterable[str] = ()) -> Dict[str, float]:
+    def update(self, examples: List[Any], *, drop: float = 0.0, sgd: Optional[Optimizer] = None, losses: Optional[Dict[str, float]] = None, exclude: Iterable[str] = (), annotates: Iterable[str] = ()) -> Dict[str, float]:
         """One update: every component learns from the batch; shared layers step once.
 
         Embedding components run first and hand their output to their listeners; the
         gradients the listeners send back are summed and backpropagated once.
         Components in `exclude` do not learn; an excluded embedding component
-        that others listen to still runs, so its listeners are fed.
+        that others listen to still runs, so its listeners are fed. Components in
+        `annotates` then set their predictions on `eg.predicted`, so that the components
+        after them see those annotations while they learn (`sgd=None`: gradients only).
         """
         losses = {} if losses is None else losses
         if not examples:
             return losses
-        exclude = set(exclude)
+        exclude, annotates = set(exclude), set(annotates)
+        predicted = [eg.predicted for eg in examples]
         for name, comp in self._components:
-            if not hasattr(comp, "update"):
-                continue
-            if name in exclude:
-                if getattr(comp, "is_upstream", False):
-                    comp.feed_listeners([eg.predicted for eg in examples])
-                continue
-            comp.update(examples, drop=drop, losses=losses)
+            if hasattr(comp, "update"):
+                if name not in exclude:
+                    comp.update(examples, drop=drop, losses=losses)
+                elif getattr(comp, "is_upstream", False):
+                    comp.feed_listeners(predicted)
+            if annotates and getattr(comp, "is_upstream", False) and name not in annotates:
+                comp.process(predicted)  # what an annotating listener reads when it predicts
+            if name in annotates:
+                comp.process(predicted)
+        if annotates:
+            self._drop_stored(predicted)
         for name, comp in self._components:
             if getattr(comp, "is_upstream", False) and name not in exclude:
                 comp.backprop_listeners(losses)

@@ -6,6 +6,7 @@ import numpy
 from thinc.api import Model
 
 from ..errors import ConfigError, DataError
+from ..settings import Fraction
 from ..text.doc import Doc
 from .defaults import read_default
 from .trainable import TrainableComponent
@@ -145,5 +146,5 @@ class TaggerComponent(TrainableComponent):
         return {self.score_name: correct / total if total else 0.0}
 
 
-def make_tagger(nlp: Any, name: str, model: Model, attr: str = "tag", label_smoothing: float = 0.0) -> TaggerComponent:
+def make_tagger(nlp: Any, name: str, model: Model, attr: str = "tag", label_smoothing: Fraction = 0.0) -> TaggerComponent:
     return TaggerComponent(nlp, name, model, attr=attr, label_smoothing=label_smoothing)

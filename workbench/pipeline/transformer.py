@@ -10,6 +10,7 @@ from ..errors import ConfigError
 from ..models.transformer.annotation_setters import trf_data_setter
 from ..models.transformer.data import FullTransformerBatch
 from ..models.transformer.model import transformer_from_disk, transformer_to_disk
+from ..settings import PositiveInt
 from ..text.doc import Doc
 from .defaults import read_default
 from .upstream import UpstreamComponent
@@ -82,5 +83,5 @@ class TransformerComponent(UpstreamComponent):
 
 
 def make_transformer(nlp: Any, name: str, model: Model, annotation_setter: Callable = trf_data_setter,
-                     max_batch_items: int = 4096) -> TransformerComponent:
+                     max_batch_items: PositiveInt = 4096) -> TransformerComponent:
     return TransformerComponent(nlp.vocab, model, annotation_setter=annotation_setter, max_batch_items=max_batch_items, name=name)

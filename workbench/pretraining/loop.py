@@ -370,17 +370,7 @@ def _say(stream, line: str) -> None:
 
 
 def _check_settings(P: Dict[str, Any]) -> None:
-    for key in ("max_epochs",):
-        if not isinstance(P[key], int) or P[key] < 1:
-            raise ConfigError(f"[pretraining] {key} must be an integer >= 1, got {P[key]!r}.")
-    for key in ("n_save_every", "n_save_epoch"):
-        if P[key] is not None and (not isinstance(P[key], int) or P[key] < 1):
-            raise ConfigError(f"[pretraining] {key} must be null or an integer >= 1, got {P[key]!r}.")
-    if not 0.0 <= float(P["mask_prob"]) < 1.0:
-        raise ConfigError(f"[pretraining] mask_prob must be in [0, 1), got {P['mask_prob']!r}.")
-    if P["predict"] not in ("masked", "all"):
-        raise ConfigError(f"[pretraining] predict = {P['predict']!r}: use \"masked\" (score the masked "
-                          f"tokens only) or \"all\" (every token).")
+    """What one setting's declared range cannot say (the ranges are in workbench.settings)."""
     if P["predict"] == "masked" and not float(P["mask_prob"]) > 0:
         raise ConfigError("[pretraining] predict = \"masked\" needs mask_prob > 0.")
 

@@ -1,10 +1,13 @@
 """Batchers: group examples into batches of about `size` words."""
 from typing import Any, Callable, Iterable, Iterator, List, Union
 
+from ..settings import NonNegativeFloat, PositiveInt, checked
 
+
+@checked
 def batch_by_words(
-    size: Union[int, Iterator[float]] = 1000,
-    tolerance: float = 0.2,
+    size: Union[PositiveInt, Iterator[float]] = 1000,
+    tolerance: NonNegativeFloat = 0.2,
     discard_oversize: bool = False,
 ) -> Callable[[Iterable[Any]], Iterator[List[Any]]]:
     """Batches whose word count stays under size * (1 + tolerance).

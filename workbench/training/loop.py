@@ -17,7 +17,7 @@ from thinc.api import Optimizer, fix_random_seed, torch2xp
 
 from ..config import interpolate, require_complete, resolve_block
 from ..errors import ConfigError
-from ..ops import use_blas_cpu_ops
+from ..ops import use_blas_cpu_ops, use_gpu_allocator
 from ..pipeline.language import Pipeline
 from ..scorer import weighted_score
 from .events import EventBus, Subscriber, TrainingEvent
@@ -73,6 +73,7 @@ def train(
     resolved = interpolate(config)
     T = resolved["training"]
     fix_random_seed(T["seed"])
+    use_gpu_allocator(T["gpu_allocator"])
     bus = EventBus(subscribers)
     _subscribe_logger(bus, T, progress)
     output_path = Path(output_path) if output_path else None
@@ -87,7 +88,8 @@ def train(
 
     optimizer = initialize_pipeline(nlp, resolved, lambda: iter(train_examples))
     frozen = set(T["frozen_components"])
-    _check_frozen(nlp, frozen)
+    _check_names(nlp, T, "frozen_components")
+    _check_names(nlp, T, "annotating_components")
     if optimizer.averages is not None:
         _seed_averages(nlp, optimizer, frozen)
     batches = _epochs(train_examples, resolve_block(T["batcher"], "training.batcher"), T["seed"])
@@ -148,15 +150,20 @@ def train_while_improving(
     (use_averages) are still swapped in, so that is where `model-best` is saved.
     """
     frozen = set(T["frozen_components"])
+    annotates = list(T["annotating_components"])
     while True:
         state.epoch += 1
-        for batch in batches(state.epoch):
+        for group in _groups(batches(state.epoch), T["accumulate_gradient"]):
             losses: Dict[str, float] = {}
             t0 = time.perf_counter()
-            nlp.update(batch, drop=T["dropout"], sgd=optimizer, losses=losses, exclude=frozen)
+            # accumulate_gradient = N: the gradients of N batches add up, then one optimizer step
+            for i, batch in enumerate(group):
+                last = i == len(group) - 1
+                nlp.update(batch, drop=T["dropout"], sgd=optimizer if last else None, losses=losses,
+                           exclude=frozen, annotates=annotates)
             state.update_seconds += time.perf_counter() - t0
             state.step += 1
-            state.words += sum(len(eg.reference) for eg in batch)
+            state.words += sum(len(eg.reference) for batch in group for eg in batch)
             for key, value in losses.items():
                 state.interval_losses[key] = state.interval_losses.get(key, 0.0) + value
             yield TrainingEvent(
@@ -173,6 +180,18 @@ def train_while_improving(
         if T["max_epochs"] and state.epoch >= T["max_epochs"]:
             state.stopped_by = "max_epochs"
             return
+
+
+def _groups(batches: Iterable[List[Example]], n: int) -> Iterator[List[List[Example]]]:
+    """Consecutive groups of `n` batches (the last group may be shorter)."""
+    group: List[List[Example]] = []
+    for batch in batches:
+        group.append(batch)
+        if len(group) == n:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def _stop_reason(state: TrainingState, T: Dict[str, Any], stop: Optional[threading.Event]) -> str:
@@ -244,12 +263,12 @@ def _corpus_path(resolved, key: str) -> str:
     return str(resolved.get(section, {}).get(name, {}).get("path"))
 
 
-def _check_frozen(nlp: Pipeline, frozen: set) -> None:
-    for name in frozen:
+def _check_names(nlp: Pipeline, T: Dict[str, Any], key: str) -> None:
+    for name in T[key]:
         if name not in nlp.pipe_names:
             raise ConfigError(
-                f"[training] frozen_components names '{name}', which is not in the pipeline "
-                f"({', '.join(nlp.pipe_names)})."
+                f"[training] {key} names '{name}', which is not in the pipeline "
+                f"({', '.join(nlp.pipe_names)}). Remove it or fix the spelling."
             )
 
 

@@ -13,16 +13,18 @@ import numpy
 from thinc.api import Model, reduce_mean
 from thinc.types import Floats2d, Ragged
 
+from ...settings import NonNegativeFloat, PositiveInt, checked
 from ...text.doc import Doc
 from ..listener import CHANNEL, ListenerChannel, channel_of, listener_architecture
 
 
 @listener_architecture
+@checked
 def TransformerListener(
-    grad_factor: Union[float, Iterator[float]] = 1.0,
+    grad_factor: Union[NonNegativeFloat, Iterator[float]] = 1.0,
     pooling: Optional[Model[Ragged, Floats2d]] = None,
     upstream: str = "*",
-    width: Optional[int] = None,
+    width: Optional[PositiveInt] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Reads the transformer component named `upstream` ("*": the nearest before).
 

