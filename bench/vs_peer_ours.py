@@ -206,7 +206,8 @@ def trf_raw(model_dir, data):
     """The limit: one raw torch training step over the same padded sub-batches as ours."""
     import torch
 
-    from workbench.models.transformer.model import hf_model, pack_windows, plan_windows
+    from workbench.models.transformer.model import hf_model
+    from workbench.models.transformer.windows import pack_windows, plan_windows
 
     nlp = trf(model_dir)
     egs = examples(nlp, data["train"])

@@ -1,5 +1,5 @@
 """Transformer pieces under the names the specification's Python examples use:
-`Transformer`, `TransformerModel`, `TransformerData`, `FullTransformerBatch`,
+`Transformer`, `TransformerModel`, `TransformerData`, `FullTransformerBatch`, `TruncationWarning`,
 `span_getters.get_doc_spans`, `annotation_setters.null_annotation_setter`, `registry`."""
 import sys
 
@@ -8,6 +8,7 @@ from .models.transformer import (
     TransformerData,
     TransformerListener,
     TransformerModel,
+    TruncationWarning,
     annotation_setters,
     span_getters,
 )
@@ -15,7 +16,7 @@ from .pipeline.transformer import TransformerComponent as Transformer  # the spe
 from .registry import registry
 
 __all__ = ["FullTransformerBatch", "Transformer", "TransformerData", "TransformerListener", "TransformerModel",
-           "annotation_setters", "registry", "span_getters"]
+           "TruncationWarning", "annotation_setters", "registry", "span_getters"]
 
 # `import workbench.transformers.span_getters` (and `.annotation_setters`) keep working.
 sys.modules[f"{__name__}.span_getters"] = span_getters

@@ -13,8 +13,9 @@ from workbench.models.transformer.alignment import (
     unaligned_tokens,
     windows_of_token,
 )
-from workbench.models.transformer.model import TransformerModel, plan_windows
+from workbench.models.transformer.model import TransformerModel
 from workbench.models.transformer.span_getters import doc_spans, strided_spans
+from workbench.models.transformer.windows import plan_windows
 from workbench.text.doc import Doc
 from workbench.text.vocab import Vocab
 

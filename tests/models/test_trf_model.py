@@ -13,12 +13,11 @@ from workbench.models.transformer.hf_loading import load_hf, resolve_model_path
 from workbench.models.transformer.model import (
     TransformerModel,
     hf_model,
-    pack_windows,
-    padded_size,
     transformer_from_disk,
     transformer_to_disk,
 )
 from workbench.models.transformer.span_getters import doc_spans, sent_spans, strided_spans
+from workbench.models.transformer.windows import pack_windows, padded_size
 from workbench.text.doc import Doc
 from workbench.text.vocab import Vocab
 

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from tests.helpers.trf import MAX_POSITIONS, tiny_bert_path
 from workbench.errors import ConfigError
 from workbench.models.transformer.alignment import windows_of_token
-from workbench.models.transformer.model import TransformerModel, TruncationWarning
+from workbench.models.transformer.model import TransformerModel
 from workbench.models.transformer.span_getters import doc_spans, sent_spans, strided_spans
+from workbench.models.transformer.windows import TruncationWarning
 from workbench.text.doc import Doc
 from workbench.text.vocab import Vocab
 
