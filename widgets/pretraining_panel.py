@@ -30,7 +30,7 @@ from workbench.pretraining.loop import fill_pretraining_config, pretrain
 from workbench.training.events import EventLog
 from workbench.training.loop import train
 
-from .converters.pretraining import PretrainLog, comparison_table, final_weights
+from .converters.pretraining import PretrainEpochs, comparison_table, final_weights
 from .converters.runs import EVENTS, new_run_folder
 from .converters.training import TrainingHistory, eta_text
 from .curves import legend_below, placeholder, style_axes
@@ -96,7 +96,7 @@ class PretrainingPanel(W.VBox):
         self.max_epochs = int(self.config["pretraining"]["max_epochs"])
         self.max_steps = int(self.config["training"].get("max_steps") or 0)
         self.histories: Dict[str, TrainingHistory] = {RANDOM: TrainingHistory(), PRETRAINED: TrainingHistory()}
-        self.pretrain_log: Optional[PretrainLog] = None
+        self.pretrain_epochs: Optional[PretrainEpochs] = None
         self.lines = _Lines()
         self.pretrain_result = None
         self.weights: Optional[Path] = None
@@ -183,8 +183,9 @@ class PretrainingPanel(W.VBox):
             self._phase(PRETRAINING, "stop pretraining")
             out = self.run_path / "pretrain"
             out.mkdir(parents=True, exist_ok=True)
-            self.pretrain_log = PretrainLog(out)
-            self.pretrain_result = pretrain(self.config, out, progress=False, stream=self.lines, stop=self.stop_event)
+            self.pretrain_epochs = PretrainEpochs()
+            self.pretrain_result = pretrain(self.config, out, progress=False, stream=self.lines,
+                                            subscribers=[self.pretrain_epochs], stop=self.stop_event)
             self.weights = final_weights(out, self.pretrain_result)
             for name, init in ((RANDOM, None), (PRETRAINED, self.weights)):
                 self._phase(f"training ({name})", f"stop run: {name}")
@@ -201,11 +202,9 @@ class PretrainingPanel(W.VBox):
             self.error, self.failed_stage, self.stage = e, self.stage, "failed"
 
     def redraw(self) -> None:
-        if self.pretrain_log is not None:
-            self.pretrain_log.refresh()
         for h in self.histories.values():
             h.refresh()
-        rows = self.pretrain_log.rows if self.pretrain_log is not None else []
+        rows = list(self.pretrain_epochs.rows) if self.pretrain_epochs is not None else []
         draw_pretraining(rows, self.histories, *self._axes)
         show_figure(self.image, self.fig)
         if self.started_at is None or self.stage in ("done", "failed"):

@@ -2,16 +2,14 @@
 
     for name in track(getters, "span getters"): ...            # a loop
     bar = ProgressBar(max_steps, "training"); train(..., subscribers=[bar.on_training_event])
-    with watch_pretraining(out_dir, max_epochs): pretrain(config, out_dir)   # epochs from log.jsonl
+    bar = ProgressBar(max_epochs, "pretraining", unit="epoch"); pretrain(..., subscribers=[bar.on_training_event])
     with quiet() as printed: train(...)                         # keep repeated reports out of the cell
 
 All of them are ipywidgets (a plain line of text where there is no front end).
 """
 import contextlib
 import io
-import threading
 import time
-from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, TypeVar
 
 import ipywidgets as W
@@ -24,8 +22,13 @@ T = TypeVar("T")
 class ProgressBar(W.HBox):
     """A bar, its description and "n / total · 42% · 1m 20s left"."""
 
-    def __init__(self, total: int, description: str = "", *, display_now: bool = True):
+    def __init__(self, total: int, description: str = "", *, unit: str = "step", display_now: bool = True):
+        """unit: what `on_training_event` counts, "step" (train) or "epoch" (pretrain)."""
         super().__init__()
+        if unit not in ("step", "epoch"):
+            raise ValueError(f"ProgressBar: unit = {unit!r}; use 'step' or 'epoch'.")
+        self.unit = unit
+        self.epochs_done = 0
         self.total = max(1, int(total))
         self.done_count = 0
         self.started = time.perf_counter()
@@ -51,9 +54,13 @@ class ProgressBar(W.HBox):
         self.bar.bar_style = "success"
 
     def on_training_event(self, event) -> None:
-        """A `train()` subscriber: one tick per step."""
-        if event.kind == "step":
-            self.update(event.step, f"loss {sum(event.losses.values()):.3g}" if event.losses else "")
+        """A `train()` / `pretrain()` subscriber: one tick per step, or per epoch."""
+        loss = f"loss {sum(event.losses.values()):.4g}" if event.losses else ""
+        if event.kind == "step" and self.unit == "step":
+            self.update(event.step, loss)
+        elif event.kind == "epoch" and self.unit == "epoch":
+            self.epochs_done += 1
+            self.update(self.epochs_done, loss)
         elif event.kind in ("end", "stop"):
             self.finish(event.message)
 
@@ -66,32 +73,6 @@ def track(items: Iterable[T], description: str = "", total: Optional[int] = None
         bar.update(i, f"{item}" if isinstance(item, (str, int)) else "")
         yield item
     bar.finish()
-
-
-@contextlib.contextmanager
-def watch_pretraining(output_dir, max_epochs: int, description: str = "pretraining"):
-    """A bar advanced by the epochs `pretrain` appends to OUTPUT_DIR/log.jsonl."""
-    from .converters.pretraining import PretrainLog
-
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
-    log = PretrainLog(Path(output_dir))
-    bar = ProgressBar(max_epochs, description)
-    stop = threading.Event()
-
-    def poll() -> None:
-        while not stop.wait(0.25):
-            if log.refresh():
-                bar.update(len(log.rows), f"loss {log.rows[-1]['loss']:.4f}")
-
-    thread = threading.Thread(target=poll, daemon=True)
-    thread.start()
-    try:
-        yield bar
-    finally:
-        stop.set()
-        thread.join()
-        log.refresh()
-        bar.finish(f"loss {log.rows[-1]['loss']:.4f}" if log.rows else "")
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from widgets.converters.pretraining import PretrainLog, comparison_table, final_weights
+from widgets.converters.pretraining import PretrainEpochs, comparison_table, final_weights
 from widgets.converters.training import TrainingHistory
 from widgets.pretraining_panel import PRETRAINED, RANDOM, PretrainingPanel, draw_pretraining
 from workbench.config import parse_config
@@ -80,17 +80,14 @@ def texts(tmp_path):
     return path
 
 
-def test_pretrain_log_reads_only_new_complete_lines(tmp_path):
-    (tmp_path / "log.jsonl").write_text(json.dumps({"epoch": 0, "loss": 9.0}) + "\n")
-    log = PretrainLog(tmp_path)  # rows of an earlier run are skipped
-    assert log.refresh() == 0
-    with (tmp_path / "log.jsonl").open("a") as f:
-        f.write(json.dumps({"epoch": 0, "loss": 3.0}) + "\n" + '{"epoch": 1, "lo')
-    assert log.refresh() == 1
-    with (tmp_path / "log.jsonl").open("a") as f:
-        f.write('ss": 2.5}\n')
-    assert log.refresh() == 1
-    assert log.loss_curve() == {"epoch": [0, 1], "loss": [3.0, 2.5]}
+def test_pretrain_epochs_keeps_the_rows_of_epoch_events():
+    from workbench.training.events import TrainingEvent
+
+    epochs = PretrainEpochs()
+    epochs(TrainingEvent("step", step=1, losses={"pretraining": 4.0}))
+    for epoch, loss in ((0, 3.0), (1, 2.5)):
+        epochs(TrainingEvent("epoch", step=2 * epoch + 2, epoch=epoch, scores={"epoch": epoch, "loss": loss}))
+    assert epochs.loss_curve() == {"epoch": [0, 1], "loss": [3.0, 2.5]}
 
 
 def test_comparison_table_and_renderer():
@@ -119,7 +116,7 @@ def test_panel_pretrains_then_compares(tmp_path, texts, capsys):
     panel.wait(timeout=600)
     assert panel.error is None, panel.status.value
     assert panel.stage == "done" and panel.progress.value == 1.0
-    assert [r["epoch"] for r in panel.pretrain_log.rows] == [0, 1, 2]
+    assert [r["epoch"] for r in panel.pretrain_epochs.rows] == [0, 1, 2]
     run = tmp_path / "exp" / "run-001"
     assert panel.run_path == run
     assert panel.weights == run / "pretrain" / "model2.bin" and panel.weights.exists()
@@ -155,15 +152,15 @@ def test_stop_applies_to_the_running_phase(tmp_path, texts):
     panel = PretrainingPanel(parse_config(CONFIG), texts, tmp_path / "exp", pretrain_overrides={"pretraining.max_epochs": 200})
     panel.run()
     deadline = time.time() + 300
-    while not (panel.pretrain_log and panel.pretrain_log.refresh() + len(panel.pretrain_log.rows)) and time.time() < deadline:
+    while not (panel.pretrain_epochs and panel.pretrain_epochs.rows) and time.time() < deadline:
         time.sleep(0.05)
     assert panel.stage == "pretraining" and panel.stop_button.description == "stop pretraining"
     panel.stop_button.click()
     panel.wait(timeout=600)
     assert panel.error is None, panel.status.value
-    epochs = len(panel.pretrain_log.rows)
+    epochs = len(panel.pretrain_epochs.rows)
     assert 1 <= epochs < 200 and panel.weights.name == f"model{epochs - 1}.bin" and panel.weights.exists()
-    assert any("Stopped on request" in line for line in panel.log)
+    assert panel.pretrain_epochs.rows[-1].get("stopped") and panel.pretrain_result.stopped_by == "stop requested"
     table = panel.table.set_index("run")  # pretraining stopped; both runs then trained in full
     assert set(table.index) == {RANDOM, PRETRAINED} and (table["steps"] == 8).all()
     assert not table.isna().any().any()

@@ -1,7 +1,7 @@
 """Progress bars for long cells: % and ETA, loops, training events, pretraining epochs, quiet()."""
-import json
 
-from widgets.progress import ProgressBar, quiet, track, watch_pretraining
+from widgets.progress import ProgressBar, quiet, track
+from workbench.pretraining.loop import pretrain
 from workbench.training.events import TrainingEvent
 
 
@@ -23,8 +23,18 @@ def test_track_and_quiet():
     assert printed == ["init_tok2vec: loaded ..."]
 
 
-def test_watch_pretraining_follows_the_log(tmp_path):
-    with watch_pretraining(tmp_path, 3) as bar:
-        with (tmp_path / "log.jsonl").open("a") as f:
-            f.write(json.dumps({"epoch": 0, "loss": 2.0}) + "\n")
-    assert bar.done_count == 3 and "loss 2.0000" in bar.label.value
+def test_bar_follows_pretraining_epochs(tmp_path):
+    from tests.helpers.pretrain import pretraining_block, shared_config, write_texts
+    from workbench.config import apply_overrides
+
+    texts = write_texts(tmp_path / "texts.jsonl")
+    config = apply_overrides(shared_config(pretraining=pretraining_block(max_epochs=3)), {"paths.raw_text": str(texts)})
+    bar = ProgressBar(3, "pretraining", unit="epoch", display_now=False)
+    seen = []
+    pretrain(config, tmp_path / "out", progress=False,
+             subscribers=[bar.on_training_event, lambda event: seen.append((event.kind, bar.bar.value, bar.label.value))])
+    epochs = [(value, label) for kind, value, label in seen if kind == "epoch"]
+    assert [round(value, 3) for value, _ in epochs] == [0.333, 0.667, 1.0]
+    assert epochs[0][1].startswith("1 / 3") and "loss" in epochs[0][1]
+    assert bar.done_count == 3 and bar.epochs_done == 3 and "took" in bar.label.value
+    assert bar.bar.bar_style == "success"

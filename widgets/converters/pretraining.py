@@ -1,40 +1,26 @@
 """Pretraining runs as plain data: the per-epoch log and the with/without comparison.
 
-`workbench.pretraining.loop.pretrain` writes one JSON line per epoch to
-OUTDIR/log.jsonl ({"epoch", "loss", "words", "seconds", "words_per_second", ...});
-`PretrainLog` reads the lines that appeared since it was created, so a panel can
-plot the loss while pretraining runs in another thread.
+`workbench.pretraining.loop.pretrain` emits an "epoch" event per epoch, whose scores
+are the row it writes to OUTDIR/log.jsonl ({"epoch", "loss", "words", "seconds",
+"words_per_second", ...}); `PretrainEpochs` is the subscriber that keeps them, so a
+panel can plot the loss while pretraining runs in another thread.
 """
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from .training import TrainingHistory, flat_scores
 
 
-class PretrainLog:
-    """Reads the new epoch rows of OUTDIR/log.jsonl (the file is appended to across runs)."""
+class PretrainEpochs:
+    """A `pretrain()` subscriber: the row of every finished epoch, as log.jsonl gets it
+    ("epoch", "loss", "words", "words_per_second", ...; "stopped" on the one a stop ended)."""
 
-    def __init__(self, output_dir: Path):
-        self.path = Path(output_dir) / "log.jsonl"
-        self._offset = self.path.stat().st_size if self.path.exists() else 0
+    def __init__(self) -> None:
         self.rows: List[Dict[str, Any]] = []
 
-    def refresh(self) -> int:
-        """Read complete lines written since the last call; returns how many rows were added."""
-        if not self.path.exists():
-            return 0
-        with self.path.open("rb") as f:
-            f.seek(self._offset)
-            chunk = f.read()
-        end = chunk.rfind(b"\n") + 1  # a line still being written waits for the next call
-        added = 0
-        for line in chunk[:end].splitlines():
-            if line.strip():
-                self.rows.append(json.loads(line))
-                added += 1
-        self._offset += end
-        return added
+    def __call__(self, event: Any) -> None:
+        if event.kind == "epoch" and event.scores:
+            self.rows.append(dict(event.scores))
 
     def loss_curve(self) -> Dict[str, List[float]]:
         return {"epoch": [r["epoch"] for r in self.rows], "loss": [r["loss"] for r in self.rows]}
@@ -68,4 +54,4 @@ def comparison_table(histories: Dict[str, TrainingHistory]):
     return pandas.DataFrame(rows)
 
 
-__all__ = ["PretrainLog", "comparison_table", "final_weights", "flat_scores"]
+__all__ = ["PretrainEpochs", "comparison_table", "final_weights", "flat_scores"]
