@@ -1,9 +1,8 @@
 """sweep --ray on a real local Ray Tune: 2 trials x a tiny config x 2 evaluations."""
 import json
 
-from tests.helpers.sample import sample_config
+from tests.helpers.sample import TINY, sample_config
 from tests.helpers.timeout import time_limit
-from tests.training.test_sweep import TINY
 from workbench.sweep import sweep
 
 

@@ -5,6 +5,11 @@ from pathlib import Path
 from . import ROOT
 
 SAMPLE = ROOT / "sample_data"
+# overrides (for sample_config) that make a run of the sample pipeline take seconds
+TINY = dict(training__max_steps=4, training__eval_frequency=2, training__max_epochs=0,
+            corpora__train__limit=60, corpora__dev__limit=20,
+            components__tok2vec__model__embed__width=32, components__tok2vec__model__encode__width=32,
+            components__tok2vec__model__encode__depth=1)
 DATA = {"paths.train": str(SAMPLE / "train.jsonl"), "paths.dev": str(SAMPLE / "dev.jsonl")}
 
 

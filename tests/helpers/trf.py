@@ -82,3 +82,61 @@ def trf_weights(nlp) -> dict:
     from workbench.models.transformer.model import hf_model
 
     return {k: v.detach().clone() for k, v in hf_model(nlp.get_pipe("transformer").model).state_dict().items()}
+
+
+def trf_config(path, *, tagger_factor=1.0, ner_factor=1.0, ner=True, pooling="reduce_mean.v1"):
+    """Components of a transformer + tagger (+ ner) pipeline over the model folder `path`."""
+    text = f"""
+[components.transformer]
+factory = "transformer"
+max_batch_items = 512
+
+[components.transformer.model]
+@architectures = "spacy-transformers.TransformerModel.v1"
+name = "{path}"
+tokenizer_config = {{"use_fast": true}}
+
+[components.transformer.model.get_spans]
+@span_getters = "spacy-transformers.doc_spans.v1"
+
+[components.tagger]
+factory = "tagger"
+
+[components.tagger.model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = {tagger_factor}
+
+[components.tagger.model.tok2vec.pooling]
+@layers = "{pooling}"
+"""
+    if ner:
+        text += f"""
+[components.ner]
+factory = "ner"
+
+[components.ner.model]
+@architectures = "spacy.TransitionBasedParser.v1"
+nr_feature_tokens = 3
+hidden_width = 32
+maxout_pieces = 3
+use_upper = false
+
+[components.ner.model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = {ner_factor}
+
+[components.ner.model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+    return text
+
+
+def build(config):
+    """The pipeline of `config`, initialized on tiny_examples; (nlp, examples)."""
+    import workbench
+    from tests.helpers import tiny_examples
+
+    nlp = workbench.Pipeline.from_config(config)
+    examples = tiny_examples(nlp)
+    nlp.initialize(lambda: iter(examples))
+    return nlp, examples

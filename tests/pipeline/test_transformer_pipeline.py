@@ -5,12 +5,10 @@ import torch
 from thinc.api import Adam, constant, constant_then
 
 import workbench
-from tests.helpers import tiny_examples
-from tests.helpers.trf import save_tiny_bert
+from tests.helpers.trf import build, save_tiny_bert, trf_config, trf_weights
 from workbench.errors import ConfigError
 from workbench.models.listener import find_channels
 from workbench.models.transformer.annotation_setters import null_annotation_setter
-from workbench.models.transformer.model import hf_model
 from workbench.models.transformer.span_getters import get_doc_spans
 from workbench.transformers import FullTransformerBatch, Transformer, TransformerData, TransformerModel
 
@@ -18,63 +16,6 @@ from workbench.transformers import FullTransformerBatch, Transformer, Transforme
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
     return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
-
-
-def trf_config(path, *, tagger_factor=1.0, ner_factor=1.0, ner=True, pooling="reduce_mean.v1"):
-    text = f"""
-[components.transformer]
-factory = "transformer"
-max_batch_items = 512
-
-[components.transformer.model]
-@architectures = "spacy-transformers.TransformerModel.v1"
-name = "{path}"
-tokenizer_config = {{"use_fast": true}}
-
-[components.transformer.model.get_spans]
-@span_getters = "spacy-transformers.doc_spans.v1"
-
-[components.tagger]
-factory = "tagger"
-
-[components.tagger.model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = {tagger_factor}
-
-[components.tagger.model.tok2vec.pooling]
-@layers = "{pooling}"
-"""
-    if ner:
-        text += f"""
-[components.ner]
-factory = "ner"
-
-[components.ner.model]
-@architectures = "spacy.TransitionBasedParser.v1"
-nr_feature_tokens = 3
-hidden_width = 32
-maxout_pieces = 3
-use_upper = false
-
-[components.ner.model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = {ner_factor}
-
-[components.ner.model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
-    return text
-
-
-def build(config):
-    nlp = workbench.Pipeline.from_config(config)
-    examples = tiny_examples(nlp)
-    nlp.initialize(lambda: iter(examples))
-    return nlp, examples
-
-
-def trf_weights(nlp):
-    return {k: v.detach().clone() for k, v in hf_model(nlp.get_pipe("transformer").model).state_dict().items()}
 
 
 def same(a, b):

@@ -87,7 +87,7 @@ def test_one_optimizer_keeps_the_configured_state_and_schedules():
 
 
 def test_torch_weights_of_a_transformer_follow_its_entry(tmp_path):
-    from tests.pipeline.test_transformer_pipeline import build, trf_config, trf_weights
+    from tests.helpers.trf import build, trf_config, trf_weights
 
     nlp, examples = build(trf_config(save_tiny_bert(tmp_path / "bert"), ner=False))
     sgd = apply_learn_rate_multipliers(Adam(0.01), nlp, {"transformer": 0.0, "tagger": 5.0})

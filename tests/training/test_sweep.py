@@ -3,14 +3,9 @@ import json
 
 import pytest
 
-from tests.helpers.sample import sample_config
+from tests.helpers.sample import TINY, sample_config
 from workbench.errors import ConfigError
 from workbench.sweep import parse_param, plan_trials, sweep
-
-TINY = dict(training__max_steps=4, training__eval_frequency=2, training__max_epochs=0,
-            corpora__train__limit=60, corpora__dev__limit=20,
-            components__tok2vec__model__embed__width=32, components__tok2vec__model__encode__width=32,
-            components__tok2vec__model__encode__depth=1)
 
 
 def test_two_trials_report_and_write_the_table_and_best_config(tmp_path):
