@@ -209,12 +209,14 @@ def profile(python, data, model, log, repeats):
         r = [x["wps"] for x in raw]
         print(f"\nraw torch step over the same padded batches: {mmm(r)} words/s; ours (instrumented) {mmm(ours)}; "
               f"ours / raw = {statistics.median(ours) / statistics.median(r):.2f}")
-    cnn = run("ours", python, "cnn_profile", data, model, log)
-    if cnn:
-        print("\nCNN tok2vec + tagger + ner: share of time in BLAS (numpy matmul) vs everything else")
-        for phase in ("train", "infer"):
-            c = cnn[phase]
-            print(f"   {phase:<6} {c['wps']:>9,.0f} words/s   BLAS {100 * c['blas_share']:5.1f}%   rest {100 * (1 - c['blas_share']):5.1f}%")
+    from bench.native_profile import profile_task, report
+
+    print("\nCNN tok2vec + tagger + ner: share of time in BLAS vs everything else (py-spy native samples "
+          "of the timed loop; largest non-BLAS costs below)")
+    for task in ("cnn_infer", "cnn_train"):
+        result = profile_task(task, str(data), model, rate=250)
+        if result:
+            report(task, result)
     return prof, raw
 
 

@@ -6,12 +6,25 @@ through gemm, so the workbench makes this the current ops on the CPU.
 """
 from typing import Optional
 
+import numpy
 from thinc.api import NumpyOps, Ops, get_current_ops, set_current_ops
 
 
 class BlasNumpyOps(NumpyOps):
     name = "blas_numpy"
     gemm = Ops.gemm  # xp.dot, i.e. numpy's BLAS
+
+    def get_dropout_mask(self, shape, drop: Optional[float]):
+        """thinc's mask (0, or 1 / (1 - drop) with probability 1 - drop), drawn in float32
+        by numpy's Generator: ~5x faster than the float64 legacy draw, which was 6% of a
+        CNN training step. Seeded from numpy's global state, so `fix_random_seed` still
+        makes it reproducible."""
+        if drop is None or drop <= 0 or drop >= 1.0:
+            return super().get_dropout_mask(shape, drop)
+        rng = numpy.random.default_rng(numpy.random.randint(2**63, dtype=numpy.int64))
+        mask = (rng.random(shape, dtype=numpy.float32) >= drop).astype(numpy.float32)
+        mask *= numpy.float32(1.0 / (1.0 - drop))
+        return mask
 
 
 def use_blas_cpu_ops() -> None:
