@@ -155,7 +155,7 @@ def test_bad_n_threads_is_refused(value):
 
 
 def test_unknown_system_key_is_refused():
-    with pytest.raises(ConfigError, match=r"\[system\] has no setting 'n_thread'.*n_threads"):
+    with pytest.raises(ConfigError, match=r"\[system\]: unknown setting 'n_thread'. Did you mean 'n_threads'\?"):
         fill_config(parse_config("[system]\nn_thread = 2\n"))
 
 

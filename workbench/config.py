@@ -165,16 +165,11 @@ def check_section_names(config: Config, source: str = "<config>") -> None:
         )
 
 
-SYSTEM_KEYS = ("seed", "gpu_allocator", "n_threads")
-
-
 def check_system(system: Dict[str, Any], source: str = "the config") -> None:
-    """Refuse unknown [system] keys and a bad `n_threads` (see workbench.threads)."""
+    """Refuse a bad [system] `n_threads` (see workbench.threads); unknown keys are
+    refused with the other sections' (settings.unknown_keys)."""
     from .threads import check_n_threads
 
-    for key in system:
-        if key not in SYSTEM_KEYS:
-            raise ConfigError(f"{source}: [system] has no setting '{key}'. The settings are: {', '.join(SYSTEM_KEYS)}.")
     value = system.get("n_threads")
     if not (isinstance(value, str) and "${" in value):  # a variable is checked once filled in
         check_n_threads(value)
@@ -242,10 +237,10 @@ def fill_config(config: Config, *, base: str = BASE_CONFIG) -> Config:
     """Return a complete config: base sections, factory defaults, signature defaults."""
     check_section_names(config)
     merged = _merge(Config().from_str(base, interpolate=False), config)
-    check_system(merged.get("system") or {})
     merged = _fill_pipeline(merged)
     check_registered_names(merged)
     raise_issues(unknown_keys(merged, Config().from_str(base, interpolate=False)), "The config has unknown settings")
+    check_system(merged.get("system") or {})
     as_promises = _factories_as_promises(merged)
     try:
         filled = registry.fill(Config(as_promises, is_interpolated=False), validate=True)

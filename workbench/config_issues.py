@@ -85,6 +85,8 @@ def describe_type(annotation: Any) -> str:
     if annotation in _TYPE_WORDS:
         return _TYPE_WORDS[annotation]
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # a declared range (settings.PositiveInt, ...): its base type
+        return describe_type(typing.get_args(annotation)[0])
     if origin is typing.Union:
         args = typing.get_args(annotation)
         words = [describe_type(a) for a in args if a is not type(None)]

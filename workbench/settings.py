@@ -40,9 +40,10 @@ def nlp_section(lang: Literal["en"] = "en", pipeline: List[str] = [], batch_size
     """[nlp]: the language, the component order, the batch size of nlp.pipe."""
 
 
-def system_section(seed: Optional[int] = 0, gpu_allocator: GpuAllocator = None):
+def system_section(seed: Optional[int] = 0, gpu_allocator: GpuAllocator = None, n_threads: Optional[PositiveInt] = None):
     """[system]: the random seed; gpu_allocator = "pytorch" routes cupy's memory through
-    torch's pool on a GPU (no effect on CPU)."""
+    torch's pool on a GPU (no effect on CPU); n_threads, the threads of the thread policy
+    (workbench.threads; null: the cores other processes leave idle)."""
 
 
 def training_section(

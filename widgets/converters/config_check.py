@@ -92,7 +92,8 @@ def check_config(config: Union[Config, Dict[str, Any]], *, text: Optional[str] =
         return _with_lines(issues + base_type_issues(config), text)  # fill_config would stop there
     issues += base_type_issues(config)
     filled, fill_issues = _fill_collecting(config, max_errors)
-    issues += fill_issues
+    seen = {(i.section, i.key) for i in issues if i.key is not None}
+    issues += [i for i in fill_issues if i.key is None or (i.section, i.key) not in seen]  # one per key
     if filled is not None:
         issues += interpolation_issues(filled)
         if with_missing and not issues:
