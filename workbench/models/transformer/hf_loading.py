@@ -11,6 +11,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
+from ...damage import read_json, reading, require
 from ...errors import ConfigError, ConfigIssue
 
 # HuggingFace ids (lower case) -> installed packages that ship the same model offline.
@@ -149,6 +150,23 @@ REFUSED_OPTIONS = frozenset({
     "subfolder", "device_map", "quantization_config", "state_dict", "config", "gguf_file", "adapter_kwargs",
     "offload_folder", "offload_state_dict", "key_mapping", "variant", "mirror",
 })
+
+
+SAVED_JSON_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
+
+
+def check_saved_files(path: Path) -> None:
+    """DamagedFileError naming the first file of the saved model folder `path` (written by
+    `transformer_to_disk`) that is missing, empty, not JSON, or not complete safetensors."""
+    from safetensors import safe_open
+
+    for name in SAVED_JSON_FILES:
+        read_json(path / name, dict)
+    weights = sorted(path.glob("*.safetensors")) or [path / "model.safetensors"]
+    for file in weights:
+        with reading(require(file)):
+            with safe_open(str(file), "pt") as f:  # checks the header covers the whole file
+                list(f.keys())
 
 
 def load_hf(

@@ -44,12 +44,14 @@ from thinc.api import (
 )
 from thinc.util import get_torch_default_device
 
+from ...damage import DamagedFileError, reading
 from ...errors import ConfigError, ListenerError
 from ...settings import NonNegativeFloat, PositiveInt, checked
 from ...text.doc import Doc
 from .alignment import doc_alignment
 from .data import FullTransformerBatch
 from .hf_loading import (
+    check_saved_files,
     check_tokenizer_config,
     check_transformer_config,
     load_hf,
@@ -205,11 +207,13 @@ def transformer_to_disk(model: Model, path: Union[str, Path]) -> Path:
 def transformer_from_disk(model: Model, path: Union[str, Path]) -> Model:
     """Load tokenizer and weights from a folder written by `transformer_to_disk` (offline)."""
     path = Path(path)
-    if not (path / "config.json").is_file():
-        raise ConfigError(f"{path} holds no config.json: pass the folder written by transformer_to_disk().")
-    tokenizer, module = load_hf(
-        path, model.attrs["tokenizer_config"], model.attrs["transformer_config"], model.attrs["output_attentions"]
-    )
+    if not path.is_dir():
+        raise DamagedFileError(path, "the folder is missing: pass the folder written by transformer_to_disk()")
+    check_saved_files(path)
+    with reading(path):  # what the file checks cannot see (e.g. weights of another architecture)
+        tokenizer, module = load_hf(
+            path, model.attrs["tokenizer_config"], model.attrs["transformer_config"], model.attrs["output_attentions"]
+        )
     set_hf(model, tokenizer, module, path)
     return model
 
