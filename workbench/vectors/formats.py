@@ -176,6 +176,8 @@ def read_vectors(
         return vectors, info
     if not words:
         raise DataError(f"{path}: no vectors found in the file.")
+    if fmt in ("gensim_kv", "fasttext_bin", "npy_parquet"):  # text and word2vec are checked by line
+        _check_finite_rows(path, words, data)
     vectors = Vectors(strings=strings, data=data, keys=words)
     info = {
         "format": fmt, "path": str(path), "n_vectors": len(words), "width": int(data.shape[1]),
@@ -211,6 +213,7 @@ def read_text(
             pending_first = None
             line_no = 1
             capacity = min(n_declared, truncate) if truncate else n_declared
+            check_header_fits(path, capacity, width, min_row_bytes=2 * width + 1)
         else:
             n_declared = None
             pending_first = first
@@ -220,7 +223,7 @@ def read_text(
                 raise DataError(f"{path}:1: a word with no values ({text[:60]!r}); expected 'word v1 v2 ...'.")
             n_lines = _count_lines(path)
             capacity = min(n_lines, truncate) if truncate else n_lines
-        data = numpy.empty((capacity, width), dtype=numpy.float32)
+        data = _allocate(path, capacity, width)
         words: List[str] = []
         seen = set()
         dups = 0
@@ -325,10 +328,12 @@ def _parse_chunk(chunk: List[str], width: int) -> Optional[numpy.ndarray]:
         pandas = None
     if pandas is not None:
         try:
-            arr = pandas.read_csv(
-                io.StringIO("\n".join(chunk)), sep=" ", header=None, dtype=numpy.float32, engine="c",
-                na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
-            ).to_numpy()
+            with warnings.catch_warnings():  # overflow to inf: refused by the caller, naming the line
+                warnings.simplefilter("ignore", RuntimeWarning)
+                arr = pandas.read_csv(
+                    io.StringIO("\n".join(chunk)), sep=" ", header=None, dtype=numpy.float32, engine="c",
+                    na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
+                ).to_numpy()
             if arr.shape == (len(chunk), width):
                 return arr
         except (ValueError, pandas.errors.ParserError):
@@ -346,6 +351,13 @@ def _flush(data: numpy.ndarray, start: int, chunk: List[str], lines: List[int], 
     """Parse a chunk of value strings into data[start:start + len(chunk)]."""
     arr = _parse_chunk(chunk, width)
     if arr is not None:
+        finite = numpy.isfinite(arr).all(axis=1)
+        if not finite.all():
+            row = int(numpy.argmin(finite))
+            raise DataError(
+                f"{path}:{lines[row]}: the vector holds {_bad_value(arr[row])}; vectors must be finite "
+                f"numbers. Fix or drop that line."
+            )
         data[start : start + len(chunk)] = arr
         return
     for values, line_no in zip(chunk, lines):  # find the bad value to name it
@@ -356,6 +368,54 @@ def _flush(data: numpy.ndarray, start: int, chunk: List[str], lines: List[int], 
                     f"Each line is a word followed by {width} numbers."
                 )
     raise DataError(f"{path}:{lines[0]}-{lines[-1]}: could not parse the numbers on these lines.")
+
+
+def _check_finite_rows(path: Path, words: List[str], data: numpy.ndarray) -> None:
+    """DataError naming the first row (and its word) that holds NaN or inf."""
+    finite = numpy.isfinite(data).all(axis=1)
+    if not finite.all():
+        row = int(numpy.argmin(finite))
+        raise DataError(
+            f"{path}: row {row + 1} (word {words[row][:40]!r}) holds {_bad_value(data[row])}; vectors "
+            f"must be finite numbers. Fix or drop that vector."
+        )
+
+
+def _bad_value(vec: numpy.ndarray) -> str:
+    """'NaN at value 3' / 'inf at value 1' for the first non-finite value of `vec`."""
+    j = int(numpy.argmin(numpy.isfinite(vec)))
+    return f"{'NaN' if numpy.isnan(vec[j]) else str(vec[j])} at value {j + 1}"
+
+
+GZIP_MAX_RATIO = 1032  # deflate cannot compress more than about 1032:1
+
+
+def check_header_fits(path: Path, n_rows: int, width: int, *, min_row_bytes: int) -> None:
+    """DataError, before anything is allocated, when a header announces more rows than
+    the file could hold (each row takes at least `min_row_bytes`)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        gzipped = f.read(2) == GZIP_MAGIC
+    room = size * GZIP_MAX_RATIO if gzipped else size
+    most = room // max(1, min_row_bytes)
+    if n_rows > most:
+        raise DataError(
+            f"{path}:1: the header announces {n_rows:,} vectors of width {width:,}, but the file "
+            f"({size:,} bytes{', gzipped' if gzipped else ''}) can hold at most {most:,}. The header "
+            f"is wrong or the file is truncated: fix the header's numbers, or download the file again."
+        )
+
+
+def _allocate(path: Path, n_rows: int, width: int) -> numpy.ndarray:
+    """An empty (n_rows, width) float32 matrix, or DataError saying how much it needs."""
+    try:
+        return numpy.empty((n_rows, width), dtype=numpy.float32)
+    except (MemoryError, ValueError):
+        gib = n_rows * width * 4 / 2**30
+        raise DataError(
+            f"{path}: {n_rows:,} vectors of width {width:,} need {gib:,.1f} GiB of memory, more than "
+            f"this machine has. Read fewer with --truncate N."
+        ) from None
 
 
 def _count_lines(path: Path) -> int:
@@ -387,8 +447,9 @@ def read_word2vec_binary(
         if n_declared == 0 or width == 0:
             raise DataError(f"{path}:1: the header declares {n_declared} rows of width {width}: no vectors.")
         n_read = min(n_declared, truncate) if truncate else n_declared
+        check_header_fits(path, n_read, width, min_row_bytes=4 * width + 2)
         record = 4 * width
-        data = numpy.empty((n_read, width), dtype=numpy.float32)
+        data = _allocate(path, n_read, width)
         words: List[str] = []
         seen = set()
         dups = 0
@@ -417,6 +478,11 @@ def read_word2vec_binary(
                 bad_utf8 += 1
             vec = numpy.frombuffer(buf, dtype="<f4", count=width, offset=space + 1)
             pos = space + 1 + record
+            if not numpy.isfinite(vec).all():
+                raise DataError(
+                    f"{path}: vector {i + 1} (word {word[:40]!r}) holds {_bad_value(vec)}; vectors must be "
+                    f"finite numbers. Fix or drop that vector."
+                )
             if word in seen:
                 dups += 1
                 continue
