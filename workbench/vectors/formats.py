@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
 
+from ..damage import damaged_pipeline, read_json
 from ..errors import ConfigError, DataError
 from ..text.strings import StringStore
 from .table import MODES, Vectors, progress_iter
@@ -632,10 +633,7 @@ def _read_workbench(path: Path, strings: StringStore) -> Vectors:
     vec_dir, strings_file = _vectors_dir(path)
     vectors = Vectors(strings=strings).from_disk(vec_dir)
     if strings_file is not None:
-        try:
-            words = json.loads(strings_file.read_text(encoding="utf8"))
-        except json.JSONDecodeError as err:
-            raise DataError(f"{strings_file}: line {err.lineno}: not valid JSON ({err.msg}).") from None
+        words = read_json(strings_file, list)
         for w in words:
             strings.add(w)
     return vectors
@@ -728,6 +726,7 @@ def load_vectors_into(nlp: Any, path: PathLike) -> Vectors:
             f"[initialize] vectors = {str(path)!r}: no such folder. Create it with "
             f"`python -m workbench init vectors en VECTORS_FILE {path}`."
         )
-    vectors = _read_workbench(path, nlp.vocab.strings)
+    with damaged_pipeline(path):
+        vectors = _read_workbench(path, nlp.vocab.strings)
     nlp.vocab.vectors = vectors
     return vectors
