@@ -20,7 +20,6 @@ import csv
 import gzip
 import importlib.util
 import io
-import json
 import re
 import time
 import warnings
