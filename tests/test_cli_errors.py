@@ -78,3 +78,14 @@ def test_common_mistakes_print_no_traceback(tmp_path, capsys, args):
     code = cli_main([a.format(tmp=tmp_path) for a in args])
     assert code == 1
     one_error_line(capsys.readouterr().err)
+
+
+def test_apply_on_text_that_is_not_utf8_names_the_line(tmp_path, capsys):
+    import workbench
+
+    workbench.blank("en").to_disk(tmp_path / "blank")
+    data = tmp_path / "in.jsonl"
+    data.write_bytes(b'{"text": "fine"}\n{"text": "caf\xe9"}\n')
+    code = cli_main(["apply", str(tmp_path / "blank"), str(data), str(tmp_path / "out.jsonl"), "--no-progress"])
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 1 and line.startswith(f"Error: {data} line 2: not valid UTF-8")
