@@ -138,3 +138,22 @@ def test_transformer_config_is_an_allowlist(tmp_path):
         load_hf(path, None, {"hidden_dropout_prb": 0.1})
     _, module = load_hf(path, None, {"hidden_dropout_prob": 0.3})
     assert module.config.hidden_dropout_prob == 0.3
+
+
+def test_pickled_transformer_weights_are_never_loaded(tmp_path):
+    """A model folder with a pickled pytorch_model.bin instead of safetensors: refused,
+    the payload never runs (weights are read from safetensors only)."""
+    import shutil
+
+    from tests.helpers.trf import save_tiny_bert
+    from workbench.models.transformer.hf_loading import load_hf
+
+    folder = tmp_path / "bert"
+    shutil.copytree(save_tiny_bert(tmp_path / "src"), folder)
+    for file in folder.glob("*.safetensors"):
+        file.unlink()
+    marker = tmp_path / "ran"
+    write_payload(folder / "pytorch_model.bin", marker)
+    with pytest.raises(ConfigError, match="Could not load the transformer weights"):
+        load_hf(folder)
+    assert not marker.exists()

@@ -398,9 +398,11 @@ def _pipeline_from_saved_config(path: Path) -> Pipeline:
         line = next((f"line {i.line}: " for i in err.issues if i.line), "")
         raise DamagedFileError(file, f"{line}not a valid config; the file is truncated or overwritten") from None
     check_complete_config(file, text)
-    names = config.get("nlp", {}).get("pipeline")
-    if names != meta.get("pipeline") or config.get("nlp", {}).get("lang", "en") != meta.get("lang", "en"):
-        raise DamagedFileError(file, f"[nlp] pipeline = {names!r} but meta.json lists {meta.get('pipeline')!r}")
+    nlp_block = config.get("nlp", {})
+    names = nlp_block.get("pipeline")
+    for key, value in (("pipeline", names), ("lang", nlp_block.get("lang", "en"))):
+        if value != meta.get(key, "en" if key == "lang" else None):
+            raise DamagedFileError(file, f"[nlp] {key} = {value!r} but meta.json says {meta.get(key)!r}")
     for name in names:
         if name not in config.get("components", {}):
             raise DamagedFileError(file, f"no [components.{name}] block for the component '{name}'")
