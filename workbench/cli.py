@@ -7,6 +7,9 @@ import traceback
 from pathlib import Path
 from typing import List, Optional
 
+from catalogue import RegistryError
+from confection import ConfigValidationError
+
 from .errors import WorkbenchError
 from .vectors.formats import MODES as VECTORS_MODES
 from .vectors.formats import format_vectors_report, init_vectors
@@ -161,8 +164,9 @@ def _parser() -> argparse.ArgumentParser:
 
 # What a user's mistake raises: shown as one "Error: ..." line, the traceback only with
 # WORKBENCH_DEBUG=1. ConfigError and DataError are WorkbenchErrors; OSError is a user path
-# that is missing, unreadable or a folder.
-USER_ERRORS = (WorkbenchError, OSError)
+# that is missing, unreadable or a folder; confection's and catalogue's errors are config
+# mistakes that reached them unwrapped.
+USER_ERRORS = (WorkbenchError, OSError, ConfigValidationError, RegistryError)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
