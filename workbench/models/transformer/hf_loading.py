@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
 from ...damage import read_json, reading, require
-from ...errors import ConfigError, ConfigIssue
+from ...errors import ConfigError
 
 # HuggingFace ids (lower case) -> installed packages that ship the same model offline.
 KNOWN_PACKAGES: Dict[str, str] = {
@@ -136,9 +136,7 @@ def check_transformer_config(transformer_config: Optional[Dict[str, Any]], path:
         raise ConfigError(
             f"[model] transformer_config: {key!r} is not allowed.{hint} It takes the model config's "
             f"own settings (e.g. hidden_dropout_prob) and {', '.join(LOADING_OPTIONS)}; loading options "
-            f"that could run code, read pickled weights or reach a hub are refused.",
-            issues=[ConfigIssue("components.transformer.model.transformer_config", key,
-                                f"{key!r} is not allowed{hint}", kind="unknown")],
+            f"that could run code, read pickled weights or reach a hub are refused."
         )
     return cfg
 
