@@ -65,16 +65,24 @@ def text_of_line(line: str, text_key: str, where: str) -> Optional[str]:
     return text
 
 
+def _decode(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{where}: not valid UTF-8 ({err.reason} at byte {err.start}); re-save it as UTF-8.") from None
+
+
 def read_input(input_path: Union[str, Path], text_key: str = "text") -> Iterator[Tuple[str, Dict[str, Any]]]:
     """(text, extra output fields) for each doc of INPUT, read lazily."""
     kind, files = input_files(input_path)
     if kind == "txt":
         root = Path(input_path) if Path(input_path).is_dir() else Path(input_path).parent
         for file in files:
-            yield file.read_text(encoding="utf8"), {"file": str(file.relative_to(root))}
+            yield _decode(file.read_bytes(), str(file)), {"file": str(file.relative_to(root))}
         return
-    with open(files[0], encoding="utf8") as f:
-        for n, line in enumerate(f, 1):
+    with open(files[0], "rb") as f:
+        for n, raw in enumerate(f, 1):
+            line = _decode(raw, f"{files[0]} line {n}")
             text = text_of_line(line, text_key, f"{files[0]} line {n}")
             if text is not None:
                 yield text, {}

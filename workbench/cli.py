@@ -1,9 +1,14 @@
 """`python -m workbench ...`: init, debug, convert, train, pretrain, evaluate, apply, sweep."""
 import argparse
 import importlib.util
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import List, Optional
+
+from catalogue import RegistryError
+from confection import ConfigValidationError
 
 from .errors import WorkbenchError
 from .vectors.formats import MODES as VECTORS_MODES
@@ -16,11 +21,24 @@ def import_code(path: Optional[str]) -> None:
         return
     file = Path(path)
     if not file.exists():
-        raise WorkbenchError(f"--code {path}: file not found.")
+        raise WorkbenchError(f"--code {path}: file not found. Pass the .py file that registers your functions.")
+    if file.is_dir():
+        raise WorkbenchError(f"--code {path}: this is a folder. Pass the .py file that registers your functions.")
+    if file.suffix != ".py":
+        raise WorkbenchError(
+            f"--code {path}: not a Python file (expected a .py file that registers your functions)."
+        )
     spec = importlib.util.spec_from_file_location(f"workbench_user_code_{file.stem}", str(file))
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as err:
+        raise WorkbenchError(f"--code {path}:{err.lineno}: syntax error: {err.msg}.") from err
+    except Exception as err:
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename) == file]
+        where = f"{path}:{frames[-1].lineno}" if frames else path
+        raise WorkbenchError(f"--code {where}: importing it raised {type(err).__name__}: {err}") from err
 
 
 def _add_init_vectors_arguments(parser) -> None:
@@ -36,6 +54,10 @@ def _add_init_vectors_arguments(parser) -> None:
     parser.add_argument("--name", default=None, help="name of the vectors table (saved in its meta)")
     parser.add_argument("--truncate", type=int, default=0, help="read only the first N vectors (0 = all)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--allow-pickle", action="store_true", help="read Gensim .kv files and models, which are Python "
+        "pickles: only for files you trust, since loading a pickle runs the code it holds"
+    )
 
 
 def _run_init_vectors(args) -> int:
@@ -43,6 +65,7 @@ def _run_init_vectors(args) -> int:
     summary = init_vectors(
         args.lang, args.vectors, args.output, prune=args.prune, mode=args.mode, name=args.name,
         truncate=args.truncate, progress=not getattr(args, "no_progress", False),
+        allow_pickle=getattr(args, "allow_pickle", False),
     )
     print(format_vectors_report(summary))
     return 0
@@ -139,14 +162,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# What a user's mistake raises: shown as one "Error: ..." line, the traceback only with
+# WORKBENCH_DEBUG=1. ConfigError and DataError are WorkbenchErrors; OSError is a user path
+# that is missing, unreadable or a folder; confection's and catalogue's errors are config
+# mistakes that reached them unwrapped.
+USER_ERRORS = (WorkbenchError, OSError, ConfigValidationError, RegistryError)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, extra = _parser().parse_known_args(argv)
     try:
         return _run(args, extra)
-    except WorkbenchError as e:
-        print(f"Error: {e}", file=sys.stderr)
+    except USER_ERRORS as e:
+        if os.environ.get("WORKBENCH_DEBUG", "") not in ("", "0"):
+            traceback.print_exc()
+        print(f"Error: {user_message(e)}", file=sys.stderr)
         return 1
+
+
+def user_message(err: BaseException) -> str:
+    """One sentence for a user's mistake: an OSError names its path, not its errno."""
+    if isinstance(err, OSError) and not isinstance(err, WorkbenchError) and err.strerror:
+        where = err.filename if err.filename is not None else "a file"
+        return f"{where}: {err.strerror}."
+    return str(err)
 
 
 def _run(args, extra: List[str]) -> int:

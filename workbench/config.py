@@ -364,7 +364,7 @@ def check_registered_names(config: Dict[str, Any]) -> None:
         try:
             registry.get(reg_name, func_name)
         except ConfigError as e:
-            raise ConfigError(f"[{'.'.join(path)}] {e}") from None
+            raise type(e)(f"[{'.'.join(path)}] {e}") from None
 
 
 def missing_values(config: Config) -> List[Tuple[str, str, Any]]:

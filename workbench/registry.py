@@ -15,6 +15,10 @@ import thinc.api
 from .errors import ConfigError
 
 
+class UnknownFunctionError(ConfigError):
+    """A config names a function no registry holds (maybe registered by user code: --code)."""
+
+
 class registry(thinc.api.registry):
     """thinc's registries (layers, optimizers, schedules, ...) plus ours."""
 
@@ -40,7 +44,7 @@ class registry(thinc.api.registry):
             names = sorted(reg.get_all())
             close = difflib.get_close_matches(func_name, names, n=5, cutoff=0.4)
             hint = f" Did you mean: {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ConfigError(
+            raise UnknownFunctionError(
                 f"'{func_name}' is not registered in the '{registry_name}' registry.{hint} "
                 f"If it is your own function, pass the file that registers it with --code."
             ) from None

@@ -7,7 +7,7 @@ import srsly
 import torch
 
 from tests.helpers.trf import minilm_path, tiny_bert_path
-from workbench.errors import ConfigError, ListenerError, ShapeError
+from workbench.errors import ConfigError, DataError, ListenerError, ShapeError
 from workbench.models.transformer.data import FullTransformerBatch, TransformerData, WordpieceData
 from workbench.models.transformer.hf_loading import load_hf, resolve_model_path
 from workbench.models.transformer.model import (
@@ -273,7 +273,7 @@ def test_to_disk_from_disk_round_trip(tmp_path, tiny):
     transformer_from_disk(fresh, folder)
     docs = docs_of(TEXTS)
     numpy.testing.assert_array_equal(fresh.predict(docs).last_hidden_state, tiny.predict(docs).last_hidden_state)
-    with pytest.raises(ConfigError, match="config.json"):
+    with pytest.raises(DataError, match="config.json: the file is missing"):
         transformer_from_disk(fresh, tmp_path)
 
 

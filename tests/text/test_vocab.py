@@ -137,10 +137,10 @@ def test_vocab_to_disk_from_disk(tmp_path):
 
 
 def test_vocab_from_disk_errors(tmp_path):
-    with pytest.raises(DataError, match="Vocab.to_disk"):
+    with pytest.raises(DataError, match="strings.json: the file is missing"):
         Vocab().from_disk(tmp_path)
     (tmp_path / "strings.json").write_text('{"not": "a list"}')
-    with pytest.raises(DataError, match="list of strings"):
+    with pytest.raises(DataError, match="strings.json: expected a JSON list"):
         Vocab().from_disk(tmp_path)
 
 

@@ -4,6 +4,8 @@ Every reader takes `on_error`: None raises a DataError at the first error; a
 callable receives every `Problem` (errors and warnings) and the reader skips
 the broken sentence or line and goes on, so a checker can collect them all.
 """
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
@@ -31,6 +33,39 @@ class Problem:
 
 OnError = Optional[Callable[[Problem], None]]
 
+MAX_REPEATS = 20  # the same warning is kept this many times per file, then counted
+
+
+class Problems(list):
+    """The problems collected over files (pass `.append` as `on_error`): every error,
+    and of each warning (same file, same message) the first MAX_REPEATS, then a count."""
+
+    def __init__(self, items: Iterable[Problem] = ()):
+        super().__init__()
+        self.seen: Counter = Counter()  # (path, message) -> warnings of it so far
+        self.first: Dict[Tuple[str, str], Problem] = {}
+        for p in items:
+            self.append(p)
+
+    def append(self, problem: Problem) -> None:
+        if problem.severity != "error":
+            key = (problem.path, problem.message)
+            self.seen[key] += 1
+            self.first.setdefault(key, problem)
+            if self.seen[key] > MAX_REPEATS:
+                return
+        super().append(problem)
+
+    @property
+    def n_suppressed(self) -> int:
+        return sum(n - MAX_REPEATS for n in self.seen.values() if n > MAX_REPEATS)
+
+    def suppressed_lines(self) -> List[str]:
+        """One line per capped warning: how many more there were, and the first one."""
+        return [f"{self.first[key].path}: warning: ... and {n - MAX_REPEATS:,} more of "
+                f"'{key[1]}' (first at line {self.first[key].line})"
+                for key, n in self.seen.items() if n > MAX_REPEATS]
+
 
 class Reporter:
     """Sends problems of one file to `on_error`, or raises DataError when it is None."""
@@ -52,10 +87,31 @@ class Reporter:
             self.on_error(Problem(self.path, line, message, "warning"))
 
 
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+def raw_lines(f) -> Iterator[bytes]:
+    """The lines of a binary file, without their ends: "\n", "\r\n" or a lone "\r"
+    (old Mac files) all end a line. Read 1 MiB at a time."""
+    pending = b""
+    while True:
+        block = f.read(1 << 20)
+        if not block:
+            break
+        data = pending + block
+        held = b"\r" if data.endswith(b"\r") else b""  # maybe the first half of "\r\n"
+        parts = _EOL.split(data[: len(data) - len(held)])
+        pending = parts.pop() + held
+        yield from parts
+    if pending:
+        parts = _EOL.split(pending)
+        yield from (parts[:-1] if parts[-1] == b"" else parts)
+
+
 def read_lines(path, report: Reporter) -> Iterator[Tuple[int, str]]:
     """Yield (line_number, text without newline), decoding UTF-8 line by line."""
     with open(path, "rb") as f:
-        for n, raw in enumerate(f, 1):
+        for n, raw in enumerate(raw_lines(f), 1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from ..errors import ConfigError, DataError
-from .base import OnError, Problem, Reporter, Sentence, group_sentences
+from .base import OnError, Problem, Problems, Reporter, Sentence, group_sentences
 from .detect import detect_corpus_format, sentences_of
 
 Paths = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
@@ -35,7 +35,7 @@ def convert(input_paths: Paths, output_path, *, n_sents: int = 1, merge: bool = 
     """
     start = time.perf_counter()
     inputs = _as_list(input_paths)
-    problems: List[Problem] = []
+    problems = Problems()
     streams = ([merged_sentences(*merge_pair(inputs), on_error=problems.append)] if merge
                else [sentences_of(path, on_error=problems.append) for path in inputs])
     if cats_from_sent_id:
@@ -60,7 +60,7 @@ def convert(input_paths: Paths, output_path, *, n_sents: int = 1, merge: bool = 
     finally:
         if tmp.exists():
             tmp.unlink()
-    warnings = [str(p) for p in problems if p.severity != "error"]
+    warnings = [str(p) for p in problems if p.severity != "error"] + problems.suppressed_lines()
     return {"inputs": [str(p) for p in inputs], "output": str(output_path), **stats,
             "warnings": warnings, "seconds": round(time.perf_counter() - start, 3)}
 

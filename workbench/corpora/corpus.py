@@ -5,7 +5,7 @@ tags, pos, sent_starts, ents; see `Doc.to_json`) at a time.
 """
 import random
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, List, Optional
+from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 from ..errors import DataError
 from ..text.doc import Doc
@@ -111,13 +111,16 @@ class Corpus:
 class JsonlCorpus:
     """Raw text for pretraining: `corpus(nlp)` yields one Example per `{"text": ...}` line.
 
-    Texts are tokenized with `nlp.make_doc`; docs shorter than `min_length` or longer
-    than `max_length` tokens are skipped (0: no bound); `limit` caps the count (0: all).
+    Texts are tokenized with `nlp.make_doc`; a doc longer than `max_length` tokens is
+    split into pieces of at most `max_length` (cut after a sentence end where there is
+    one); docs or pieces shorter than `min_length` are skipped (0: no bound); `limit`
+    caps the count (0: all). `counts` tells what was read, split and skipped.
     """
 
     def __init__(self, path, *, limit: int = 0, min_length: int = 0, max_length: int = 0):
         self.path = None if path is None else Path(path)
         self.limit, self.min_length, self.max_length = limit, min_length, max_length
+        self.counts = {"texts": 0, "split": 0, "too_short": 0, "longest": 0}
 
     def texts(self) -> Iterator[str]:
         for path in corpus_files(_require(self.path, "JsonlCorpus"), (".jsonl",)):
@@ -125,15 +128,50 @@ class JsonlCorpus:
 
     def __call__(self, nlp) -> Iterator[Example]:
         count = 0
+        self.counts = dict.fromkeys(self.counts, 0)
         for text in self.texts():
             doc = nlp.make_doc(text)
-            if (self.min_length and len(doc) < self.min_length) or (
-                    self.max_length and len(doc) > self.max_length):
-                continue
-            yield Example.from_gold(nlp.vocab, doc)
-            count += 1
-            if self.limit and count >= self.limit:
-                return
+            self.counts["texts"] += 1
+            self.counts["longest"] = max(self.counts["longest"], len(doc))
+            pieces = split_tokens(doc, self.max_length)
+            self.counts["split"] += len(pieces) > 1
+            for piece in pieces:
+                if self.min_length and len(piece) < self.min_length:
+                    self.counts["too_short"] += 1
+                    continue
+                yield Example.from_gold(nlp.vocab, piece)
+                count += 1
+                if self.limit and count >= self.limit:
+                    return
+
+    def describe_empty(self) -> str:
+        """Why no doc came out (for the error a user sees)."""
+        c = self.counts
+        if not c["texts"]:
+            return "has no texts"
+        return (f"has {c['texts']:,} texts but every doc (or piece of at most max_length = {self.max_length} "
+                f"tokens) is shorter than min_length = {self.min_length} tokens (longest text: "
+                f"{c['longest']:,} tokens): lower min_length in the corpus block")
+
+
+SENTENCE_ENDS = {".", "!", "?", "...", "。", "!", "?"}
+
+
+def split_tokens(doc: Any, max_length: int) -> List[Any]:
+    """`doc`, or pieces of at most `max_length` tokens, each cut after the last sentence
+    end (. ! ?) in its window, or at the window's end when it holds none."""
+    n = len(doc)
+    if not max_length or n <= max_length:
+        return [doc]
+    pieces, begin = [], 0
+    while begin < n:
+        end = min(begin + max_length, n)
+        if end < n:
+            ends = [i + 1 for i in range(begin, end) if doc[i].text in SENTENCE_ENDS]
+            end = ends[-1] if ends and ends[-1] > begin + max_length // 2 else end
+        pieces.append(doc[begin:end].as_doc())
+        begin = end
+    return pieces
 
 
 def _require(path: Optional[Path], what: str) -> Path:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple, Union
 
-from .base import Problem, Sentence, sentences_to_doc
+from .base import Problem, Problems, Sentence, sentences_to_doc
 from .convert import merge_pair, merged_sentences
 from .detect import SUFFIXES, detect_corpus_format, sentences_of
 from .jsonl import jsonl_docs_with_lines, read_texts
@@ -24,7 +24,7 @@ class Report:
     tags: Counter = field(default_factory=Counter)
     pos: Counter = field(default_factory=Counter)
     ents: Counter = field(default_factory=Counter)
-    problems: List[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)  # repeated warnings capped
 
     @property
     def errors(self) -> List[Problem]:
@@ -50,11 +50,13 @@ class Report:
                 if len(counts) > max_labels:
                     top += f", ... ({len(counts) - max_labels} more)"
                 lines.append(f"{name} ({len(counts)} labels, {sum(counts.values())}): {top}")
-        lines.append(f"Problems: {len(self.errors)} error(s), {len(self.warnings)} warning(s)")
+        n_warnings = len(self.warnings) + self.problems.n_suppressed
+        lines.append(f"Problems: {len(self.errors)} error(s), {n_warnings} warning(s)")
         ordered = self.errors + self.warnings
         lines += [f"  {p}" for p in ordered[:max_problems]]
         if len(ordered) > max_problems:
             lines.append(f"  ... and {len(ordered) - max_problems} more")
+        lines += [f"  {line}" for line in self.problems.suppressed_lines()]
         lines.append("Usable: " + ("yes" if self.usable else "NO"))
         return "\n".join(lines)
 
@@ -64,7 +66,8 @@ class Report:
         return {"files": self.files, "docs": self.docs, "sentences": self.sentences,
                 "words": self.words, "tags": dict(self.tags), "pos": dict(self.pos),
                 "ents": dict(self.ents), "usable": self.usable,
-                "problems": [vars(p) for p in self.problems]}
+                "problems": [vars(p) for p in self.problems],
+                "suppressed": self.problems.suppressed_lines()}
 
 
 def debug_data(paths: Paths, *, n_sents: int = 1, merge: bool = False) -> Report:

@@ -39,7 +39,7 @@ def iob_sentences(path, *, scheme: Optional[str] = None,
         scheme = "biluo" if str(path).lower().endswith(".biluo") else "auto"
     if scheme not in ("auto", "biluo"):
         raise ValueError(f"scheme must be 'auto' or 'biluo', got {scheme!r}")
-    scheme = _Scheme(scheme)
+    scheme = _Scheme(scheme, iob2=str(path).lower().endswith((".iob2", ".bio")))
     report = Reporter(path, on_error)
     layout: Optional[_Layout] = None
     rows: List[Tuple[int, str, str]] = []  # (line, word, tag)
@@ -63,13 +63,14 @@ def iob_sentences(path, *, scheme: Optional[str] = None,
                 meta["broken"] = True
             elif row[1] != "-DOCSTART-":
                 rows.append(row)
+                meta["typeless"] = meta["typeless"] or _is_typeless(row[2])
     sent = _finish(rows, meta, scheme, report)
     if sent is not None:
         yield sent
 
 
 def _new_meta() -> dict:
-    return {"first": 0, "sent_id": None, "text": None, "broken": False}
+    return {"first": 0, "sent_id": None, "text": None, "broken": False, "typeless": False}
 
 
 def _comment(n: int, line: str, rows: list, meta: dict, report: Reporter) -> None:
@@ -85,7 +86,12 @@ def _comment(n: int, line: str, rows: list, meta: dict, report: Reporter) -> Non
 
 
 def _finish(rows, meta, scheme, report) -> Optional[Sentence]:
-    return _make_sentence(rows, meta, scheme, report) if rows and not meta["broken"] else None
+    """The sentence of `rows`; None when a line was broken. A tag with no type was reported
+    already: the rest of its sentence is still checked (its type matching any), then dropped."""
+    if not rows or meta["broken"]:
+        return None
+    sent = _make_sentence(rows, meta, scheme, report)
+    return None if meta["typeless"] else sent
 
 
 class _Layout:
@@ -129,10 +135,18 @@ class _Layout:
         if not word:
             report.error(n, "empty word column")
             return None
+        if _is_typeless(tag):
+            report.error(n, f"entity tag '{tag}' has no type: write it with a label, e.g. {tag}PER")
+            return (n, word, tag)
         if not _valid_tag(tag):
             report.error(n, _bad_tag_message(tag))
             return None
         return (n, word, tag)
+
+
+def _is_typeless(tag: str) -> bool:
+    """"B-", "I-", ...: a prefix with no label."""
+    return len(tag) == 2 and tag[1] == "-" and tag[0] in PREFIXES
 
 
 def _valid_tag(tag: str) -> bool:
@@ -165,19 +179,22 @@ def _pipe_sentences(n, line, scheme, report) -> Iterator[Sentence]:
 class _Scheme:
     """The tagging scheme of one file; "auto" turns "biluo" at the first L-/U- tag."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, iob2: bool = False):
         self.name = name
+        self.iob2 = iob2  # B- at every entity start: an I- after O is a slip
 
     def of(self, tags: List[str]) -> str:
         if self.name == "auto" and any(t[0] in "LUES" for t in tags if t != "O"):
             self.name = "biluo"
+        if not self.iob2:  # IOB1 uses B- only right after an entity of the same type
+            self.iob2 = any(t[0] == "B" and (i == 0 or tags[i - 1] == "O") for i, t in enumerate(tags))
         return self.name
 
 
 def _make_sentence(rows, meta, scheme: _Scheme, report) -> Optional[Sentence]:
     words = [w for _, w, _ in rows]
     tags = [t for _, _, t in rows]
-    ents = tags_to_spans(tags, [n for n, _, _ in rows], scheme.of(tags), report)
+    ents = tags_to_spans(tags, [n for n, _, _ in rows], scheme.of(tags), report, iob2=scheme.iob2)
     if ents is None:
         return None
     spaces = [True] * len(words)
@@ -191,24 +208,33 @@ def _make_sentence(rows, meta, scheme: _Scheme, report) -> Optional[Sentence]:
 
 
 def tags_to_spans(tags: List[str], lines: List[int], scheme: str,
-                  report: Reporter) -> Optional[List[Span]]:
+                  report: Reporter, *, iob2: bool = False) -> Optional[List[Span]]:
     """Entity spans from IOB1/IOB2/BILUO tags; None after reporting an invalid sequence.
 
     scheme "biluo" checks strictly; "auto" does so only if the tags hold L-/U- (E-/S-).
+    iob2: warn (once per tag) about an I- that starts an entity. A tag with no type
+    ("B-", reported when read) continues or is continued by any type, so one slip gives
+    one problem, not a cascade.
     """
     if scheme == "biluo" or any(t[0] in "LUES" for t in tags if t != "O"):
         return _biluo_spans(tags, lines, report)
-    return _iob_spans(tags)
+    return _iob_spans(tags, lines, report if iob2 else None)
 
 
-def _iob_spans(tags: List[str]) -> List[Span]:
-    """IOB1 or IOB2: an I- tag after O or another label starts a new entity."""
+def _iob_spans(tags: List[str], lines: Optional[List[int]] = None, report: Optional[Reporter] = None) -> List[Span]:
+    """IOB1 or IOB2: an I- tag after O or another label starts a new entity (with a
+    warning when `report` is given: in IOB2 every entity starts with B-)."""
     spans: List[Span] = []
     start, label = -1, ""
     for i, tag in enumerate(tags):
         lab = tag[2:]
-        if tag != "O" and tag[0] == "I" and start >= 0 and lab == label:
+        if tag != "O" and tag[0] == "I" and start >= 0 and (lab == label or not lab or not label):
+            label = label or lab
             continue
+        if tag != "O" and tag[0] == "I" and lab and report is not None:
+            after = "O" if i == 0 or tags[i - 1] == "O" else tags[i - 1]
+            report.warning(lines[i], f"I-{lab} follows {after if i else 'the sentence start'}: in IOB2 an "
+                                     f"entity starts with B-{lab}; read as the start of a {lab} entity")
         if start >= 0:
             spans.append((start, i, label))
         start, label = (-1, "") if tag == "O" else (i, lab)
@@ -221,29 +247,38 @@ def _biluo_spans(tags: List[str], lines: List[int], report: Reporter) -> Optiona
     """Strict BILUO (E-/S- read as L-/U-): every entity is B- I-* L- or a single U-."""
     spans: List[Span] = []
     start, label, ok = -1, "", True
+    wild = False  # the open entity has a tag with no type (reported when read): no follow-on errors
     for i, tag in enumerate(tags):
         prefix, lab = ("O", "") if tag == "O" else (PREFIXES[tag[0]], tag[2:])
         if start >= 0:
-            if prefix in "IL" and lab == label:
+            if prefix in "IL" and (lab == label or wild or not lab):
+                wild = wild or not lab
+                label = label or lab
                 if prefix == "L":
                     spans.append((start, i + 1, label))
                     start = -1
                 continue
-            report.error(lines[i], f"{tag} follows the unfinished {label} entity begun at "
-                                   f"line {lines[start]}; end that entity with L-{label}")
-            ok, start = False, -1
+            if not wild:
+                report.error(lines[i], f"{tag} follows the unfinished {label} entity begun at "
+                                       f"line {lines[start]}; end that entity with L-{label}")
+                ok = False
+            start = -1
             if prefix in "IL":
                 continue
+        wild = not lab and prefix != "O"
         if prefix == "U":
             spans.append((i, i + 1, lab))
         elif prefix == "B":
             start, label = i, lab
         elif prefix != "O":
-            report.error(lines[i], f"{tag} continues no entity; in BILUO an entity starts "
-                                   f"with B-{lab}, or is one token tagged U-{lab}")
-            ok = False
+            if not wild:
+                report.error(lines[i], f"{tag} continues no entity; in BILUO an entity starts "
+                                       f"with B-{lab}, or is one token tagged U-{lab}")
+                ok = False
             if prefix == "I":  # read on as if it were B-, so one slip is reported once
                 start, label = i, lab
+    if start >= 0 and wild:
+        start = -1
     if start >= 0:
         report.error(lines[-1], f"the {label} entity begun at line {lines[start]} is not "
                                 f"finished when the sentence ends; end it with L-{label}")

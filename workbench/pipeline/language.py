@@ -14,10 +14,11 @@ from ..config import (
     parse_config,
     resolve_block,
 )
+from ..damage import DamagedFileError, check_complete_config, damaged_pipeline, read_json, reading, require
 from ..errors import ConfigError, WorkbenchError
 from ..models.listener import stored_output_key
 from ..models.params import iter_params, set_params, use_params
-from ..registry import get_factory
+from ..registry import UnknownFunctionError, get_factory
 from ..text.doc import Doc
 from ..text.tokenizer import Tokenizer
 from ..text.vocab import Vocab
@@ -354,10 +355,11 @@ class Pipeline:
                 comp.to_disk(path / name)
 
     def from_disk(self, path: Union[str, Path]) -> "Pipeline":
+        """Read the vocab, tokenizer and component weights saved by `to_disk`; a file
+        that cannot be read raises DamagedFileError naming it."""
         path = Path(path)
         self.vocab.from_disk(path / "vocab")
-        if (path / "tokenizer").exists():
-            self.tokenizer.from_disk(path / "tokenizer")
+        self.tokenizer.from_disk(path / "tokenizer")
         for name, comp in self._components:
             if hasattr(comp, "from_disk"):
                 comp.from_disk(path / name)
@@ -371,13 +373,43 @@ def blank(lang: str = "en") -> Pipeline:
 
 
 def load(path: Union[str, Path]) -> Pipeline:
-    """Load a pipeline saved with `nlp.to_disk(path)`. Needs no network."""
+    """Load a pipeline saved with `nlp.to_disk(path)`. Needs no network. A file of the
+    folder that is missing, empty, truncated or garbage raises DamagedPipelineError."""
     path = Path(path)
-    if not (path / "config.cfg").exists():
+    if not (path / "config.cfg").exists() and not (path / "meta.json").exists():
         raise WorkbenchError(
             f"{path} is not a saved pipeline: it has no config.cfg. "
             f"Pass the folder written by nlp.to_disk() or `workbench train` (e.g. OUTPUT/model-best)."
         )
-    config = parse_config((path / "config.cfg").read_text(encoding="utf8"), source=str(path / "config.cfg"))
-    nlp = Pipeline.from_config(config)
-    return nlp.from_disk(path)
+    with damaged_pipeline(path):
+        nlp = _pipeline_from_saved_config(path)
+        return nlp.from_disk(path)
+
+
+def _pipeline_from_saved_config(path: Path) -> Pipeline:
+    """The pipeline built from `path/config.cfg`, checked against `path/meta.json`."""
+    file = path / "config.cfg"
+    meta = read_json(path / "meta.json", dict)
+    with reading(require(file)):
+        text = file.read_text(encoding="utf8")
+    try:
+        config = parse_config(text, source=str(file))
+    except ConfigError as err:
+        line = next((f"line {i.line}: " for i in err.issues if i.line), "")
+        raise DamagedFileError(file, f"{line}not a valid config; the file is truncated or overwritten") from None
+    check_complete_config(file, text)
+    nlp_block = config.get("nlp", {})
+    names = nlp_block.get("pipeline")
+    for key, value in (("pipeline", names), ("lang", nlp_block.get("lang", "en"))):
+        if value != meta.get(key, "en" if key == "lang" else None):
+            raise DamagedFileError(file, f"[nlp] {key} = {value!r} but meta.json says {meta.get(key)!r}")
+    for name in names:
+        if name not in config.get("components", {}):
+            raise DamagedFileError(file, f"no [components.{name}] block for the component '{name}'")
+    try:
+        with reading(file):
+            return Pipeline.from_config(config)
+    except DamagedFileError as err:  # a function registered by user code is not damage
+        if isinstance(err.__cause__, UnknownFunctionError):
+            raise err.__cause__ from None
+        raise

@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Optional
 
 from thinc.api import Model, Optimizer, set_dropout_rate
 
+from ..damage import DamagedFileError, read_json, reading, require
 from ..errors import WorkbenchError
 from ..text.doc import Doc
 
@@ -90,17 +91,17 @@ class TrainableComponent:
     def from_disk(self, path: Path) -> "TrainableComponent":
         path = Path(path)
         cfg_path = path / "cfg.json"
-        if cfg_path.exists():
-            self.cfg.update(json.loads(cfg_path.read_text(encoding="utf8")))
-        self._prepare_model_for_loading()
+        self.cfg.update(read_json(cfg_path, dict))
+        with reading(cfg_path):  # e.g. labels that are not a list
+            self._prepare_model_for_loading()
+        weights = require(path / "model.msgpack")
         try:
-            self.model.from_bytes((path / "model.msgpack").read_bytes())
-        except FileNotFoundError:
-            raise WorkbenchError(f"Component '{self.name}': no weights at {path / 'model.msgpack'}.") from None
+            self.model.from_bytes(weights.read_bytes())
         except Exception as e:
-            raise WorkbenchError(
-                f"Component '{self.name}': the weights in {path / 'model.msgpack'} do not fit "
-                f"the model built from config.cfg ({e}). Was the config edited after saving?"
+            detail = str(e).split("\n")[0][:160]
+            raise DamagedFileError(
+                weights, f"the weights cannot be read into the model built from config.cfg ({type(e).__name__}: "
+                f"{detail}); the file is truncated or overwritten, or config.cfg was edited after saving"
             ) from None
         self.is_initialized = True
         return self

@@ -6,6 +6,7 @@ from typing import Any, Callable, List, Optional
 
 from thinc.api import Model
 
+from ..damage import DamagedFileError, read_json
 from ..errors import ConfigError
 from ..models.transformer.annotation_setters import trf_data_setter
 from ..models.transformer.data import FullTransformerBatch
@@ -77,6 +78,10 @@ class TransformerComponent(UpstreamComponent):
         transformer_to_disk(self.model, path / "model")
 
     def from_disk(self, path: Path) -> "TransformerComponent":
+        cfg_path = Path(path) / "cfg.json"
+        cfg = read_json(cfg_path, dict)
+        if not isinstance(cfg.get("max_batch_items", 1), int) or cfg.get("max_batch_items", 1) < 1:
+            raise DamagedFileError(cfg_path, f"max_batch_items = {cfg['max_batch_items']!r} is not a positive integer")
         transformer_from_disk(self.model, Path(path) / "model")
         self.is_initialized = True
         return self

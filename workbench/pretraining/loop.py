@@ -203,7 +203,8 @@ def pretrain(
             pass
     sample = [doc for doc in islice(_docs(corpus, nlp), 32)]
     if not sample:
-        raise DataError(f"The pretraining corpus ({_corpus_path(resolved, P['corpus'])}) has no texts.")
+        why = corpus.describe_empty() if hasattr(corpus, "describe_empty") else "has no texts"
+        raise DataError(f"The pretraining corpus ({_corpus_path(resolved, P['corpus'])}) {why}.")
     target.model.initialize(X=sample[:10])
     width = to_doc_arrays(target.model.predict(sample[:2]), sample[:2])[0][0].shape[1]
     model = PretrainModel(target.model, objective.head(width, nlp.vocab))

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+from ..damage import DamagedFileError, read_json, reading
 from ..errors import ConfigError, DataError
 from . import lang_en
 from .doc import Doc
@@ -259,16 +260,12 @@ class Tokenizer:
     def from_disk(self, path: Union[str, Path]) -> "Tokenizer":
         """Replace this tokenizer's rules with those written by `to_disk`; returns self."""
         file = Path(path) / "tokenizer.json"
-        if not file.exists():
-            raise DataError(f"No tokenizer rules at {file}: expected a directory written by Tokenizer.to_disk.")
-        try:
-            data = json.loads(file.read_text("utf8"))
-        except json.JSONDecodeError as err:
-            raise DataError(f"{file}: line {err.lineno}: not valid JSON ({err.msg}).") from None
+        data = read_json(file, dict)
         unknown = set(data) - {"prefixes", "suffixes", "infixes", "token_match", "special_cases"}
         if unknown:
-            raise DataError(f"{file}: unknown keys {sorted(unknown)}.")
-        self.__init__(self.vocab, **data)
+            raise DamagedFileError(file, f"unknown keys {sorted(unknown)}")
+        with reading(file):  # rules that do not compile, special cases of the wrong shape
+            self.__init__(self.vocab, **data)
         return self
 
 

@@ -7,7 +7,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Union
 
 import numpy
 
-from ..errors import DataError
+from ..damage import DamagedFileError, read_json
 from ..vectors.table import Vectors
 from . import lang_en
 from .attrs import ATTR_NAMES
@@ -190,14 +190,9 @@ class Vocab:
     def from_disk(self, path: Union[str, Path]) -> "Vocab":
         """Load strings written by `to_disk`; returns self."""
         file = Path(path) / "strings.json"
-        if not file.exists():
-            raise DataError(f"No vocab strings at {file}: expected a directory written by Vocab.to_disk.")
-        try:
-            strings = json.loads(file.read_text(encoding="utf8"))
-        except json.JSONDecodeError as err:
-            raise DataError(f"{file}: line {err.lineno}: not valid JSON ({err.msg}).") from None
-        if not isinstance(strings, list) or not all(isinstance(s, str) for s in strings):
-            raise DataError(f"{file}: expected a JSON list of strings.")
+        strings = read_json(file, list)
+        if not all(isinstance(s, str) for s in strings):
+            raise DamagedFileError(file, "expected a JSON list of strings")
         for s in strings:
             self.strings.add(s)
         if (Path(path) / "vectors").exists():

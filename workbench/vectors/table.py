@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, Tuple, Uni
 
 import numpy
 
+from ..damage import DamagedFileError, read_json, reading, require
 from ..errors import ConfigError, DataError, ShapeError
 from ..text.strings import StringStore, hash_string
 
@@ -369,25 +370,22 @@ class Vectors:
         """Replace this table's contents with the folder written by `to_disk`; returns self."""
         path = Path(path)
         meta_file = path / "vectors.json"
-        if not meta_file.exists():
+        if not meta_file.exists() and not any(path.glob("*.npy")):
             raise DataError(f"No vectors table at {path}: expected vectors.json written by Vectors.to_disk.")
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf8"))
-        except json.JSONDecodeError as err:
-            raise DataError(f"{meta_file}: line {err.lineno}: not valid JSON ({err.msg}).") from None
+        meta = read_json(meta_file, dict)
         data = _load_npy(path / "vectors.npy", numpy.float32, 2)
         keys = _load_npy(path / "keys.npy", numpy.uint64, 1)
         rows = _load_npy(path / "rows.npy", numpy.int64, 1)
         if len(keys) != len(rows):
-            raise DataError(f"{path}: keys.npy has {len(keys)} entries but rows.npy has {len(rows)}.")
+            raise DamagedFileError(path / "rows.npy", f"{len(rows)} entries but keys.npy has {len(keys)}")
         if len(rows) and (rows.min() < 0 or rows.max() >= data.shape[0]):
-            raise DataError(f"{path}: rows.npy points outside the {data.shape[0]} rows of vectors.npy.")
-        for field, value in (("width", data.shape[1]), ("n_rows", data.shape[0])):
+            raise DamagedFileError(path / "rows.npy", f"points outside the {data.shape[0]} rows of vectors.npy")
+        for field, value in (("width", data.shape[1]), ("n_rows", data.shape[0]), ("n_keys", len(keys))):
             if field in meta and meta[field] != value:
-                raise DataError(f"{meta_file}: {field} = {meta[field]} but vectors.npy has {value}.")
+                raise DamagedFileError(meta_file, f"{field} = {meta[field]} but the .npy files hold {value}")
         mode = meta.get("mode", "default")
         if mode not in MODES:
-            raise DataError(f"{meta_file}: mode {mode!r} is not supported (use one of {list(MODES)}).")
+            raise DamagedFileError(meta_file, f"mode {mode!r} is not supported (use one of {list(MODES)})")
         self._data = numpy.ascontiguousarray(data)
         self.mode = mode
         self.name = meta.get("name", "")
@@ -397,12 +395,9 @@ class Vectors:
         self._row_keys = None
         strings_file = path / "strings.json"
         if strings_file.exists():
-            try:
-                words = json.loads(strings_file.read_text(encoding="utf8"))
-            except json.JSONDecodeError as err:
-                raise DataError(f"{strings_file}: line {err.lineno}: not valid JSON ({err.msg}).") from None
-            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-                raise DataError(f"{strings_file}: expected a JSON list of strings.")
+            words = read_json(strings_file, list)
+            if not all(isinstance(w, str) for w in words):
+                raise DamagedFileError(strings_file, "expected a JSON list of strings")
             if self.strings is None:
                 self.strings = StringStore()
             for w in words:
@@ -524,17 +519,20 @@ def _normalize(X: numpy.ndarray) -> numpy.ndarray:
 
 
 def _load_npy(file: Path, dtype, ndim: int) -> numpy.ndarray:
-    if not file.exists():
-        raise DataError(f"Missing {file}: a vectors folder holds vectors.npy, keys.npy, rows.npy and vectors.json.")
-    try:
-        arr = numpy.load(file, allow_pickle=False)
-    except ValueError as err:
-        raise DataError(f"{file}: not a plain numpy array file ({err}).") from None
+    """The plain (never pickled) array in `file`, checked for `ndim` and `dtype`'s kind."""
+    with reading(require(file)):
+        with file.open("rb") as f:
+            if f.read(6) != b"\x93NUMPY":
+                raise DamagedFileError(file, "not a .npy array file (no .npy header)")
+        try:
+            arr = numpy.load(file, allow_pickle=False)
+        except ValueError as err:
+            raise DamagedFileError(file, f"not a plain numpy array file ({err})") from None
     if arr.ndim != ndim:
-        raise DataError(f"{file}: expected a {ndim}d array, got shape {arr.shape}.")
+        raise DamagedFileError(file, f"expected a {ndim}d array, got shape {arr.shape}")
     if arr.dtype != dtype:
         if arr.size and arr.dtype.kind != numpy.dtype(dtype).kind:
-            raise DataError(f"{file}: expected dtype {numpy.dtype(dtype).name}, got {arr.dtype.name}.")
+            raise DamagedFileError(file, f"expected dtype {numpy.dtype(dtype).name}, got {arr.dtype.name}")
         arr = arr.astype(dtype)
     return arr
 

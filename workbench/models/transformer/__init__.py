@@ -4,6 +4,6 @@ getters, annotation setters, the listener and local loading (hf_loading)."""
 from .data import FullTransformerBatch, TransformerData
 from .listener import TransformerListener
 from .model import TransformerModel
-from .windows import TruncationWarning
+from .windows import TextEncodingWarning, TruncationWarning
 
-__all__ = ["FullTransformerBatch", "TransformerData", "TransformerListener", "TransformerModel", "TruncationWarning"]
+__all__ = ["FullTransformerBatch", "TransformerData", "TransformerListener", "TransformerModel", "TextEncodingWarning", "TruncationWarning"]

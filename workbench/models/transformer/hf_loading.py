@@ -11,6 +11,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
+from ...damage import read_json, reading, require
 from ...errors import ConfigError
 
 # HuggingFace ids (lower case) -> installed packages that ship the same model offline.
@@ -93,6 +94,79 @@ def check_tokenizer_config(tokenizer_config: Optional[Dict[str, Any]]) -> Dict[s
     return cfg
 
 
+# Options of `AutoModel.from_pretrained` that transformer_config may set besides the
+# model config's own attributes (hidden_dropout_prob, ...). Every other option (e.g.
+# trust_remote_code, use_safetensors, from_tf, cache_dir, device_map) is refused: it
+# could run code, unpickle weights or reach a hub.
+LOADING_OPTIONS = ("attn_implementation", "dtype", "torch_dtype")
+_NOT_OVERRIDES = ("architectures", "auto_map", "transformers_version", "_name_or_path", "model_type")
+
+
+def known_config_keys(path: Union[str, Path]) -> Tuple[str, ...]:
+    """The attributes of the model config in folder `path` that transformer_config may override."""
+    import json
+
+    from transformers import AutoConfig
+
+    try:
+        raw = json.loads((Path(path) / "config.json").read_text(encoding="utf8"))
+        keys = set(raw) | set(AutoConfig.for_model(raw["model_type"]).to_dict())
+    except (OSError, ValueError, KeyError):
+        return ()
+    return tuple(sorted(k for k in keys if k not in _NOT_OVERRIDES))
+
+
+def check_transformer_config(transformer_config: Optional[Dict[str, Any]], path: Optional[Union[str, Path]]) -> Dict[str, Any]:
+    """A copy of `transformer_config` whose keys are all allowed (LOADING_OPTIONS or the
+    attributes of the model config at `path`); ConfigError naming the first other key.
+    Without a path (model not found yet) only LOADING_OPTIONS are known, so the check
+    runs again when the model is loaded."""
+    import difflib
+
+    cfg = dict(transformer_config or {})
+    if not cfg:
+        return cfg
+    config_keys = known_config_keys(path) if path is not None else ()
+    allowed = set(LOADING_OPTIONS) | set(config_keys)
+    for key in cfg:
+        if key in allowed or (path is None and key not in REFUSED_OPTIONS):
+            continue
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"[model] transformer_config: {key!r} is not allowed.{hint} It takes the model config's "
+            f"own settings (e.g. hidden_dropout_prob) and {', '.join(LOADING_OPTIONS)}; loading options "
+            f"that could run code, read pickled weights or reach a hub are refused."
+        )
+    return cfg
+
+
+# Loading options refused even before the model config is known.
+REFUSED_OPTIONS = frozenset({
+    "trust_remote_code", "use_safetensors", "from_tf", "from_flax", "weights_only", "local_files_only",
+    "cache_dir", "force_download", "proxies", "token", "use_auth_token", "revision", "code_revision",
+    "subfolder", "device_map", "quantization_config", "state_dict", "config", "gguf_file", "adapter_kwargs",
+    "offload_folder", "offload_state_dict", "key_mapping", "variant", "mirror",
+})
+
+
+SAVED_JSON_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
+
+
+def check_saved_files(path: Path) -> None:
+    """DamagedFileError naming the first file of the saved model folder `path` (written by
+    `transformer_to_disk`) that is missing, empty, not JSON, or not complete safetensors."""
+    from safetensors import safe_open
+
+    for name in SAVED_JSON_FILES:
+        read_json(path / name, dict)
+    weights = sorted(path.glob("*.safetensors")) or [path / "model.safetensors"]
+    for file in weights:
+        with reading(require(file)):
+            with safe_open(str(file), "pt") as f:  # checks the header covers the whole file
+                list(f.keys())
+
+
 def load_hf(
     path: Union[str, Path],
     tokenizer_config: Optional[Dict[str, Any]] = None,
@@ -102,16 +176,15 @@ def load_hf(
     """(fast tokenizer, torch model in eval mode) from the local folder `path`.
 
     `tokenizer_config` goes to `AutoTokenizer.from_pretrained` (e.g. model_max_length),
-    `transformer_config` to `AutoModel.from_pretrained` (config overrides such as
-    hidden_dropout_prob, or attn_implementation). When attentions are wanted the
+    `transformer_config` to `AutoModel.from_pretrained`, through `check_transformer_config`
+    (config overrides such as hidden_dropout_prob, or attn_implementation). Weights are
+    read from safetensors only, never from pickled `.bin` files. When attentions are wanted the
     model is loaded with attn_implementation="eager" (SDPA returns no weights).
     """
     from transformers import AutoModel, AutoTokenizer
 
     tok_cfg = check_tokenizer_config(tokenizer_config)
-    model_cfg = dict(transformer_config or {})
-    for key in ("local_files_only", "trust_remote_code"):
-        model_cfg.pop(key, None)
+    model_cfg = check_transformer_config(transformer_config, path)
     if want_attentions:
         model_cfg["attn_implementation"] = "eager"
     path = Path(path)
@@ -129,7 +202,7 @@ def load_hf(
         )
     try:
         with quiet_progress():
-            model = AutoModel.from_pretrained(str(path), local_files_only=True, **model_cfg)
+            model = AutoModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True, **model_cfg)
     except (OSError, ValueError, TypeError) as err:
         raise ConfigError(
             f"Could not load the transformer weights from {path}: {err}. The folder needs config.json "

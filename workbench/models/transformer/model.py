@@ -44,12 +44,21 @@ from thinc.api import (
 )
 from thinc.util import get_torch_default_device
 
+from ...damage import DamagedFileError, reading
 from ...errors import ConfigError, ListenerError
 from ...settings import NonNegativeFloat, PositiveInt, checked
 from ...text.doc import Doc
 from .alignment import doc_alignment
 from .data import FullTransformerBatch
-from .hf_loading import check_tokenizer_config, load_hf, max_input_length, quiet_progress, resolve_model_path
+from .hf_loading import (
+    check_saved_files,
+    check_tokenizer_config,
+    check_transformer_config,
+    load_hf,
+    max_input_length,
+    quiet_progress,
+    resolve_model_path,
+)
 from .serialization import TokenizerNotLoaded, UnloadedModule, deserialize_hf, register_tokenizer_type, serialize_hf
 from .span_getters import strided_spans
 from .windows import check_spans, pack_windows, padded_size, plan_windows, warn_truncated
@@ -86,6 +95,7 @@ def TransformerModel(
     """
     tok_cfg = dict(tokenizer_config if tokenizer_config is not None else {"use_fast": True})
     check_tokenizer_config(tok_cfg)  # refuse use_fast = false now, not at first use
+    check_transformer_config(transformer_config, _path_now(name))  # unknown keys now, not at load
     on_gpu = torch.cuda.is_available()
     scaler = PyTorchGradScaler(enabled=bool(mixed_precision and on_gpu), **dict(grad_scaler_config or {}))
     settings = {"output_attentions": output_attentions}
@@ -122,11 +132,20 @@ def TransformerModel(
     return model
 
 
+def _path_now(name: str) -> Optional[Path]:
+    """The model folder when `name` resolves now (None otherwise)."""
+    try:
+        return resolve_model_path(name)
+    except ConfigError:
+        return None
+
+
 def _peek_width(name: str) -> Optional[int]:
     """hidden_size from config.json when `name` resolves now (None otherwise)."""
+    path = _path_now(name)
     try:
-        cfg = json.loads((resolve_model_path(name) / "config.json").read_text(encoding="utf8"))
-    except (ConfigError, OSError, ValueError):
+        cfg = json.loads((path / "config.json").read_text(encoding="utf8")) if path else {}
+    except (OSError, ValueError):
         return None
     width = cfg.get("hidden_size") or cfg.get("d_model") or cfg.get("dim")
     return int(width) if width else None
@@ -188,11 +207,13 @@ def transformer_to_disk(model: Model, path: Union[str, Path]) -> Path:
 def transformer_from_disk(model: Model, path: Union[str, Path]) -> Model:
     """Load tokenizer and weights from a folder written by `transformer_to_disk` (offline)."""
     path = Path(path)
-    if not (path / "config.json").is_file():
-        raise ConfigError(f"{path} holds no config.json: pass the folder written by transformer_to_disk().")
-    tokenizer, module = load_hf(
-        path, model.attrs["tokenizer_config"], model.attrs["transformer_config"], model.attrs["output_attentions"]
-    )
+    if not path.is_dir():
+        raise DamagedFileError(path, "the folder is missing: pass the folder written by transformer_to_disk()")
+    check_saved_files(path)
+    with reading(path):  # what the file checks cannot see (e.g. weights of another architecture)
+        tokenizer, module = load_hf(
+            path, model.attrs["tokenizer_config"], model.attrs["transformer_config"], model.attrs["output_attentions"]
+        )
     set_hf(model, tokenizer, module, path)
     return model
 

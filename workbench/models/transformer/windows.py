@@ -5,6 +5,7 @@ the model accepts into consecutive windows at token boundaries; only a single to
 longer than the limit is truncated. `pack_windows` groups windows of similar length into
 sub-batches of at most `max_batch_items` padded positions.
 """
+import re
 import warnings
 from itertools import chain
 from typing import Any, Dict, List, Optional, Tuple
@@ -18,6 +19,31 @@ from .alignment import align_window, align_windows, token_offsets
 
 class TruncationWarning(UserWarning):
     """A span was longer than the transformer accepts: it was split, or a token was truncated."""
+
+
+class TextEncodingWarning(UserWarning):
+    """A doc held text no tokenizer can encode (lone surrogates): U+FFFD was read instead."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable_text(doc: Doc, d: int) -> str:
+    """`doc.text` with each lone surrogate (which UTF-8 cannot encode, so the tokenizer
+    refuses it) replaced by U+FFFD, one code point for one, so character offsets hold;
+    warns naming the doc (its index in the batch and its first characters)."""
+    text = doc.text
+    first = _SURROGATE.search(text)
+    if first is None:
+        return text
+    clean, n = _SURROGATE.subn("\ufffd", text)
+    warnings.warn(
+        f"Doc {d} of the batch ({clean[:40]!r}) holds {n} lone surrogate(s) (first U+{ord(first.group()):04X} at "
+        f"character {first.start()}), text UTF-8 cannot encode (often a file decoded with errors="
+        f"'surrogateescape'): the transformer reads U+FFFD in their place. Fix the text's decoding to avoid this.",
+        TextEncodingWarning, stacklevel=4,
+    )
+    return clean
 
 
 class _Window:
@@ -49,7 +75,7 @@ def plan_windows(
     if limit < 1:
         raise ConfigError(f"The transformer accepts {max_length} positions, no room after {n_special} special tokens.")
     offsets = [token_offsets(doc) for doc in docs]
-    texts = [doc.text for doc in docs]
+    texts = [encodable_text(doc, d) for d, doc in enumerate(docs)]
     todo = [(d, j, sp.start, sp.end) for d, doc_spans in enumerate(spans)
             for j, sp in enumerate(doc_spans) if sp.end > sp.start]
     windows: List[_Window] = []
