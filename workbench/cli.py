@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--output", "-o", help="folder for model-best and model-last")
     tr.add_argument("--code")
     tr.add_argument("--no-progress", action="store_true")
+    tr.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
 
     pt = sub.add_parser("pretrain", help="pretrain a pipeline's embedding layer on raw text")
     pt.add_argument("texts", help='JSONL file (or folder) of raw texts, one {"text": ...} per line')
@@ -172,7 +173,8 @@ def _run(args, extra: List[str]) -> int:
         return commands.convert(args.inputs, args.output, n_sents=args.n_sents, merge=args.merge,
                                 cats_from_sent_id=args.cats_from_sent_id)
     if args.command == "train":
-        return commands.train(args.config, args.output, overrides, progress=not args.no_progress)
+        return commands.train(args.config, args.output, overrides, progress=not args.no_progress,
+                              overwrite=args.overwrite)
     if args.command == "pretrain":
         return commands.pretrain(args.texts, args.output, args.config, overrides, resume_path=args.resume_path,
                                  epoch_resume=args.epoch_resume, progress=not args.no_progress)

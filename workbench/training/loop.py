@@ -19,6 +19,7 @@ from ..config import interpolate, require_complete, resolve_block
 from ..errors import ConfigError
 from ..ops import use_blas_cpu_ops, use_gpu_allocator
 from ..pipeline.language import Pipeline
+from ..preflight import check_pipeline
 from ..scorer import weighted_score
 from .events import EventBus, Subscriber, TrainingEvent
 from .example import Example
@@ -79,6 +80,7 @@ def train(
     output_path = Path(output_path) if output_path else None
 
     nlp = Pipeline.from_config(config)
+    check_pipeline(nlp)  # what would fail later (listeners, model folders, pooling), before any data is read
     train_corpus, dev_corpus = _corpora(resolved, T)
     train_examples = list(train_corpus(nlp))
     dev_examples = list(dev_corpus(nlp))
