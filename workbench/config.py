@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 import srsly
 from confection import Config, ConfigValidationError
 
-from .config_issues import reference_cycles, reference_issues, syntax_issues, validation_issues
+from .config_issues import get_section, reference_cycles, reference_issues, syntax_issues, validation_issues
 from .errors import ConfigError, ConfigIssue
 from .registry import FACTORY_DEFAULTS, FACTORY_SCORES, registry
 from .settings import bad_values, raise_issues, unknown_keys
@@ -266,7 +266,13 @@ def fill_config(config: Config, *, base: str = BASE_CONFIG) -> Config:
     merged = _merge(Config().from_str(base, interpolate=False), config)
     check_system(merged.get("system") or {})
     merged = _fill_pipeline(merged)
-    raise_issues(reference_cycles(merged), "The config has circular ${...} references")
+    cycles = reference_cycles(merged)
+    if cycles:
+        raise ConfigError("; ".join(issue.message for issue in cycles) + ".", cycles)
+    dangling = reference_issues(merged)
+    if dangling:
+        lines = "\n".join(f"  [{i.section}] {i.key} = {get_section(merged, i.section)[i.key]}: {i.message}" for i in dangling)
+        raise ConfigError(f"The config refers to settings it does not have:\n{lines}", dangling)
     check_registered_names(merged)
     raise_issues(unknown_keys(merged, Config().from_str(base, interpolate=False)), "The config has unknown settings")
     as_promises = _factories_as_promises(merged)
@@ -455,6 +461,10 @@ def resolve_block(block: Dict[str, Any], where: str) -> Any:
         return registry.resolve({"x": block}, validate=True)["x"]
     except ConfigValidationError as e:
         raise ConfigError(f"[{where}] " + format_validation_error(e), validation_issues(e, block, where)) from None
+    except ConfigError as e:  # raised by a registered function while building: say which block
+        if str(e).startswith("["):
+            raise
+        raise ConfigError(f"[{where}] {e}", e.issues or [ConfigIssue(where, None, str(e), "value")]) from None
 
 
 def coerce_int_keys(node: Any, where: str) -> Any:
