@@ -18,10 +18,10 @@ from .config import interpolate
 from .config_issues import get_section
 from .errors import ConfigError, ConfigIssue, ListenerError
 from .models.listener import channel_of, listener_nodes
+from .models.tok2vec_listener import Tok2VecListener
 from .models.transformer.hf_loading import resolve_model_path
 from .models.transformer.listener import TransformerListener, pooling_problem
 from .models.transformer.model import TransformerModel
-from .models.tok2vec_listener import Tok2VecListener
 from .registry import registry
 from .settings import raise_issues
 

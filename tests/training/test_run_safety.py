@@ -155,7 +155,7 @@ def test_sigterm_saves_model_last_and_exits_143(tmp_path):
     assert "Terminated (SIGTERM): model-last was saved" in err and "Traceback" not in err
     nlp = workbench.load(out / "model-last")
     assert nlp.pipe_names == ["tok2vec", "tagger", "ner"]
-    assert all(len(d.tags) == len(d) and all(d.tags) for d in nlp.pipe(["Alice works in Paris ."]))
+    assert all(all(d.pos) for d in nlp.pipe(["Alice works in Paris ."]))  # the tagger annotates
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
@@ -179,12 +179,11 @@ def test_a_signal_during_a_save_leaves_the_previous_model_best(tmp_path, sig):
     else:
         assert proc.returncode == -signal.SIGKILL
         assert len(siblings(out / "model-best")) == 1  # the killed save's folder, until the next save
-        tagger_pipeline_path = out / "model-best"
-        workbench.load(tagger_pipeline_path).to_disk(tagger_pipeline_path)
+        workbench.load(out / "model-best").to_disk(out / "model-best")  # the next save removes it
         assert siblings(out / "model-best") == []
 
 
-def test_no_pid_reuse_confusion_for_a_live_save(tmp_path):
+def test_the_folder_of_a_save_still_running_is_left_alone(tmp_path):
     """A `.saving-PID` folder of a process that still runs is not removed by another save."""
     path = tmp_path / "model"
     tagger_pipeline().to_disk(path)
