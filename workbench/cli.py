@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     ifc.add_argument("--pretraining", action="store_true", help="also write a complete [pretraining] block")
 
     debug = sub.add_parser("debug", help="inspect configs and data").add_subparsers(dest="debug_command", required=True)
-    dc = debug.add_parser("config", help="print the filled config and where each value came from")
+    dc = debug.add_parser("config", help="check the config as train would (the pipeline is built, no weights or data "
+                          "are read), then print the filled config and where each value came from")
     dc.add_argument("config")
     dc.add_argument("--code")
     dd = debug.add_parser("data", help="validate corpus files and print their statistics")

@@ -191,3 +191,15 @@ def test_the_folder_of_a_save_still_running_is_left_alone(tmp_path):
     live.mkdir()
     tagger_pipeline().to_disk(path)
     assert live.exists()
+
+
+def test_python_train_refuses_an_output_file_before_any_step(tmp_path):
+    from tests.helpers.sample import sample_config
+    from workbench.training.loop import train
+
+    target = tmp_path / "out"
+    target.write_text("not a folder")
+    events = []
+    with pytest.raises(WorkbenchError, match="is a file"):
+        train(sample_config(training__max_steps=2), target, subscribers=[events.append])
+    assert events == [] and target.read_text() == "not a folder"

@@ -23,6 +23,7 @@ from ..preflight import check_pipeline
 from ..scorer import weighted_score
 from .events import EventBus, Subscriber, TrainingEvent
 from .example import Example
+from .output import check_output
 
 
 @dataclass
@@ -78,6 +79,7 @@ def train(
     bus = EventBus(subscribers)
     _subscribe_logger(bus, T, progress)
     output_path = Path(output_path) if output_path else None
+    check_output(output_path, overwrite=True)  # a file is refused now, not at the first save
 
     nlp = Pipeline.from_config(config)
     check_pipeline(nlp)  # what would fail later (listeners, model folders, pooling), before any data is read
