@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     ifc.add_argument("--pretraining", action="store_true", help="also write a complete [pretraining] block")
 
     debug = sub.add_parser("debug", help="inspect configs and data").add_subparsers(dest="debug_command", required=True)
-    dc = debug.add_parser("config", help="print the filled config and where each value came from")
+    dc = debug.add_parser("config", help="check the config as train would (the pipeline is built, no weights or data "
+                          "are read), then print the filled config and where each value came from")
     dc.add_argument("config")
     dc.add_argument("--code")
     dd = debug.add_parser("data", help="validate corpus files and print their statistics")
@@ -112,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--output", "-o", help="folder for model-best and model-last")
     tr.add_argument("--code")
     tr.add_argument("--no-progress", action="store_true")
+    tr.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
 
     pt = sub.add_parser("pretrain", help="pretrain a pipeline's embedding layer on raw text")
     pt.add_argument("texts", help='JSONL file (or folder) of raw texts, one {"text": ...} per line')
@@ -212,7 +214,8 @@ def _run(args, extra: List[str]) -> int:
         return commands.convert(args.inputs, args.output, n_sents=args.n_sents, merge=args.merge,
                                 cats_from_sent_id=args.cats_from_sent_id)
     if args.command == "train":
-        return commands.train(args.config, args.output, overrides, progress=not args.no_progress)
+        return commands.train(args.config, args.output, overrides, progress=not args.no_progress,
+                              overwrite=args.overwrite)
     if args.command == "pretrain":
         return commands.pretrain(args.texts, args.output, args.config, overrides, resume_path=args.resume_path,
                                  epoch_resume=args.epoch_resume, progress=not args.no_progress)

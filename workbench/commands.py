@@ -66,9 +66,15 @@ def fill_config_file(input_path: str, output: str, overrides: Dict[str, Any], *,
 
 
 def debug_config(path: str, overrides: Dict[str, Any]) -> int:
-    """Print the filled config, marking each value as written or default."""
+    """Check the config as `train` would before reading data, building the pipeline
+    (no weights, no data: see workbench.preflight); then print the filled config,
+    marking each value as written or default."""
+    from .pipeline.language import Pipeline
+    from .preflight import check_pipeline
+
     written = load_config(path, overrides)
     filled = fill_config(written)
+    check_pipeline(Pipeline.from_config(filled))
     for line in provenance_lines(filled, written):
         print(line)
     return 0
@@ -108,15 +114,23 @@ def convert(inputs: List[str], output: str, *, n_sents: int = 1, merge: bool = F
     return 0
 
 
-def train(config_path: str, output: Optional[str], overrides: Dict[str, Any], *, progress: bool = True) -> int:
+def train(config_path: str, output: Optional[str], overrides: Dict[str, Any], *, progress: bool = True,
+          overwrite: bool = False) -> int:
+    """Train; Ctrl-C (exit 130) and SIGTERM (exit 143) stop the run, saving model-last."""
     from .training.loop import train as run_train
+    from .training.output import EXIT_TERMINATED, RunFolder, Terminated, check_output, sigterm_stops_training
 
+    output_path = Path(output) if output else None
+    check_output(output_path, overwrite)
     config = load_config(config_path, overrides)
+    run_folder = RunFolder(output_path, overwrite)
     try:
-        run_train(config, Path(output) if output else None, source=config_path, progress=progress)
-    except KeyboardInterrupt:
-        print("Interrupted: model-last was saved." if output else "Interrupted.", file=sys.stderr)
-        return 130
+        with sigterm_stops_training():
+            run_train(config, output_path, subscribers=[run_folder], source=config_path, progress=progress)
+    except KeyboardInterrupt as e:
+        saved = f": model-last was saved in {output_path}." if run_folder.saved_last else "; nothing was saved."
+        print(("Terminated (SIGTERM)" if isinstance(e, Terminated) else "Interrupted") + saved, file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(e, Terminated) else 130
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 import srsly
 from confection import Config, ConfigValidationError
 
-from .config_issues import reference_issues, syntax_issues, validation_issues
+from .config_issues import get_section, reference_cycles, reference_issues, syntax_issues, validation_issues
 from .errors import ConfigError, ConfigIssue
 from .registry import FACTORY_DEFAULTS, FACTORY_SCORES, registry
 from .settings import bad_values, raise_issues, unknown_keys
@@ -112,7 +112,27 @@ def load_config(
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"Config file not found: {path}")
-    return parse_config(path.read_text(encoding="utf8"), overrides, source=str(path))
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder, not a config file: pass the path of its config.cfg.")
+    return parse_config(read_config_text(path), overrides, source=str(path))
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a config file; one clear sentence for an empty, binary or non-UTF-8 file."""
+    data = path.read_bytes()
+    if b"\0" in data:
+        raise ConfigError(f"{path} is a binary file, not a config: a config is UTF-8 text with [section] headers "
+                          f"and `key = value` lines.")
+    try:
+        text = data.decode("utf8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{path} is not UTF-8 text (byte 0x{data[e.start]:02x} on line {line}): save it as "
+                          f"UTF-8 and try again.") from None
+    if not any(ln.strip() and not ln.lstrip().startswith(("#", ";")) for ln in text.splitlines()):
+        raise ConfigError(f"{path} is empty: write a config into it, e.g. with "
+                          f"`python -m workbench init config {path}`.")
+    return text.lstrip("\ufeff")
 
 
 def parse_config(
@@ -122,7 +142,9 @@ def parse_config(
     try:
         config = Config().from_str(add_parent_sections(text), interpolate=False)
     except Exception as e:  # confection raises several types for syntax errors
-        raise ConfigError(f"Could not parse config {source}: {e}", syntax_issues(text)) from None
+        issues = syntax_issues(text)  # at the lines of `text`, not of the text confection read
+        detail = "; ".join(issue.message for issue in issues) if issues else str(e)
+        raise ConfigError(f"Could not parse config {source}: {detail}", issues) from None
     check_section_names(config, source)
     if overrides:
         config = apply_overrides(config, overrides, source)
@@ -238,6 +260,13 @@ def fill_config(config: Config, *, base: str = BASE_CONFIG) -> Config:
     check_section_names(config)
     merged = _merge(Config().from_str(base, interpolate=False), config)
     merged = _fill_pipeline(merged)
+    cycles = reference_cycles(merged)
+    if cycles:
+        raise ConfigError("; ".join(issue.message for issue in cycles) + ".", cycles)
+    dangling = reference_issues(merged)
+    if dangling:
+        lines = "\n".join(f"  [{i.section}] {i.key} = {get_section(merged, i.section)[i.key]}: {i.message}" for i in dangling)
+        raise ConfigError(f"The config refers to settings it does not have:\n{lines}", dangling)
     check_registered_names(merged)
     raise_issues(unknown_keys(merged, Config().from_str(base, interpolate=False)), "The config has unknown settings")
     check_system(merged.get("system") or {})
@@ -427,6 +456,10 @@ def resolve_block(block: Dict[str, Any], where: str) -> Any:
         return registry.resolve({"x": block}, validate=True)["x"]
     except ConfigValidationError as e:
         raise ConfigError(f"[{where}] " + format_validation_error(e), validation_issues(e, block, where)) from None
+    except ConfigError as e:  # raised by a registered function while building: say which block
+        if str(e).startswith("["):
+            raise
+        raise ConfigError(f"[{where}] {e}", e.issues or [ConfigIssue(where, None, str(e), "value")]) from None
 
 
 def coerce_int_keys(node: Any, where: str) -> Any:

@@ -172,10 +172,12 @@ def syntax_issues(text: str) -> List[ConfigIssue]:
                             SYNTAX, e.lineno)]
     except configparser.ParsingError as e:
         issues = []
-        for number, line in e.errors:
+        lines = text.splitlines()
+        for number, _ in e.errors:  # configparser gives repr(line): show the line itself
             section, key = locate_line(text, number)
+            line = lines[number - 1].strip() if 0 < number <= len(lines) else ""
             issues.append(ConfigIssue(section, key, f"line {number} is not `key = value` or `[section]`: "
-                                      f"{line.strip()!r}", SYNTAX, number))
+                                      f"{line!r}", SYNTAX, number))
         return issues
     except configparser.Error as e:
         return [ConfigIssue("", None, str(e), SYNTAX)]
@@ -218,3 +220,33 @@ def _leaves(node: Dict[str, Any], path: Tuple[str, ...] = ()) -> Iterator[Tuple[
             yield from _leaves(value, path + (str(key),))
         elif isinstance(value, str) and "${" in value:
             yield ".".join(path), str(key), value
+
+
+def reference_cycles(config: Dict[str, Any]) -> List[ConfigIssue]:
+    """One issue per circle of `${...}` references (a = ${b}, b = ${a}), at its first setting."""
+    refs: Dict[str, List[str]] = {}
+    for section, key, value in _leaves(config):
+        refs[f"{section}.{key}"] = _REFERENCE.findall(value)
+    issues, reported = [], set()
+    for start in refs:
+        circle = _circle_from(start, refs)
+        if circle and frozenset(circle) not in reported:
+            reported.add(frozenset(circle))
+            section, key = circle[0].rsplit(".", 1)
+            chain = " -> ".join(circle + circle[:1])
+            issues.append(ConfigIssue(section, key, f"[{section}] {key}: the ${{...}} references {chain} go round "
+                                      f"in a circle; set one of them to a value", REFERENCE))
+    return issues
+
+
+def _circle_from(start: str, refs: Dict[str, List[str]]) -> Optional[List[str]]:
+    """The settings of a circle that `start` is part of, in order, or None."""
+    stack = [(start, [start])]
+    while stack:
+        node, path = stack.pop()
+        for ref in refs.get(node, []):
+            if ref == start:
+                return path
+            if ref in refs and ref not in path:
+                stack.append((ref, path + [ref]))
+    return None

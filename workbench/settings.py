@@ -186,7 +186,7 @@ def _unknown_in_block(path: Tuple[str, ...], block: Dict[str, Any]) -> List[Conf
         if key in ignore or key in params:
             continue
         if isinstance(value, dict) and getattr(func, "builds_listener", False):
-            issues.append(_under_listener(path, key, func_name))
+            issues.append(_under_listener(path, key, func_name, block))
         else:
             issues.append(_unknown(".".join(path), key, list(params), f"{where} ({func_name})"))
     return issues
@@ -199,13 +199,16 @@ def _unknown(section: str, key: str, known: List[str], where: str) -> ConfigIssu
     return ConfigIssue(section, str(key), f"{where}: unknown setting '{key}'.{hint} It takes: {listed}.", "unknown")
 
 
-def _under_listener(path: Tuple[str, ...], key: str, func_name: str) -> ConfigIssue:
+def _under_listener(path: Tuple[str, ...], key: str, func_name: str, block: Dict[str, Any]) -> ConfigIssue:
     section = ".".join(path)
     component = path[1] if len(path) > 1 and path[0] == "components" else "the component"
+    upstream = str(block.get("upstream", "*"))
+    if upstream == "*":  # the nearest component of the listener's kind, by its usual name
+        upstream = "transformer" if "Transformer" in func_name else "tok2vec"
     message = (
         f"[{section}.{key}] is written under a listener ({func_name}), which does not take '{key}': "
         f"a listener reads the embedding of another component. Either put the block under that "
-        f"component (e.g. [components.tok2vec.model.{key}]), or make '{component}' independent: "
+        f"component (e.g. [components.{upstream}.model.{key}]), or make '{component}' independent: "
         f"replace [{section}] with a full embedding block (@architectures = \"workbench.Tok2Vec.v1\" "
         f"with its own embed and encode)."
     )

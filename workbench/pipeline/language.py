@@ -342,9 +342,16 @@ class Pipeline:
     # ------------------------------------------------------------ saving
 
     def to_disk(self, path: Union[str, Path]) -> None:
-        """Write config.cfg, meta.json, the vocab and each component's weights."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        """Write config.cfg, meta.json, the vocab and each component's weights.
+
+        They are written into a sibling folder that then replaces `path` whole (see
+        `pipeline.saving`): a save that is killed leaves the previous one as it was.
+        """
+        from .saving import replace_folder
+
+        replace_folder(Path(path), self._write)
+
+    def _write(self, path: Path) -> None:
         self.config.to_disk(path / "config.cfg")
         meta = {"workbench_format": PIPELINE_VERSION, "lang": self.lang, "pipeline": self.pipe_names}
         (path / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf8")

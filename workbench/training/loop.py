@@ -21,9 +21,11 @@ from ..config import interpolate, require_complete, resolve_block
 from ..errors import ConfigError
 from ..ops import use_blas_cpu_ops, use_gpu_allocator
 from ..pipeline.language import Pipeline
+from ..preflight import check_pipeline
 from ..scorer import weighted_score
 from .events import EventBus, Subscriber, TrainingEvent
 from .example import Example
+from .output import check_output
 
 
 @dataclass
@@ -79,8 +81,10 @@ def train(
     bus = EventBus(subscribers)
     _subscribe_logger(bus, T, progress)
     output_path = Path(output_path) if output_path else None
+    check_output(output_path, overwrite=True)  # a file is refused now, not at the first save
 
     nlp = Pipeline.from_config(config)
+    check_pipeline(nlp)  # what would fail later (listeners, model folders, pooling), before any data is read
     train_corpus, dev_corpus = _corpora(resolved, T)
     train_examples = list(train_corpus(nlp))
     dev_examples = list(dev_corpus(nlp))

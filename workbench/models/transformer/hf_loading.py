@@ -62,6 +62,11 @@ def resolve_model_path(name: Union[str, Path]) -> Path:
                 f"tokenizer files."
             )
         return found.resolve()
+    if text.startswith(("/", "./", "../", "~")):
+        raise ConfigError(
+            f"[model] name = \"{text}\": no such folder ({path.absolute()}). Point `name` at the folder that "
+            f"holds config.json, the weights (*.safetensors) and the tokenizer files, or at an installed model package."
+        )
     package = KNOWN_PACKAGES.get(text.lower(), text)
     found = _package_folder(package)
     if found is not None:

@@ -7,6 +7,7 @@ e.g. reduce_mean) and, in backprop, scatters the gradient back onto the rows,
 multiplied by `grad_factor`. A factor of 0 sends nothing back, so when no
 listener asks for gradients the transformer skips its backward pass.
 """
+import copy
 from typing import Iterator, List, Optional, Union
 
 import numpy
@@ -40,6 +41,27 @@ def TransformerListener(
         dims={"nO": width},
         attrs={CHANNEL: ListenerChannel("transformer", upstream, grad_factor), "upstream": upstream},
     )
+
+
+POOLING_LAYERS = "reduce_mean.v1, reduce_max.v1, reduce_sum.v1, reduce_first.v1 or reduce_last.v1"
+
+
+def pooling_problem(pooling: Model, width: int) -> Optional[str]:
+    """None if `pooling` turns a Ragged of wordpiece rows, (n_rows, width) in groups of
+    each token's rows, into one row per token, (n_tokens, width); else what it does
+    instead. A copy is run on 5 random rows of 2 tokens, so nothing is initialized."""
+    probe = copy.deepcopy(pooling)
+    rows = Ragged(numpy.random.default_rng(0).random((5, width), dtype="float32"), numpy.array([2, 3], dtype="int32"))
+    fix = f"use a layer that pools each token's rows into one, e.g. @layers = {POOLING_LAYERS}"
+    try:
+        pooled, _ = probe(rows, is_train=False)
+    except Exception as e:  # any failure on the probe is the failure of the first forward pass
+        return f"cannot pool wordpiece rows ({type(e).__name__}: {e}): {fix}."
+    shape = getattr(pooled, "shape", None)
+    if shape is None or tuple(shape) != (2, width):
+        got = f"shape {tuple(shape)}" if shape is not None else type(pooled).__name__
+        return f"gives {got} for 2 tokens of width {width}, not (2, {width}): {fix}."
+    return None
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool):
