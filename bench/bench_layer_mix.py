@@ -46,7 +46,7 @@ def run(layer_mix: bool, seed: int, steps: int, eval_every: int, train_path: Pat
 
     result = train(config, None, subscribers=[watch])
     node = next(n for n in result.nlp.get_pipe("tagger").model.walk() if n.name == "transformer-listener")
-    shares = layer_weights(node).round(2).tolist() if layer_mix else None
+    shares = [round(float(x), 2) for x in layer_weights(node)] if layer_mix else None
     return {"mix": layer_mix, "seed": seed, "curve": curve, "wps": words[-1] if words else 0.0,
             "seconds": time.perf_counter() - t0, "shares": shares}
 
