@@ -207,3 +207,13 @@ def test_the_sample_transformer_config_uses_the_defaults_it_documents():
     lines = provenance_lines(fill_config(config), config)
     i = lines.index("[training.learn_rate_multipliers]")
     assert lines[i + 1: i + 3] == ["  tagger = 20.0    # written", "  ner = 20.0    # written"]
+
+
+def test_factors_are_declared_settings_checked_with_the_config():
+    from workbench.settings import bad_values
+
+    assert bad_values({"training": {"learn_rate_multipliers": {"tagger": 20}}}) == []
+    (issue,) = bad_values({"training": {"learn_rate_multipliers": {"tagger": -1.0}}})
+    assert (issue.section, issue.key) == ("training", "learn_rate_multipliers") and "greater than or equal to 0" in issue.message
+    (issue,) = bad_values({"training": {"learn_rate_multipliers": {"ner": "fast"}}})
+    assert "valid number" in issue.message
