@@ -29,8 +29,15 @@ def build_init_config(pipeline: List[str], *, shared: bool = True) -> Config:
     import copy
 
     for name in pipeline:
-        if name not in KNOWN_COMPONENTS:
-            raise ConfigError(f"init config: unknown component '{name}'. Choose from {', '.join(KNOWN_COMPONENTS)}.")
+        if name not in KNOWN_COMPONENTS and not (name == "transformer" and pipeline[0] == name):
+            raise ConfigError(f"init config: unknown component '{name}'. Choose from {', '.join(KNOWN_COMPONENTS)}, "
+                              f"after 'transformer' to share one (e.g. transformer,tagger,ner).")
+    if pipeline and pipeline[0] == "transformer":
+        from .pipeline.transformer_init import transformer_init_config
+
+        if not shared:
+            raise ConfigError("init config: a transformer is always shared by its listeners; leave out --independent.")
+        return transformer_init_config(list(pipeline[1:]))
     components: Dict[str, Any] = {}
     names = (["tok2vec"] if shared else []) + list(pipeline)
     if shared:

@@ -57,6 +57,7 @@ def training_section(
     eval_frequency: PositiveInt = 200,
     frozen_components: List[str] = [],  # noqa: B006
     annotating_components: List[str] = [],  # noqa: B006
+    learn_rate_multipliers: Dict[str, NonNegativeFloat] = {},  # noqa: B006  (names: checked against the pipeline)
     train_corpus: str = "corpora.train",
     dev_corpus: str = "corpora.dev",
     logger: Optional[Block] = None,

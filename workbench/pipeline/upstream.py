@@ -27,6 +27,7 @@ class UpstreamComponent(TrainableComponent):
     def __init__(self, nlp: Any, name: str, model: Model):
         super().__init__(nlp, name, model)
         self.channels: List[ListenerChannel] = []
+        self.bound_listeners: List[Model] = []  # the listener layers of those channels
         self._pending = None  # (backprop, outputs, grads) while an update is open
 
     @property
@@ -35,7 +36,7 @@ class UpstreamComponent(TrainableComponent):
 
     def find_listeners(self, nlp: Any) -> None:
         """Bind the listeners of later components that ask for this one (or "*")."""
-        self.channels = []
+        self.channels, self.bound_listeners = [], []
         names = nlp.pipe_names
         me = names.index(self.name) if self.name in names else -1
         for name, comp in nlp.components[me + 1:]:
@@ -48,6 +49,7 @@ class UpstreamComponent(TrainableComponent):
                     self._check_width(name, node)
                     channel.bind(self.name, name)
                     self.channels.append(channel)
+                    self.bound_listeners.append(node)
 
     def _check_width(self, name: str, node: Model) -> None:
         """Give a listener without a width ours; refuse a different one, naming both."""
@@ -90,7 +92,7 @@ class UpstreamComponent(TrainableComponent):
         grads: List[Any] = [None] * len(docs)
 
         def accumulate(row: int, grad) -> None:
-            grads[row] = grad if grads[row] is None else grads[row] + grad
+            grads[row] = self.add_gradients(grads[row], grad)
 
         self._pending = (backprop, outputs, grads)
         self._send(docs, outputs, accumulate)
@@ -119,6 +121,10 @@ class UpstreamComponent(TrainableComponent):
             return  # no listener sent a gradient: skip the backward pass
         backprop(self.complete_gradients(outputs, grads))
         losses[self.name] = losses.get(self.name, 0.0) + float(sum((g ** 2).sum() for g in grads if g is not None))
+
+    def add_gradients(self, total: Any, grad: Any) -> Any:
+        """The sum of two listeners' gradients for one doc (`total` None: the first)."""
+        return grad if total is None else total + grad
 
     def complete_gradients(self, outputs: List[Any], grads: List[Any]) -> List[Any]:
         """What the model's backprop takes; None means no gradient for that doc."""

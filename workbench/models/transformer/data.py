@@ -286,6 +286,13 @@ class FullTransformerBatch:
         """(n_rows_d, width) view of doc d's last hidden state (device)."""
         return self.last_hidden_state[int(self.doc_row_starts[d]):int(self.doc_row_starts[d + 1])]
 
+    def doc_layers(self, d: int) -> Optional[List[Any]]:
+        """Per hidden state (embeddings first) a (n_rows_d, width) view of doc d, or None."""
+        if self.hidden_states is None:
+            return None
+        r0, r1 = int(self.doc_row_starts[d]), int(self.doc_row_starts[d + 1])
+        return [h[r0:r1] for h in self.hidden_states]
+
     def split_by_doc(self, to_cpu: bool = False) -> List[TransformerData]:
         """One TransformerData per doc. Arrays are views on the model's device unless `to_cpu`."""
         # to_cpu: copies, so a doc kept alone does not keep the whole batch's arrays alive
@@ -340,7 +347,8 @@ class FullTransformerBatch:
 
     def flat_gradient(self, d_docs: Any, xp: Any = numpy):
         """(n_rows, width) gradient from a list of per-doc (n_rows_d, width) arrays (None = zeros),
-        or a flat (n_rows, width) array."""
+        or a flat (n_rows, width) array. Per-doc (n_layers, n_rows_d, width) arrays (every
+        hidden state, from a listener mixing layers) give (n_layers, n_rows, width)."""
         n_rows, width = self.last_hidden_state.shape
         if not isinstance(d_docs, (list, tuple)):
             if tuple(d_docs.shape) != (n_rows, width):
@@ -348,15 +356,22 @@ class FullTransformerBatch:
             return d_docs
         if len(d_docs) != self.n_docs:
             raise ShapeError(f"Transformer backprop: {len(d_docs)} gradients for a batch of {self.n_docs} docs.")
-        out = xp.zeros((n_rows, width), dtype="float32")
+        n_layers = max((g.shape[0] for g in d_docs if g is not None and g.ndim == 3), default=0)
+        if n_layers and (self.hidden_states is None or n_layers != len(self.hidden_states)):
+            have = 0 if self.hidden_states is None else len(self.hidden_states)
+            raise ShapeError(f"Transformer backprop: gradients for {n_layers} hidden states, but the forward pass kept {have}.")
+        out = xp.zeros((n_layers, n_rows, width) if n_layers else (n_rows, width), dtype="float32")
         for d, g in enumerate(d_docs):
             if g is None:
                 continue
             r0, r1 = int(self.doc_row_starts[d]), int(self.doc_row_starts[d + 1])
-            if tuple(g.shape) != (r1 - r0, width):
+            if tuple(g.shape[-2:]) != (r1 - r0, width):
                 raise ShapeError(
                     f"Transformer backprop: the gradient for doc {d} has shape {tuple(g.shape)}; it must match "
                     f"that doc's output rows ({r1 - r0}, {width}) (TransformerData.tensors[-1])."
                 )
-            out[r0:r1] = g
+            if n_layers and g.ndim == 2:  # the last layer's gradient only
+                out[-1, r0:r1] += g
+            else:
+                out[..., r0:r1, :] = g
         return out

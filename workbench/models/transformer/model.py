@@ -17,7 +17,10 @@ Forward, for a batch of docs:
 
 Backprop takes the gradient of the last hidden state, either a list with one
 `(n_rows_d, width)` array (or None) per doc or one flat `(n_rows, width)` array,
-and must be called once per forward.
+and must be called once per forward. A listener mixing layers sends one
+`(n_layers, n_rows_d, width)` array per doc instead: a gradient for every hidden state
+(computed when `output_hidden_states`, or when `attrs["listeners_need_layers"]`, which
+the component sets when one of its listeners mixes layers).
 
 The weights are loaded lazily: by `model.initialize()`, on the first forward, or by
 `transformer_from_disk` / `model.from_bytes` (`serialization.py`: never pickle). So a
@@ -124,6 +127,8 @@ def TransformerModel(
             "mixed_precision": bool(mixed_precision),
             "output_attentions": bool(output_attentions),
             "output_hidden_states": bool(output_hidden_states),
+            "listeners_need_layers": False,  # set by the component when a listener mixes layers
+            "n_layers": _peek_layers(name, transformer_config),
             "max_batch_items": int(max_batch_items),
             "max_padding": float(max_padding),
             "max_length": None,
@@ -149,6 +154,18 @@ def _peek_width(name: str) -> Optional[int]:
         return None
     width = cfg.get("hidden_size") or cfg.get("d_model") or cfg.get("dim")
     return int(width) if width else None
+
+
+def _peek_layers(name: str, transformer_config: Optional[Dict[str, Any]]) -> Optional[int]:
+    """How many hidden states the model outputs (its layers + the embeddings), from
+    config.json (and a `num_hidden_layers` override) when `name` resolves now."""
+    try:
+        cfg = json.loads((resolve_model_path(name) / "config.json").read_text(encoding="utf8"))
+    except (ConfigError, OSError, ValueError):
+        return None
+    cfg.update(transformer_config or {})
+    n = cfg.get("num_hidden_layers") or cfg.get("n_layers") or cfg.get("num_layers")
+    return int(n) + 1 if n else None
 
 
 def is_loaded(model: Model) -> bool:
@@ -189,6 +206,7 @@ def set_hf(model: Model, tokenizer: Any, module: Any, path: Union[str, Path, Non
     model.attrs["hf_path"] = None if path is None else str(path)
     model.attrs["max_length"] = max_input_length(tokenizer, module.config)
     model.set_dim("nO", int(module.config.hidden_size), force=True)
+    model.attrs["n_layers"] = int(module.config.num_hidden_layers) + 1
 
 
 def transformer_to_disk(model: Model, path: Union[str, Path]) -> Path:
@@ -235,9 +253,15 @@ def _convert_outputs(model: Model, X_Ytorch: Any, is_train: bool):
     hidden = None if out.hidden_states is None else [torch2xp(h.detach().float()) for h in out.hidden_states]
     attn = None if out.attentions is None else [torch2xp(a.detach().float()) for a in out.attentions]
 
-    def backprop(d_last: Any) -> ArgsKwargs:
-        grad = xp2torch(d_last, device=last_t.device).to(last_t.dtype)
-        return ArgsKwargs(args=((last_t,),), kwargs={"grad_tensors": (grad,)})
+    def backprop(d_out: Any) -> ArgsKwargs:
+        """d_out: (B, L, W) for the last hidden state, or (n_layers, B, L, W) for every
+        hidden state (the last one's gradient goes to last_hidden_state, which it equals)."""
+        if d_out.ndim == 3:
+            tensors = (last_t,)
+        else:
+            tensors = tuple(out.hidden_states[:-1]) + (last_t,)
+        grads = tuple(xp2torch(d, device=last_t.device).to(last_t.dtype) for d in (d_out if d_out.ndim == 4 else [d_out]))
+        return ArgsKwargs(args=(tensors,), kwargs={"grad_tensors": grads})
 
     return (last, hidden, attn), backprop
 
@@ -264,7 +288,8 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[FullTransfor
     lengths = numpy.asarray([len(w.ids) for w in windows], dtype=numpy.int64)
     row_starts = numpy.concatenate([[0], numpy.cumsum(lengths)]).astype(numpy.int64)
     n_rows = int(row_starts[-1])
-    want_hidden, want_attn = model.attrs["output_hidden_states"], model.attrs["output_attentions"]
+    want_hidden = model.attrs["output_hidden_states"] or model.attrs["listeners_need_layers"]
+    want_attn = model.attrs["output_attentions"]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     use_types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
     batches = pack_windows(lengths, model.attrs["max_batch_items"], model.attrs["max_padding"])
@@ -332,10 +357,14 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[FullTransfor
                 "listeners for the batch and call it once."
             )
         called.append(True)
-        d_flat = output.flat_gradient(d_output, xp=xp)
+        d_flat = output.flat_gradient(d_output, xp=xp)  # (n_rows, width) or (n_layers, n_rows, width)
         for bp, shape, b_x, p_x, dest_x in sub_backprops:
-            dY = xp.zeros(shape, dtype="float32")
-            dY[b_x, p_x] = d_flat[dest_x]
+            if d_flat.ndim == 3:  # every hidden state: (n_layers, n, L, width)
+                dY = xp.zeros((d_flat.shape[0],) + shape, dtype="float32")
+                dY[:, b_x, p_x] = d_flat[:, dest_x]
+            else:
+                dY = xp.zeros(shape, dtype="float32")
+                dY[b_x, p_x] = d_flat[dest_x]
             bp(dY)
         return docs
 

@@ -1,0 +1,40 @@
+"""`init config --pipeline transformer,tagger,ner`: a transformer shared by listening heads.
+
+Two defaults, both measured on the sample data (README, "Transformer defaults"):
+- every head's listener mixes all hidden layers (`layer_mix = true`): the last layer of the
+  default MiniLM is tuned for sentence embeddings and is a weak token feature;
+- every head learns at HEAD_LEARN_RATE_MULTIPLIER times the optimizer's learn rate, which
+  stays the transformer's (`[training] learn_rate_multipliers`).
+"""
+import copy
+from typing import Any, Dict, List
+
+from confection import Config
+
+from ..config import fill_config
+from .defaults import default_model
+
+HEAD_LEARN_RATE_MULTIPLIER = 20.0
+TRANSFORMER_LEARN_RATE = 0.0005
+
+
+def transformer_init_config(heads: List[str]) -> Config:
+    """A complete training config: [components.transformer] and one listening component per head."""
+    listener = default_model("transformer_listener")
+    components: Dict[str, Any] = {"transformer": {"factory": "transformer", "model": default_model("transformer")}}
+    for name in heads:
+        tok2vec = copy.deepcopy(listener)
+        if name == "tagger":
+            model = {"@architectures": "workbench.Tagger.v1", "nO": None, "tok2vec": tok2vec}
+        else:
+            model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": name, "tok2vec": tok2vec}
+            if name == "parser":
+                model.update(hidden_width=128, maxout_pieces=3)
+        components[name] = {"factory": name, "model": model}
+    training = {
+        "learn_rate_multipliers": {name: HEAD_LEARN_RATE_MULTIPLIER for name in heads},
+        "optimizer": {"@optimizers": "Adam.v1", "learn_rate": TRANSFORMER_LEARN_RATE},
+    }
+    config = Config({"nlp": {"lang": "en", "pipeline": ["transformer"] + list(heads)}, "components": components,
+                     "training": training}, is_interpolated=False)
+    return fill_config(config)
