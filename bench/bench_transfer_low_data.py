@@ -160,6 +160,9 @@ def make_vectors(workdir: Path, prune: int) -> Optional[Path]:
     from workbench.vectors.formats import init_vectors
 
     out = workdir / "glove"
+    if (out / "meta.json").exists():  # --workdir of an earlier run
+        print(f"  vectors: {GLOVE}, reused from {out}")
+        return out
     try:
         start = time.perf_counter()
         summary = init_vectors("en", GLOVE, out, prune=prune, progress=False)
@@ -178,6 +181,11 @@ def run_pretraining(args, workdir: Path, texts: Path, vectors: Optional[Path], n
     if static or objective == "vectors":
         overrides["initialize.vectors"] = str(vectors)  # in the model (both), or the targets (vecobj)
     config = parse_config(config_text(args, static, objective), overrides)
+    log, last = workdir / name / "log.jsonl", workdir / name / f"model{args.pretrain_epochs - 1}.bin"
+    if last.exists() and log.exists():  # --workdir of an earlier run with the same epochs
+        losses = [json.loads(line)["loss"] for line in log.read_text().splitlines()]
+        print(f"  pretraining ({name}, {objective} objective): reused {last}, loss {' -> '.join(f'{x:.3f}' for x in losses)}")
+        return {"weights": last, "words_per_second": float("nan"), "seconds": 0.0, "losses": losses}
     start = time.perf_counter()
     result = pretrain(config, workdir / name, progress=False, stream=None)
     seconds = time.perf_counter() - start
@@ -238,7 +246,7 @@ def main() -> int:
     parser.add_argument("--prune", type=int, default=20000, help="GloVe rows to keep")
     parser.add_argument("--seeds", type=int, default=3, help="train each setup with this many seeds")
     parser.add_argument("--setups", default=",".join(DEFAULT_SETUPS), help=f"comma-separated, from {', '.join(SETUPS)}")
-    parser.add_argument("--workdir", help="folder for vectors and pretrained weights (default: a temp folder)")
+    parser.add_argument("--workdir", help="folder for vectors and pretrained weights, reused when present (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the rows")
     args = parser.parse_args()
     args.train_sents = max(args.sizes)  # the config's default limit; each run sets its own
