@@ -286,7 +286,8 @@ def main() -> int:
     print()
     show(rows)
     for name, info in pre.items():
-        print(f"pretraining words/s ({name}): {info['words_per_second']:,.0f}")
+        if info["seconds"]:  # not when reused from --workdir
+            print(f"pretraining words/s ({name}): {info['words_per_second']:,.0f}")
     print(f"total {time.perf_counter() - t0:.0f}s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in vars(args).items() if k not in ("json", "workdir")}
