@@ -51,6 +51,26 @@ def test_init_config_writes_complete_shared_and_independent_configs(tmp_path):
     assert res.returncode == 1 and "unknown component 'lemmatizer'" in res.stderr
 
 
+def test_init_config_optimize_accuracy_writes_character_embeddings_that_train(tmp_path, corpus):
+    out = tmp_path / "acc.cfg"
+    res = run("init", "config", out, "--pipeline", "tagger,ner", "--optimize", "accuracy")
+    assert res.returncode == 0, res.stderr
+    config = parse_config(out.read_text())
+    assert missing_values(config) == []
+    model = config["components"]["tok2vec"]["model"]
+    assert model["embed"]["@architectures"] == "workbench.CharacterEmbed.v1" and model["embed"]["width"] == 128
+    assert model["encode"]["width"] == 128
+    default = parse_config(run("init", "config", "-", "--pipeline", "tagger,ner").stdout)
+    assert default["components"]["tok2vec"]["model"]["embed"]["@architectures"] == "workbench.MultiHashEmbed.v1"
+    res = run("train", out, "--output", tmp_path / "run", "--paths.train", corpus, "--paths.dev", corpus,
+              "--training.max_steps", "4", "--training.eval_frequency", "2", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    nlp = workbench.load(tmp_path / "run" / "model-last")
+    assert nlp.get_pipe("tok2vec").model.get_ref("embed").name == "character_embed"
+    res = run("init", "config", tmp_path / "y.cfg", "--optimize", "speed")
+    assert res.returncode != 0 and "speed" in res.stderr
+
+
 def test_debug_config_marks_written_and_default_values(tmp_path):
     cfg = tmp_path / "c.cfg"
     cfg.write_text('[components.tok2vec]\nfactory = "tok2vec"\n\n[components.tok2vec.model]\n@architectures = "workbench.HashEmbedCNN.v1"\nwidth = 48\n')

@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     group = ic.add_mutually_exclusive_group()
     group.add_argument("--shared", dest="shared", action="store_true", default=True, help="one tok2vec that all components listen to (default)")
     group.add_argument("--independent", dest="shared", action="store_false", help="each component embeds on its own")
+    ic.add_argument("--optimize", "-o", choices=["efficiency", "accuracy"], default="efficiency",
+                    help="efficiency: the fast default tok2vec; accuracy: character embeddings, wider and deeper")
     iv = init.add_parser("vectors", help="import word vectors (fastText, GloVe, word2vec, Gensim), prune them, save a pipeline")
 
     _add_init_vectors_arguments(iv)
@@ -200,7 +202,7 @@ def _run(args, extra: List[str]) -> int:
         raise WorkbenchError(f"Unexpected arguments: {' '.join(extra)}")
     import_code(getattr(args, "code", None))
     if args.command == "init" and args.init_command == "config":
-        return commands.init_config(args.output, args.pipeline.split(","), shared=args.shared)
+        return commands.init_config(args.output, args.pipeline.split(","), shared=args.shared, optimize=args.optimize)
     if args.command == "init" and args.init_command == "vectors":
 
         return _run_init_vectors(args)

@@ -13,6 +13,7 @@ from .pipeline.defaults import default_model
 
 LISTENER_BLOCK = {"@architectures": "workbench.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}", "upstream": "*"}
 KNOWN_COMPONENTS = ("tagger", "parser", "ner")
+OPTIMIZE = {"efficiency": "tok2vec", "accuracy": "tok2vec_accuracy"}  # preset -> default_configs/NAME.cfg
 
 
 def _write(text: str, output: str) -> None:
@@ -24,26 +25,33 @@ def _write(text: str, output: str) -> None:
         print(f"Wrote {output}", file=sys.stderr)
 
 
-def build_init_config(pipeline: List[str], *, shared: bool = True) -> Config:
-    """A complete training config for any of KNOWN_COMPONENTS, shared or independent."""
+def build_init_config(pipeline: List[str], *, shared: bool = True, optimize: str = "efficiency") -> Config:
+    """A complete training config for any of KNOWN_COMPONENTS, shared or independent.
+
+    optimize: "efficiency" (the default tok2vec) or "accuracy" (default_configs/tok2vec_accuracy.cfg:
+    character embeddings, wider and deeper; see the README for what it buys).
+    """
     import copy
 
     for name in pipeline:
         if name not in KNOWN_COMPONENTS and not (name == "transformer" and pipeline[0] == name):
             raise ConfigError(f"init config: unknown component '{name}'. Choose from {', '.join(KNOWN_COMPONENTS)}, "
                               f"after 'transformer' to share one (e.g. transformer,tagger,ner).")
+    if optimize not in OPTIMIZE:
+        raise ConfigError(f"init config: --optimize is '{optimize}'. Choose from {', '.join(OPTIMIZE)}.")
     if pipeline and pipeline[0] == "transformer":
         from .pipeline.transformer_init import transformer_init_config
 
         if not shared:
             raise ConfigError("init config: a transformer is always shared by its listeners; leave out --independent.")
         return transformer_init_config(list(pipeline[1:]))
+    tok2vec_model = OPTIMIZE[optimize]
     components: Dict[str, Any] = {}
     names = (["tok2vec"] if shared else []) + list(pipeline)
     if shared:
-        components["tok2vec"] = {"factory": "tok2vec", "model": default_model("tok2vec")}
+        components["tok2vec"] = {"factory": "tok2vec", "model": default_model(tok2vec_model)}
     for name in pipeline:
-        tok2vec = copy.deepcopy(LISTENER_BLOCK) if shared else default_model("tok2vec")
+        tok2vec = copy.deepcopy(LISTENER_BLOCK) if shared else default_model(tok2vec_model)
         if name == "tagger":
             model = {"@architectures": "workbench.Tagger.v1", "nO": None, "tok2vec": tok2vec}
         elif name == "parser":
@@ -56,8 +64,8 @@ def build_init_config(pipeline: List[str], *, shared: bool = True) -> Config:
     return fill_config(config)
 
 
-def init_config(output: str, pipeline: List[str], *, shared: bool = True) -> int:
-    _write(build_init_config([p.strip() for p in pipeline if p.strip()], shared=shared).to_str(), output)
+def init_config(output: str, pipeline: List[str], *, shared: bool = True, optimize: str = "efficiency") -> int:
+    _write(build_init_config([p.strip() for p in pipeline if p.strip()], shared=shared, optimize=optimize).to_str(), output)
     return 0
 
 

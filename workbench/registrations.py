@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .corpora.corpus import Corpus, JsonlCorpus
+from .models.char_embed import CharacterEmbed
 from .models.embed import MultiHashEmbed, MultiHashEmbedV1
 from .models.encode import MaxoutWindowEncoder
 from .models.parser import TransitionBasedParser
@@ -40,6 +41,7 @@ def _register(reg, names, func: Callable) -> None:
 # ---------------------------------------------------------------- architectures
 _register(registry.architectures, ["workbench.MultiHashEmbed.v1", "spacy.MultiHashEmbed.v2"], MultiHashEmbed)
 _register(registry.architectures, ["spacy.MultiHashEmbed.v1"], MultiHashEmbedV1)
+_register(registry.architectures, ["workbench.CharacterEmbed.v1", "spacy.CharacterEmbed.v2"], CharacterEmbed)
 _register(registry.architectures, ["workbench.MaxoutWindowEncoder.v1", "spacy.MaxoutWindowEncoder.v1", "spacy.MaxoutWindowEncoder.v2"], MaxoutWindowEncoder)
 _register(registry.architectures, ["workbench.StaticVectors.v1", "spacy.StaticVectors.v1", "spacy.StaticVectors.v2"], StaticVectors)
 _register(registry.architectures, ["workbench.Tok2Vec.v1", "spacy.Tok2Vec.v1", "spacy.Tok2Vec.v2"], Tok2Vec)

@@ -92,6 +92,9 @@ _summary = {
     "panel": {"stage": panel.stage, "runs": sorted(panel.results)},
     "init_reports_printed": int(init_reports_printed),
     "runs_view": list(runs_view.select.options),
+    "transfer": [{"setup": r["setup"], "train_sents": int(r["train_sents"]), "n_seeds": len(r["accs"]),
+                  "mean": float(r["mean"]), "std": float(r["std"])} for _, r in transfer.iterrows()],
+    "verdicts": {f"{n}/{setup}": text for (n, setup), text in verdicts.items()},
 }
 print("RESULT " + _json.dumps(_summary))
 ''',

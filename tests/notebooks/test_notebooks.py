@@ -230,7 +230,13 @@ def test_06_pretraining(tmp_path, monkeypatch):
     assert r["init_reports_printed"] == 1 and "pretrained run(s)" in text
     assert r["runs_view"] == ["60-sentences-random-init", "60-sentences-pretrained"]
     assert r["panel"] == {"stage": "done", "runs": ["pretrained", "random init"]}
-    assert n_images(nb) >= 3  # loss, downstream comparison, the panel's last drawing
+    assert n_images(nb) >= 4  # loss, downstream comparison, the benchmark's bars, the panel's last drawing
+    transfer = r["transfer"]  # the benchmark's rows, as the notebook shows them
+    assert sorted({t["train_sents"] for t in transfer}) == [50, 100, 500]
+    assert {"none", "vectors", "vecobj"} <= {t["setup"] for t in transfer}
+    assert all(t["n_seeds"] >= 3 and 0.3 < t["mean"] <= 1.0 and t["std"] >= 0 for t in transfer)
+    assert len(r["verdicts"]) == len(transfer) - 3  # every setup but "none", at each size
+    assert all(("helps" in v) + ("hurts" in v) + ("no clear effect" in v) == 1 for v in r["verdicts"].values())
     states = widget_states(nb)
     progress = [s for s in states if s["_model_name"] == "FloatProgressModel"]
     assert progress and progress[0]["value"] == 1.0

@@ -128,3 +128,53 @@ def test_gpu_allocator_routes_cupy_through_torch_on_gpu(monkeypatch):
     monkeypatch.setattr(thinc.api, "set_gpu_allocator", lambda name: calls.append(name))
     monkeypatch.setattr(workbench.ops, "on_gpu", lambda: True)
     assert use_gpu_allocator("pytorch") is True and calls == ["pytorch"]
+
+
+class FakeClock:
+    """The loop's `time`: it stands still except while nlp.update runs, which takes `step_seconds`."""
+
+    def __init__(self, nlp, step_seconds: float):
+        self.now = 0.0
+        update = nlp.update
+
+        def slow_update(*args, **kwargs):
+            self.now += step_seconds
+            return update(*args, **kwargs)
+
+        nlp.update = slow_update
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def test_max_seconds_stops_the_loop_on_its_wall_clock_budget(monkeypatch):
+    import workbench.training.loop as loop
+
+    nlp, optimizer, examples = initialized_tagger()
+    batches = [examples[i:i + 1] for i in range(len(examples))]  # 6 steps an epoch
+    T = {"frozen_components": [], "annotating_components": [], "accumulate_gradient": 1, "dropout": 0.0,
+         "eval_frequency": 10 ** 6, "max_steps": 0, "max_epochs": 50, "patience": 0}
+    monkeypatch.setattr(loop, "time", FakeClock(nlp, step_seconds=5.0))
+    state = TrainingState()
+    list(train_while_improving(nlp, optimizer, lambda epoch: batches, dict, {}, dict(T, max_seconds=22.0), state))
+    assert state.stopped_by == "max_seconds" and state.step == 5  # 25 s >= 22 s, mid-epoch 1
+    unlimited = TrainingState()
+    list(train_while_improving(nlp, optimizer, lambda epoch: batches, dict, {}, dict(T, max_seconds=0), unlimited))
+    assert unlimited.stopped_by == "max_epochs" and unlimited.step == 50 * 6
+
+
+def test_max_seconds_from_the_config_ends_a_run_that_has_no_other_limit(corpus, tmp_path):
+    config = build_init_config(["tagger"], shared=True)
+    config["paths"]["train"] = config["paths"]["dev"] = str(corpus)
+    config["training"].update(max_steps=0, max_epochs=0, patience=0, max_seconds=1.5, eval_frequency=50)
+    result = train(config, tmp_path / "out")
+    assert result.stopped_by == "max_seconds" and result.steps > 0
+    assert (tmp_path / "out" / "model-last").exists()
+
+
+def test_max_seconds_is_declared_non_negative(corpus):
+    config = build_init_config(["tagger"], shared=True)
+    config["paths"]["train"] = config["paths"]["dev"] = str(corpus)
+    config["training"]["max_seconds"] = -5
+    with pytest.raises(ConfigError, match="max_seconds"):
+        train(config, None)

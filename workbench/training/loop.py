@@ -41,6 +41,7 @@ class TrainingState:
     best_scores: Dict[str, Any] = field(default_factory=dict)
     best_step: int = 0
     stopped_by: str = "end"
+    started: float = field(default_factory=time.perf_counter)  # when the loop began: max_seconds counts from here
 
     @property
     def words_per_second(self) -> float:
@@ -68,7 +69,7 @@ def train(
     """Train the pipeline a complete config describes.
 
     Writes OUTPUT/model-best whenever the dev score improves and OUTPUT/model-last
-    at the end, also when stopped (stop event, Ctrl-C, patience, max_steps).
+    at the end, also when stopped (stop event, Ctrl-C, patience, max_steps, max_seconds).
     subscribers: callables that receive every TrainingEvent. With `progress` set
     (True/False), the [training.logger] from the config prints the run as well.
     """
@@ -173,6 +174,7 @@ def train_while_improving(
     """
     frozen = set(T["frozen_components"])
     annotates = list(T["annotating_components"])
+    state.started = time.perf_counter()
     with long_lived_frozen():  # the corpus and the pipeline
         while True:
             state.epoch += 1
@@ -224,6 +226,8 @@ def _stop_reason(state: TrainingState, T: Dict[str, Any], stop: Optional[threadi
         return "max_steps"
     if T["patience"] and state.best_step and state.step - state.best_step >= T["patience"]:
         return "patience"
+    if T.get("max_seconds") and time.perf_counter() - state.started >= T["max_seconds"]:
+        return "max_seconds"
     return "end"
 
 

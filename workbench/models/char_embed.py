@@ -1,0 +1,116 @@
+"""Character embedding: a word's first and last characters, each with its own table.
+
+`CharacterEmbed` (alias `spacy.CharacterEmbed.v2`) concatenates, per token, a hash
+embedding of one lexical attribute (NORM by default) with `nC` character vectors of
+width `nM`, and mixes them to `width` with a Maxout + layer norm. Characters are the
+UTF-8 bytes of the word: the first `nC // 2` and the last `nC - nC // 2`, padded with
+zero bytes for short words, so each position keeps its meaning ("2nd byte",
+"last byte"). Suffixes like -ing, -ly, -ed and capitals are seen whatever the word.
+"""
+from functools import lru_cache
+from typing import Callable, List, Optional, Tuple
+
+import numpy
+from thinc.api import HashEmbed, Model, Ragged, chain, concatenate
+from thinc.types import Floats2d
+
+from ..settings import PositiveInt, checked
+from ..text.doc import Doc
+from .combinators import RaggedToList, ragged_chain_forward, with_ragged_data
+from .embed import _static_vectors_layer
+from .encode import MaxoutNorm
+from .featurize import FeatureIds, resolve_attrs
+
+N_BYTES = 256  # rows of each position's table: one per byte value
+
+
+@checked
+def CharacterEmbed(
+    width: PositiveInt = 128,
+    rows: PositiveInt = 7000,
+    nM: PositiveInt = 64,
+    nC: PositiveInt = 8,
+    include_static_vectors: bool = False,
+    feature: str = "NORM",
+) -> Model[List[Doc], List[Floats2d]]:
+    """Hash embedding of `feature` (rows x width) + nC characters (nM each), mixed to `width`.
+
+    Output: one (n_tokens, width) array per doc. With include_static_vectors the
+    token's static vector, projected to `width`, joins the concatenation.
+    """
+    (attr,) = resolve_attrs([feature], where="CharacterEmbed.feature")
+    hashed = chain(FeatureIds([attr]), with_ragged_data(HashEmbed(width, rows, column=0, seed=1 + attr)))
+    parts = [hashed, CharacterTable(nM, nC)]  # Ragged (N, width), Ragged (N, nC * nM)
+    n_inputs = width + nM * nC
+    if include_static_vectors:
+        parts.append(_static_vectors_layer(width))
+        n_inputs += width
+    mix = with_ragged_data(MaxoutNorm(width, n_inputs, 3))  # Ragged (N, width)
+    return Model(
+        "character_embed",
+        ragged_chain_forward,
+        init=_init,
+        layers=[concatenate(*parts), mix, RaggedToList()],
+        dims={"nO": width},
+        attrs={"feature": feature, "rows": rows, "nM": nM, "nC": nC, "include_static_vectors": include_static_vectors},
+    )
+
+
+def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    model.layers[0].initialize(X=X)
+    for layer in model.layers[1:]:
+        layer.initialize()
+
+
+def CharacterTable(nM: int, nC: int) -> Model[List[Doc], Ragged]:
+    """List[Doc] -> Ragged (n_tokens_total, nC * nM): each byte position's vector, concatenated.
+
+    Param E: (nC, 256, nM), one table per position.
+    """
+    return Model("char_table", _table_forward, init=_table_init, dims={"nM": nM, "nC": nC, "nO": nM * nC},
+                 params={"E": None})
+
+
+def _table_init(model: Model, X=None, Y=None) -> None:
+    nM, nC = model.get_dim("nM"), model.get_dim("nC")
+    scale = 1.0 / numpy.sqrt(nM)
+    E = model.ops.xp.random.uniform(-scale, scale, (nC, N_BYTES, nM)).astype("float32")
+    model.set_param("E", E)
+
+
+def _table_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
+    nM, nC = model.get_dim("nM"), model.get_dim("nC")
+    E = model.get_param("E")  # (nC, 256, nM)
+    ids = char_ids(docs, nC)  # (N, nC) uint8
+    positions = numpy.arange(nC)[None, :]  # (1, nC)
+    lengths = model.ops.asarray1i([len(doc) for doc in docs])
+    Y = E[positions, ids].reshape((len(ids), nC * nM))  # (N, nC * nM)
+
+    def backprop(dY: Ragged) -> List:
+        rows = model.ops.asarray1i((positions * N_BYTES + ids).ravel())  # (N * nC,) rows of E as (nC * 256, nM)
+        dE = model.ops.alloc2f(nC * N_BYTES, nM)
+        model.ops.scatter_add(dE, rows, model.ops.reshape2f(dY.dataXd, len(ids) * nC, nM))
+        model.inc_grad("E", model.ops.reshape3f(dE, nC, N_BYTES, nM))
+        return []
+
+    return Ragged(model.ops.asarray2f(Y), lengths), backprop
+
+
+def char_ids(docs: List[Doc], nC: int) -> numpy.ndarray:
+    """uint8 (n_tokens_total, nC): per token its first nC // 2 and last nC - nC // 2 UTF-8 bytes."""
+    words = [word for doc in docs for word in doc.words]
+    if not words:
+        return numpy.zeros((0, nC), dtype="uint8")
+    return numpy.stack([_word_bytes(word, nC) for word in words])
+
+
+@lru_cache(maxsize=100_000)
+def _word_bytes(word: str, nC: int) -> numpy.ndarray:
+    data = word.encode("utf8")
+    head, tail = nC // 2, nC - nC // 2
+    out = numpy.zeros((nC,), dtype="uint8")
+    first = data[:head]
+    out[: len(first)] = numpy.frombuffer(first, dtype="uint8")
+    last = data[-tail:] if len(data) >= tail else data
+    out[nC - len(last):] = numpy.frombuffer(last, dtype="uint8")
+    return out
