@@ -221,15 +221,16 @@ def torch_allocated() -> int:
     return torch.cuda.memory_allocated()
 
 
+_HELD: list = []  # the probe arrays stay alive, so no probe reuses a block a pool got back
+
+
 def cupy_uses_torch_memory() -> bool:
-    """Whether a fresh 64 MB cupy array is allocated from torch's pool."""
+    """Whether a new 64 MB cupy array is allocated from torch's pool."""
     import cupy
 
     before = torch_allocated()
-    block = cupy.zeros(16 * 2**20, dtype="float32")
-    grown = torch_allocated() - before
-    del block
-    return grown >= 64 * 2**20
+    _HELD.append(cupy.zeros(16 * 2**20, dtype="float32"))
+    return torch_allocated() - before >= 64 * 2**20
 
 
 def check_spec_example(table: Table, model_name: str) -> None:
