@@ -127,6 +127,7 @@ def write_jsonl(path: Path, texts) -> None:
 
 
 def bench_ray(model: Path, folder: Path, words: int) -> dict:
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")  # read when ray is imported; a loaded machine is slow
     import ray
 
     from workbench.apply import apply
@@ -137,7 +138,6 @@ def bench_ray(model: Path, folder: Path, words: int) -> dict:
     write_jsonl(data, texts)
     # 2 annotators each side; Ray gets one more logical CPU for reading and writing, as on a cluster
     # where the driver does not hold an annotator's core.
-    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")  # a loaded machine starts Ray slowly
     for attempt in (1, 2):
         try:
             ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, object_store_memory=300 * 2**20)
