@@ -7,7 +7,7 @@ Each view has three parts (DESIGN.md, principle 7):
 - a thin ipywidgets class that adds the controls.
 
     from widgets import (ConfigEditor, DocView, PipelineLayout, PretrainingPanel, RunsView,
-                         TrainingDashboard, TrfInspector, TryText)
+                         SweepView, TrainingDashboard, TrfInspector, TryText)
 """
 from .config_editor import ConfigEditor
 from .dashboard import TrainingDashboard
@@ -16,7 +16,8 @@ from .layout import PipelineLayout
 from .pretraining_panel import PretrainingPanel
 from .progress import ProgressBar, track
 from .runs_view import RunsView
+from .sweep_view import SweepView
 from .trf_inspector import TrfInspector
 
 __all__ = ["ConfigEditor", "DocView", "PipelineLayout", "PretrainingPanel", "ProgressBar", "RunsView",
-           "TrainingDashboard", "TrfInspector", "TryText", "render_doc", "track"]
+           "SweepView", "TrainingDashboard", "TrfInspector", "TryText", "render_doc", "track"]

@@ -191,10 +191,11 @@ class TrainingDashboard(W.VBox):
         """A finished (or interrupted) run, drawn again from its folder's events.jsonl."""
         run_path = Path(run_path)
         run = load_run(run_path)
-        config_path = next((p for p in (run_path / "model-last" / "config.cfg", run_path / "model-best" / "config.cfg")
+        config_path = next((p for p in (run_path / "model-last" / "config.cfg", run_path / "model-best" / "config.cfg",
+                                        run_path / "config.cfg")  # a sweep trial stopped before saving
                             if p.is_file()), None)
         if config_path is None:
-            raise FileNotFoundError(f"{run_path}: no model-last/config.cfg beside {EVENTS}; is this a run folder?")
+            raise FileNotFoundError(f"{run_path}: no model-last/config.cfg (or config.cfg) beside {EVENTS}; is this a run folder?")
         dash = cls(config_path, run_path.parent)
         dash.run_path, dash.history = run_path, run.history
         end = run.history.finished

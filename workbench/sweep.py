@@ -10,9 +10,11 @@ another here, or on Ray Tune (`workbench.distributed.tune`, with ASHA early
 stopping, resources per trial and a limit on concurrent trials).
 
 Each trial is a normal `train` run in OUT/trials/trial_NNN (config.cfg,
-events.jsonl with one line per evaluation, model-best, model-last). The sweep
+events.jsonl with every training event, model-best, model-last): a run folder the
+TrainingDashboard and RunsView reopen, and `widgets.sweep_view.SweepView` shows. The sweep
 writes OUT/results.csv and OUT/results.jsonl (one row per trial: its settings,
-best metric, steps, status) and OUT/best.cfg (the best trial's config).
+best metric, steps, status), OUT/best.cfg (the best trial's config) and
+OUT/sweep.json (the swept settings, the metric and its mode).
 """
 import csv
 import itertools
@@ -23,13 +25,14 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from confection import Config
 
 from .config import apply_overrides, fill_config, load_config, parse_config, require_complete
 from .errors import ConfigError, WorkbenchError
 
+EVENTS = "events.jsonl"  # a trial's training events, as in every run folder
 KINDS = {"loguniform": 2, "uniform": 2, "randint": 2, "choice": None}
 _PARAM = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*=\s*(\w+)\((.*)\)\s*$")
 
@@ -172,31 +175,28 @@ def trial_name(index: int) -> str:
 
 def run_trial(config_text: str, overrides: Dict[str, Any], trial_dir: Path, *,
               report: Optional[Callable[[Dict[str, Any]], None]] = None, stop: Any = None) -> Dict[str, Any]:
-    """Train one trial in `trial_dir`; `report(metrics)` at each evaluation (Tune's hook)."""
+    """Train one trial in `trial_dir`; `report(metrics)` at each evaluation (Tune's hook).
+    The trial folder is a normal run folder: events.jsonl holds every training event
+    (`EventLog`), so the dashboard and the runs view reopen it."""
+    from .training.events import EventLog
     from .training.loop import train
 
     trial_dir = Path(trial_dir)
     trial_dir.mkdir(parents=True, exist_ok=True)
     config = apply_overrides(parse_config(config_text), overrides)
     config.to_disk(trial_dir / "config.cfg")
-    events = open(trial_dir / "events.jsonl", "w", encoding="utf8")
+    (trial_dir / EVENTS).unlink(missing_ok=True)  # a trial run again starts a fresh log
+    log = EventLog(trial_dir / EVENTS)
 
     def record(event) -> None:
-        if event.kind == "evaluate":
-            metrics = evaluation_metrics(event)
-            events.write(json.dumps({"kind": "evaluate", **metrics, "losses": event.losses, "is_best": event.is_best}) + "\n")
-            events.flush()
-            if report is not None:
-                report(metrics)
-        elif event.kind == "end":
-            events.write(json.dumps({"kind": "end", "step": event.step, "best_score": event.best_score,
-                                     "message": event.message}) + "\n")
-            events.flush()
+        log(event)
+        if event.kind == "evaluate" and report is not None:
+            report(evaluation_metrics(event))
 
     try:
         result = train(config, trial_dir, subscribers=[record], stop=stop)
     finally:
-        events.close()
+        log.close()
     return {"best_score": result.best_score, "steps": result.steps, "stopped_by": result.stopped_by}
 
 
@@ -208,11 +208,17 @@ def evaluation_metrics(event) -> Dict[str, Any]:
             "words_per_second": event.words_per_second}
 
 
-def read_events(trial_dir: Path) -> List[Dict[str, Any]]:
-    path = Path(trial_dir) / "events.jsonl"
+def read_evaluations(trial_dir: Path) -> Tuple[List[Dict[str, Any]], int, bool]:
+    """(the metrics of each evaluation, the last step, whether the trial finished) from its
+    events.jsonl; nothing for a trial that never started."""
+    from .training.events import read_events
+
+    path = Path(trial_dir) / EVENTS
     if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf8").splitlines() if line.strip()]
+        return [], 0, False
+    events = read_events(path)
+    evals = [evaluation_metrics(e) for e in events if e.kind == "evaluate"]
+    return evals, max((e.step for e in events), default=0), any(e.kind == "end" for e in events)
 
 
 # ------------------------------------------------------------------ the sweep
@@ -254,6 +260,7 @@ def sweep(config: Any, params: Sequence[str], output: Any, *, n_trials: Optional
                 statuses[i] = f"failed: {e}"
     rows = result_rows(output, trials, statuses, metric, mode)
     write_results(output, rows, text, metric)
+    write_plan(output, parsed, metric, mode)
     if progress:
         print(format_table(rows, [p.key for p in parsed], metric), file=sys.stderr)
     return rows
@@ -270,9 +277,8 @@ def result_rows(output: Path, trials: List[Dict[str, Any]], statuses: Dict[int, 
     rows = []
     for i, overrides in enumerate(trials):
         folder = output / "trials" / trial_name(i)
-        events = read_events(folder)
-        evals = [e for e in events if e.get("kind") == "evaluate" and metric in e]
-        finished = any(e.get("kind") == "end" for e in events)
+        evals, steps, finished = read_evaluations(folder)
+        evals = [e for e in evals if metric in e]
         status = statuses.get(i, "done")
         if status == "done" and not finished:
             status = "stopped early"
@@ -280,7 +286,7 @@ def result_rows(output: Path, trials: List[Dict[str, Any]], statuses: Dict[int, 
         best = pick(evals, key=lambda e: e[metric]) if evals else None
         rows.append({"trial": trial_name(i), **overrides, metric: best[metric] if best else None,
                      "best_step": best["step"] if best else None, "evaluations": len(evals),
-                     "steps": max((e["step"] for e in events), default=0), "status": status, "path": str(folder)})
+                     "steps": steps, "status": status, "path": str(folder)})
     sign = -1 if mode == "max" else 1
     rows.sort(key=lambda r: (r[metric] is None, sign * (r[metric] or 0.0)))
     return rows
@@ -299,6 +305,12 @@ def write_results(output: Path, rows: List[Dict[str, Any]], config_text: str, me
     best = rows[0] if rows and rows[0][metric] is not None else None
     if best is not None:
         (output / "best.cfg").write_text((Path(best["path"]) / "config.cfg").read_text(encoding="utf8"), encoding="utf8")
+
+
+def write_plan(output: Path, params: Sequence[Param], metric: str, mode: str) -> None:
+    """OUT/sweep.json: what was swept and what was optimised (read by the sweep view)."""
+    plan = {"metric": metric, "mode": mode, "params": [{"key": p.key, "kind": p.kind, "args": p.args} for p in params]}
+    (output / "sweep.json").write_text(json.dumps(plan, indent=1) + "\n", encoding="utf8")
 
 
 def format_table(rows: List[Dict[str, Any]], keys: List[str], metric: str) -> str:

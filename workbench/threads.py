@@ -19,7 +19,9 @@ BLAS or OpenMP pool waits for its descheduled thread and runs 3-12x slower than
 one thread (measured for numpy and torch matmuls here), so the engine takes the
 idle cores only. A number written in the config is used as it is.
 The pools are process-wide, so the pipeline built or extended last decides.
-`nlp.pipe(n_process=k)` workers each take `worker_share(n, k)` threads.
+`nlp.pipe(n_process=k)` workers each take `worker_share(n, k)` threads: a worker
+process (also a Ray actor or a Tune trial) calls `enter_worker(share)` first, and
+every pipeline it builds then uses that share in place of `[system] n_threads`.
 """
 import os
 import time
@@ -31,6 +33,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from .errors import ConfigError
 
 _applied: Optional[Dict[str, int]] = None  # the last plan applied in this process
+_worker_share: Optional[int] = None  # set by enter_worker: this process's share of the cores
 _idle_cache: Tuple[float, int] = (-1e9, 0)  # (when measured, idle cores)
 IDLE_CACHE_SECONDS = 30.0
 
@@ -143,13 +146,26 @@ def uses_torch(nlp: Any) -> bool:
     return False
 
 
-def apply_to_pipeline(nlp: Any) -> Dict[str, int]:
-    """Apply the policy for `nlp` with its config's `[system] n_threads`."""
-    n_threads = (nlp._config.get("system") or {}).get("n_threads")
+def enter_worker(share: int) -> None:
+    """Make this process a worker with `share` threads (from `worker_share`): every pipeline
+    built or loaded here from now on uses it in place of its `[system] n_threads`."""
+    global _worker_share
+    _worker_share = check_n_threads(share, "a worker's thread share")
+
+
+def config_n_threads(config: Any) -> Optional[int]:
+    """A config's `[system] n_threads` (null when not set), interpolated."""
+    n_threads = (config.get("system") or {}).get("n_threads")
     if isinstance(n_threads, str) and "${" in n_threads:
         from .config import interpolate
 
-        n_threads = interpolate(nlp._config)["system"]["n_threads"]
+        n_threads = interpolate(config)["system"]["n_threads"]
+    return n_threads
+
+
+def apply_to_pipeline(nlp: Any) -> Dict[str, int]:
+    """Apply the policy for `nlp` with its config's `[system] n_threads` (a worker: its share)."""
+    n_threads = _worker_share if _worker_share is not None else config_n_threads(nlp._config)
     return apply_thread_policy(n_threads, uses_torch=uses_torch(nlp))
 
 

@@ -1,11 +1,12 @@
-"""A registered test component for the multiprocessing tests: it sets extension values on
-docs, tokens and spans, and fails on any text containing the word "BOOM".
+"""Registered test components for the multiprocessing tests: `test_marker` sets extension
+values on docs, tokens and spans, and fails on any text containing the word "BOOM";
+`test_thread_probe` records the process's thread pool sizes on each doc.
 
 It lives in an importable module, so worker processes can rebuild it from the config."""
 from workbench.registry import register_factory
 from workbench.text.doc import Doc, Span, Token
 
-for cls, name in ((Doc, "mp_n_chars"), (Token, "is_long"), (Span, "first_word")):
+for cls, name in ((Doc, "mp_n_chars"), (Token, "is_long"), (Span, "first_word"), (Doc, "mp_pools")):
     if not cls.has_extension(name):
         cls.set_extension(name, default=None)
 
@@ -32,3 +33,23 @@ def make_marker(nlp, name: str) -> MarkerComponent:
 
 
 register_factory("test_marker", make_marker)
+
+
+class ThreadProbe:
+    """Sets doc._.mp_pools = {"torch": ..., "blas": ..., "pid": ...} in the process that annotates."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def process(self, docs):
+        import os
+
+        from workbench.threads import pool_sizes
+
+        sizes = pool_sizes()
+        for doc in docs:
+            doc._.mp_pools = {"torch": sizes["torch"], "blas": sizes.get("blas"), "pid": os.getpid()}
+        return docs
+
+
+register_factory("test_thread_probe", lambda nlp, name: ThreadProbe(name))

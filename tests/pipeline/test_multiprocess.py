@@ -1,5 +1,6 @@
 """nlp.pipe(n_process=N): same docs as one process, in order, with extension values and
 trf_data; generators and (text, context) pairs; a failing text; what cannot cross."""
+import os
 import sys
 import types
 import warnings
@@ -166,11 +167,21 @@ def test_on_a_gpu_it_warns_and_runs_in_one_process(sample_nlp, monkeypatch):
     assert len(docs) == 5 and any("runs on the GPU" in str(w.message) for w in caught)
 
 
-def test_fair_thread_share():
-    cores = multiprocess.available_cores()
-    assert multiprocess.fair_threads(1) == cores
-    assert multiprocess.fair_threads(2) == max(1, cores // 2)
-    assert multiprocess.fair_threads(cores * 4) == 1
+def test_each_worker_takes_its_thread_share_from_the_policy():
+    """[system] n_threads = 4 over 2 workers: each gets 2, for BLAS (a thinc-only pipeline) and
+    torch 1, as threads.thread_plan says; not the config's 4 when the worker loads the pipeline."""
+    from workbench.config import parse_config
+    from workbench.threads import thread_plan, worker_share
+
+    nlp = workbench.Pipeline.from_config(parse_config(
+        "[system]\nn_threads = 4\n\n[components.probe]\nfactory = \"test_thread_probe\"\n"))
+    with time_limit(LIMIT, "nlp.pipe(n_process=2) with the thread probe"):
+        docs = list(nlp.pipe([f"text number {i}" for i in range(12)], batch_size=2, n_process=2))
+    pools = [d._.mp_pools for d in docs]
+    assert os.getpid() not in {p["pid"] for p in pools}  # annotated in the workers
+    plan = thread_plan(worker_share(4, 2), uses_torch=False)
+    assert plan == {"blas": 2, "torch": 1}
+    assert all(p["torch"] == plan["torch"] and p["blas"] == plan["blas"] for p in pools), pools
 
 
 @pytest.mark.gpu

@@ -25,9 +25,9 @@ class Annotator:
 
     def __init__(self, model: str, kind: str, text_key: str, vectors: bool, threads: int, root: str):
         from ..pipeline.language import load
-        from ..pipeline.multiprocess import limit_threads
+        from ..threads import enter_worker
 
-        limit_threads(threads)
+        enter_worker(threads)  # the actor's share (its CPUs), by the one thread policy
         self.nlp = load(model)
         self.kind, self.text_key, self.vectors, self.root = kind, text_key, vectors, root
 

@@ -34,10 +34,10 @@ def run_on_tune(config_text: str, trials: List[Dict[str, Any]], output: Path, *,
     threads = max(1, int(cpus_per_trial))
 
     def trainable(params: Dict[str, Any]) -> None:
-        from ..pipeline.multiprocess import limit_threads
+        from ..threads import enter_worker
 
         os.chdir(cwd)  # relative corpus paths in the config mean what they meant to the caller
-        limit_threads(threads)
+        enter_worker(threads)  # the trial's CPUs, by the one thread policy
         i = params["trial"]
         run_trial(config_text, trials[i], output / "trials" / trial_name(i), report=tune.report)
 

@@ -4,8 +4,10 @@ The parent checks that every part of the pipeline can be rebuilt in a fresh
 process, saves the pipeline once to a temporary folder and starts N workers
 with the `spawn` method (chosen explicitly: it behaves the same on every OS and
 Python version, and never copies locked torch threads the way `fork` does).
-Each worker loads the pipeline once, limits its torch and BLAS threads to a
-fair share of the cores, and annotates whole batches. Texts go out as strings
+Each worker takes its share of the threads from the one thread policy
+(`workbench.threads.worker_share` of `[system] n_threads`; `enter_worker`), loads
+the pipeline once (which sizes its torch and BLAS pools by that policy) and
+annotates whole batches. Texts go out as strings
 (Docs as plain data); annotated docs come back as msgpack bytes
 (`doc_transfer`); `as_tuples` contexts never leave the parent. At most two
 batches per worker are in flight, so memory stays flat however long the input
@@ -18,7 +20,6 @@ import importlib
 import importlib.util
 import itertools
 import multiprocessing
-import os
 import shutil
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from types import FunctionType
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, WorkbenchError
+from ..threads import available_cores, config_n_threads, enter_worker, worker_share
 
 START_METHOD = "spawn"
 IN_FLIGHT_PER_WORKER = 2  # batches submitted ahead per worker: enough to keep it busy, bounded memory
@@ -63,18 +65,6 @@ def n_workers(n_process: int, nlp: Any) -> int:
         )
         return 1
     return n
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def fair_threads(n_process: int) -> int:
-    """Threads per worker: the cores shared evenly, at least one."""
-    return max(1, available_cores() // n_process)
 
 
 def pipeline_on_gpu(nlp: Any) -> bool:
@@ -119,7 +109,8 @@ def _pipe_in_processes(nlp, texts, n_process, batch_size, disable, keep_trf_data
         nlp.to_disk(folder)
         pool = ProcessPoolExecutor(
             n_process, mp_context=multiprocessing.get_context(start_method), initializer=_init_worker,
-            initargs=(folder, fair_threads(n_process), modules, sorted(disable), keep_trf_data),
+            initargs=(folder, worker_share(config_n_threads(nlp._config), n_process), modules, sorted(disable),
+                      keep_trf_data),
         )
         pending: deque = deque()  # (index of the batch's first text, its size, future)
         start = 0
@@ -262,7 +253,7 @@ def _init_worker(folder: str, threads: int, modules: List[Tuple[str, str]], disa
     """Runs once in each worker: threads, user modules, the pipeline. An error is kept and
     raised with the first batch (an initializer that raises would only break the pool)."""
     try:
-        limit_threads(threads)
+        enter_worker(threads)  # the pipeline loaded below sizes its pools to this share
         for name, file in modules:
             _import(name, file)
         from .language import load
@@ -270,19 +261,6 @@ def _init_worker(folder: str, threads: int, modules: List[Tuple[str, str]], disa
         _WORKER.update(nlp=load(folder), disable=set(disable), keep_trf_data=keep_trf_data, error=None)
     except BaseException as e:
         _WORKER["error"] = f"the worker could not load the pipeline: {type(e).__name__}: {e}"
-
-
-def limit_threads(n: int) -> None:
-    """Limit this process to `n` threads for torch and for the BLAS/OpenMP pools."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(n)
-    try:
-        torch.set_num_interop_threads(n)
-    except RuntimeError:  # only allowed before the first parallel torch call
-        pass
-    _WORKER["thread_limits"] = threadpool_limits(limits=n)  # kept: the limits hold while it lives
 
 
 def _import(name: str, file: Optional[str]) -> None:
