@@ -104,3 +104,14 @@ def test_cats_figure_draws_one_bar_per_category():
     assert svg.startswith("<svg") and "<script" not in svg
     assert CatsView(cats).value[:4] == b"\x89PNG"
     assert cats_figure({}).axes[0].texts[0].get_text() == "no categories"
+
+
+def test_layout_of_the_long_pipeline_covers_parser_and_textcat():
+    from widgets.converters.layout import layout_data
+    from workbench.commands import build_init_config
+
+    data = layout_data(build_init_config(["tagger", "parser", "ner", "textcat"], shared=True).to_str())
+    listeners = sorted(n["component"] for n in data["nodes"] if n["kind"] == "listener")
+    assert listeners == ["ner", "parser", "tagger", "textcat"]
+    assert sum(e["kind"] == "listens" for e in data["edges"]) == 4
+    assert all(data["params"]["by_component"][name] > 0 for name in ("parser", "textcat"))
