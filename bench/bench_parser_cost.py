@@ -7,7 +7,9 @@ batch 256), which read the stored tok2vec output. Prints microseconds per word f
 each (best of --repeats), the tok2vec's own cost for scale, and the ratio.
 Goal: parser within 2x of the NER.
 
-    python bench/bench_parser_cost.py [--steps 60] [--repeats 5]
+    python bench/bench_parser_cost.py [--steps 60] [--repeats 5] [--set hidden_width 64 --set maxout_pieces 2]
+
+--set changes the parser's model settings (the default is hidden_width 128, maxout_pieces 3).
 """
 import argparse
 import os
@@ -47,12 +49,16 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=60, help="training updates before timing (batch 32 docs)")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="a parser model setting, e.g. --set hidden_width 64")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         merged = Path(tmp) / "dev.jsonl"
         convert([need(DATA / "ud-ewt" / "en_ewt-ud-dev.conllu"), need(DATA / "uner-ewt" / "en_ewt-ud-dev.iob2")],
                 merged, merge=True, n_sents=10)
         config = build_init_config(["parser", "ner"], shared=True)
+        for key, value in args.set:
+            config["components"]["parser"]["model"][key] = int(value)
         nlp = workbench.Pipeline.from_config(config)
         examples = list(Corpus(merged)(nlp))
     nlp.initialize(lambda: iter(examples))
@@ -76,6 +82,10 @@ def main():
     ratio = best["parser"] / best["ner"]
     print(f"{len(docs)} docs, {n_words} words (EWT dev, ~10 sentences per doc), batch 256; "
           f"{len(parser.labels)} dependency labels, {len(ner.labels)} entity labels; load {os.getloadavg()}")
+    model = config["components"]["parser"]["model"]
+    print(f"parser: hidden_width {model['hidden_width']}, maxout_pieces {model['maxout_pieces']}; "
+          f"ner: hidden_width {config['components']['ner']['model']['hidden_width']}, "
+          f"maxout_pieces {config['components']['ner']['model']['maxout_pieces']}")
     print(f"{'component':<10} {'us/word':>8} {'words/s':>10}")
     for name in ("tok2vec", "parser", "ner"):
         print(f"{name:<10} {best[name]:>8.1f} {1e6 / best[name]:>10,.0f}")
