@@ -6,11 +6,13 @@ Each view has three parts (DESIGN.md, principle 7):
   HTML, exported as PNG, SVG or self-contained HTML (no CDN, no JavaScript);
 - a thin ipywidgets class that adds the controls.
 
-    from widgets import (ConfigEditor, DocView, PipelineLayout, PretrainingPanel, RunsView,
-                         SweepView, TrainingDashboard, TrfInspector, TryText)
+    from widgets import (CatsView, ConfigEditor, DepsView, DocView, PipelineLayout, PretrainingPanel,
+                         RunsView, SweepView, TrainingDashboard, TrfInspector, TryText)
 """
+from .cats_view import CatsView, cats_figure
 from .config_editor import ConfigEditor
 from .dashboard import TrainingDashboard
+from .deps_view import DepsView, render_arcs
 from .doc_view import DocView, TryText, render_doc
 from .layout import PipelineLayout
 from .pretraining_panel import PretrainingPanel
@@ -19,5 +21,6 @@ from .runs_view import RunsView
 from .sweep_view import SweepView
 from .trf_inspector import TrfInspector
 
-__all__ = ["ConfigEditor", "DocView", "PipelineLayout", "PretrainingPanel", "ProgressBar", "RunsView",
-           "SweepView", "TrainingDashboard", "TrfInspector", "TryText", "render_doc", "track"]
+__all__ = ["CatsView", "ConfigEditor", "DepsView", "DocView", "PipelineLayout", "PretrainingPanel", "ProgressBar",
+           "RunsView", "SweepView", "TrainingDashboard", "TrfInspector", "TryText", "cats_figure", "render_arcs",
+           "render_doc", "track"]

@@ -10,7 +10,7 @@ Each token is a small column: its text (tinted with the colour of the outermost 
 it is in), one bar per span level (the label written on the span's first token) and
 its tags. Columns wrap like words, so long docs and spans that cross a line end
 read naturally. `extra_rows` takes SVG/HTML fragments drawn under the text (the hook
-for dependency arcs, `widgets.deps_view`).
+for dependency arcs, `widgets.deps_view.render_arcs`, and the cats chart).
 """
 import html
 from pathlib import Path
@@ -129,8 +129,9 @@ class DocView(W.HTML):
 class TryText(W.VBox):
     """Type a text (or upload a .txt file), run the pipeline on it, see the result.
 
-    Shows the rendering, a tag table and, for a pipeline with a transformer, a button
-    that opens the TrfInspector on that doc.
+    Shows the rendering (with dependency arcs when the pipeline parses, and a bar chart
+    of doc.cats when it classifies), a tag table and, for a pipeline with a transformer,
+    a button that opens the TrfInspector on that doc.
     """
 
     def __init__(self, nlp: Any, text: str = "", *, tags: Sequence[str] = ("pos", "tag")):
@@ -179,10 +180,17 @@ class TryText(W.VBox):
             return None
         n_ents = len(self.doc.ents)
         self.status.value = f"{len(self.doc)} tokens, {n_ents} entit{'y' if n_ents == 1 else 'ies'}"
-        self.view.value = render_doc(self.doc, tags=self.tags)
+        self.view.value = render_doc(self.doc, tags=self.tags, extra_rows=self._extra_rows())
         self._show_table()
         self.inspector_box.children = []
         return self.doc
+
+    def _extra_rows(self) -> List[str]:
+        """Dependency arcs when the doc has a parse, the cats chart when it has categories."""
+        from .cats_view import cats_svg
+        from .deps_view import render_arcs
+
+        return render_arcs(self.doc) + ([cats_svg(self.doc)] if self.doc.cats else [])
 
     def _show_table(self) -> None:
         self.table.value = tag_table_html(self.doc) if self.show_table.value and self.doc is not None else ""

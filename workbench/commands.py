@@ -12,7 +12,7 @@ from .errors import ConfigError, WorkbenchError
 from .pipeline.defaults import default_model
 
 LISTENER_BLOCK = {"@architectures": "workbench.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}", "upstream": "*"}
-KNOWN_COMPONENTS = ("tagger", "parser", "ner")
+KNOWN_COMPONENTS = ("tagger", "parser", "ner", "textcat", "textcat_multilabel")
 OPTIMIZE = {"efficiency": "tok2vec", "accuracy": "tok2vec_accuracy"}  # preset -> default_configs/NAME.cfg
 
 
@@ -57,6 +57,8 @@ def build_init_config(pipeline: List[str], *, shared: bool = True, optimize: str
         elif name == "parser":
             model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": "parser",
                      "hidden_width": 128, "maxout_pieces": 3, "tok2vec": tok2vec}
+        elif name.startswith("textcat"):
+            model = {**default_model(name), "tok2vec": tok2vec}
         else:
             model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": "ner", "tok2vec": tok2vec}
         components[name] = {"factory": name, "model": model}

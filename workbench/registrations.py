@@ -14,6 +14,7 @@ from .models.parser import TransitionBasedParser
 from .models.pretrain import PretrainCharacters, PretrainVectors
 from .models.static_vectors import StaticVectors
 from .models.tagger import Tagger
+from .models.textcat import TextCatBOW, TextCatEnsemble, TextCatReduce
 from .models.tok2vec import HashEmbedCNN, Tok2Vec
 from .models.tok2vec_listener import Tok2VecListener
 from .models.transformer.annotation_setters import configure_null_annotation_setter, configure_trf_data_setter
@@ -24,6 +25,13 @@ from .pipeline.ner import DEFAULT_NER, NERComponent, make_ner
 from .pipeline.parser import DEFAULT_PARSER, make_parser
 from .pipeline.sentencizer import make_sentencizer
 from .pipeline.tagger import DEFAULT_TAGGER, TaggerComponent, make_tagger
+from .pipeline.textcat import (
+    DEFAULT_TEXTCAT,
+    DEFAULT_TEXTCAT_MULTILABEL,
+    TextCatComponent,
+    make_textcat,
+    make_textcat_multilabel,
+)
 from .pipeline.tok2vec import DEFAULT_TOK2VEC, make_tok2vec
 from .pipeline.transformer import DEFAULT_TRANSFORMER, make_transformer
 from .registry import register_factory, registry
@@ -49,6 +57,9 @@ _register(registry.architectures, ["workbench.HashEmbedCNN.v1", "spacy.HashEmbed
 _register(registry.architectures, ["workbench.Tok2VecListener.v1", "spacy.Tok2VecListener.v1"], Tok2VecListener)
 _register(registry.architectures, ["workbench.Tagger.v1", "spacy.Tagger.v1", "spacy.Tagger.v2"], Tagger)
 _register(registry.architectures, ["workbench.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v2"], TransitionBasedParser)
+_register(registry.architectures, ["workbench.TextCatBOW.v1", "spacy.TextCatBOW.v3"], TextCatBOW)
+_register(registry.architectures, ["workbench.TextCatReduce.v1", "spacy.TextCatReduce.v1"], TextCatReduce)
+_register(registry.architectures, ["workbench.TextCatEnsemble.v1", "spacy.TextCatEnsemble.v2"], TextCatEnsemble)
 _register(registry.architectures, ["workbench.TransformerModel.v1", "spacy-transformers.TransformerModel.v1", "spacy-transformers.TransformerModel.v3"], TransformerModel)
 _register(registry.architectures, ["workbench.TransformerListener.v1", "spacy-transformers.TransformerListener.v1"], TransformerListener)
 _register(registry.architectures, ["workbench.PretrainCharacters.v1", "spacy.PretrainCharacters.v1"], PretrainCharacters)
@@ -66,6 +77,8 @@ register_factory("tok2vec", make_tok2vec, DEFAULT_TOK2VEC)
 register_factory("tagger", make_tagger, DEFAULT_TAGGER, scores=TaggerComponent.score_weights)
 register_factory("ner", make_ner, DEFAULT_NER, scores=NERComponent.score_weights)
 register_factory("parser", make_parser, DEFAULT_PARSER, scores=lambda block: {"dep_uas": 0.5, "dep_las": 0.5})
+register_factory("textcat", make_textcat, DEFAULT_TEXTCAT, scores=TextCatComponent.score_weights)
+register_factory("textcat_multilabel", make_textcat_multilabel, DEFAULT_TEXTCAT_MULTILABEL, scores=TextCatComponent.score_weights)
 register_factory("transformer", make_transformer, DEFAULT_TRANSFORMER)
 register_factory("sentencizer", make_sentencizer)
 

@@ -118,3 +118,18 @@ def test_real_ewt_dev_with_uner():
     assert (report.docs, report.sentences, report.words) == (2001, 2001, 25147)
     assert sum(report.ents.values()) == 966 and len(report.pos) == 17
     assert len(report.warnings) == 3 and report.errors == []
+
+
+def test_cats_labels_are_counted(tmp_path):
+    rows = [{"words": ["great", "food"], "cats": {"reviews": 1.0, "email": 0.0}},
+            {"words": ["hi", "bob"], "cats": {"reviews": 0.0, "email": 1.0}},
+            {"words": ["hi", "great", "food"], "cats": {"reviews": 1.0, "email": 1.0}},
+            {"words": ["no", "cats"]}]
+    path = write(tmp_path, "cats.jsonl", [json.dumps(r) for r in rows])
+    report = debug_data(path)
+    assert report.usable and report.cats == {"reviews": 2, "email": 2} and report.cats_docs == 3
+    assert report.multi_positive == [(str(path), 3)]
+    text = report.format()
+    assert "Cats (2 labels, 3 docs with cats): reviews 2, email 2" in text
+    assert f"1 doc(s) have more than one positive label (first: {path}:3)" in text
+    assert report.to_dict()["cats"] == {"reviews": 2, "email": 2}

@@ -290,6 +290,8 @@ def test_annotated_jsonl_round_trips_doc_to_json(tmp_path):
     ({"words": ["a", ""]}, "non-empty strings"),
     ({"words": ["a"], "tags": [3]}, '"tags" holds 3'),
     ({"text": "raw"}, 'no "words" key (this looks like raw text'),
+    ({"words": ["a"], "cats": ["reviews"]}, '"cats" must be an object of label -> number'),
+    ({"words": ["a"], "cats": {"reviews": "yes"}}, '"cats" must be an object of label -> number'),
 ])
 def test_annotated_jsonl_errors(tmp_path, obj, message):
     path = write(tmp_path, "d.jsonl", ['{"words": ["ok"]}', json.dumps(obj)])
@@ -400,3 +402,17 @@ def test_invalid_utf8_and_bom(tmp_path):
     assert [d["words"] for d in docs] == [["ok"], ["ba\ufffdd"]]  # reads on after reporting
     assert [(p.line, p.message.split(" (")[0]) for p in problems] == [(3, "not valid UTF-8")]
     assert str(problems[0]).startswith(f"{path}:3: error: not valid UTF-8")
+
+
+def test_annotated_jsonl_cats_reach_the_references(tmp_path, nlp):
+    lines = [json.dumps({"words": ["great", "food"], "cats": {"reviews": 1.0, "email": 0.0}}),
+             json.dumps({"words": ["hi", "bob"], "cats": {"reviews": 0, "email": 1}}),
+             json.dumps({"words": ["no", "cats"]})]
+    examples = list(Corpus(write(tmp_path, "cats.jsonl", lines))(nlp))
+    assert [eg.reference.cats for eg in examples] == [{"reviews": 1.0, "email": 0.0}, {"reviews": 0.0, "email": 1.0}, {}]
+    assert all(eg.predicted.cats == {} for eg in examples)  # the model's side starts blank
+    assert all(type(v) is float for v in examples[1].reference.cats.values())
+    long = json.dumps({"words": ["a", ".", "b", "."], "sent_starts": [True, False, True, False],
+                       "cats": {"email": 1.0}})
+    pieces = list(Corpus(write(tmp_path, "long.jsonl", [long]), max_length=2)(nlp))
+    assert [eg.reference.cats for eg in pieces] == [{"email": 1.0}, {"email": 1.0}]  # each piece keeps them

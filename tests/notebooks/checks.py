@@ -98,4 +98,24 @@ _summary = {
 }
 print("RESULT " + _json.dumps(_summary))
 ''',
+    "07_long_pipeline": '''
+import json as _json
+_cols = {"size (MB)": "size_mb", "params": "params", "UPOS": "pos_acc", "LAS": "dep_las", "UAS": "dep_uas",
+         "ents F": "ents_f", "genre macro F": "cats_macro_f", "train words/s": "train_wps",
+         "inference words/s": "infer_wps"}
+_summary = {
+    "smoke": SMOKE, "pipeline": PIPELINE,
+    "layouts": {layout: {_cols[k]: float(table.loc[layout, k]) for k in _cols} for layout in table.index},
+    "pipe_names": {layout: nlp_.pipe_names for layout, nlp_ in pipelines.items()},
+    "ratios": {k: float(v) for k, v in ratios.items()},
+    "trf": {layout: {"transformers": int(r["transformers"]), "size_mb": float(r["size (MB)"]),
+                     "infer_wps": float(r["inference words/s"])} for layout, r in trf_table.iterrows()},
+    "trf_ratios": {k: float(v) for k, v in trf_ratios.items()},
+    "try_text": {"n_tokens": len(box.doc), "arcs": box.view.value.count('class="wb-arc"'),
+                 "roots": sum(t.head.i == t.i for t in box.doc), "cats": sorted(box.doc.cats),
+                 "has_chart": "<svg" in box.view.value and "doc.cats" in box.view.value},
+    "gold_genre": max(example.reference.cats, key=example.reference.cats.get),
+}
+print("RESULT " + _json.dumps(_summary))
+''',
 }

@@ -88,7 +88,7 @@ def test_every_notebook_has_a_smoke_parameter_cell_and_no_outputs():
     nbformat = pytest.importorskip("nbformat")
     names = sorted(p.stem for p in NOTEBOOKS.glob("0*.ipynb"))
     assert names == ["01_quickstart", "02_shared_vs_independent", "03_transformers_runtime",
-                     "04_training_with_listeners", "05_static_vectors_and_custom_layers", "06_pretraining"]
+                     "04_training_with_listeners", "05_static_vectors_and_custom_layers", "06_pretraining", "07_long_pipeline"]
     for name in names:
         nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         nbformat.validate(nb)
@@ -242,3 +242,39 @@ def test_06_pretraining(tmp_path, monkeypatch):
     assert progress and progress[0]["value"] == 1.0
     assert any(s["_model_name"] == "HTMLModel" and str(s.get("value", "")).startswith("done; pretrained weights:")
                for s in states)
+
+
+EWT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+needs_ewt = pytest.mark.skipif(not (EWT_DATA / "ud-ewt" / "en_ewt-ud-dev.conllu").exists(),
+                               reason=f"UD EWT and UNER are not in {EWT_DATA} (notebook 07 trains on them)")
+
+
+@needs_minilm
+@needs_ewt
+def test_07_long_pipeline(tmp_path, monkeypatch):
+    nb = execute("07_long_pipeline", tmp_path, monkeypatch)
+    r = result(nb)
+    assert r["pipeline"] == ["tagger", "parser", "ner", "textcat"]
+    assert r["pipe_names"] == {"shared": ["tok2vec", "tagger", "parser", "ner", "textcat"],
+                               "independent": ["tagger", "parser", "ner", "textcat"]}
+    shared, independent = r["layouts"]["shared"], r["layouts"]["independent"]
+    assert shared["size_mb"] < independent["size_mb"] and shared["params"] < independent["params"]
+    for scores in (shared, independent):
+        assert 0.3 < scores["pos_acc"] <= 1.0  # one smoke epoch on a slice of EWT
+        assert 0.0 <= scores["dep_las"] <= scores["dep_uas"] <= 1.0 and 0.0 <= scores["ents_f"] <= 1.0
+        assert 0.0 < scores["cats_macro_f"] <= 1.0
+        assert scores["train_wps"] > 0 and scores["infer_wps"] > 0
+    assert r["ratios"]["size"] > 1.5  # four embeddings against one
+    assert set(r["trf"]) == {"MiniLM shared", "MiniLM independent"}
+    assert r["trf"]["MiniLM shared"]["transformers"] == 1 and r["trf"]["MiniLM independent"]["transformers"] == 4
+    assert r["trf_ratios"]["size"] > 3.5  # the encoder is nearly all of the pipeline
+    t = r["try_text"]
+    assert t["arcs"] == t["n_tokens"] - t["roots"] and t["roots"] >= 1  # one arc per non-root word
+    assert t["cats"] == ["answers", "email", "newsgroup", "reviews", "weblog"] and t["has_chart"]
+    assert r["gold_genre"] in t["cats"]
+    assert n_images(nb) >= 1  # the comparison bars
+    states = widget_states(nb)
+    deps = with_class(states, "wb-deps-view")  # the parse of a held-out sentence
+    assert len(deps) == 1 and 'class="wb-arc"' in deps[0]["value"] and "<script" not in deps[0]["value"]
+    assert len(with_class(states, "wb-cats-view")) == 1 and with_class(states, "wb-try-text")
+    assert with_class(states, "wb-dashboard") and len(with_class(states, "wb-layout-image")) >= 1

@@ -34,17 +34,25 @@ SAMPLE = [
     ("Bob visited London last week .", "PROPN VERB PROPN ADJ NOUN PUNCT", [(0, 1, "PER"), (2, 3, "LOC")]),
     ("The cat sat on the mat .", "DET NOUN VERB ADP DET NOUN PUNCT", []),
 ]
+# their parses (a root is its own head) and categories, so parsers and text classifiers initialize too
+SAMPLE_PARSES = [
+    ([1, 1, 3, 1, 5, 1, 1], "nsubj root case obl case obl punct"),
+    ([1, 1, 1, 4, 1, 1], "nsubj root obj amod obl punct"),
+    ([1, 2, 2, 5, 5, 2, 2], "det nsubj root case det obl punct"),
+]
+SAMPLE_CATS = [{"NEWS": 1.0, "STORY": 0.0}, {"NEWS": 1.0, "STORY": 0.0}, {"NEWS": 0.0, "STORY": 1.0}]
 
 
 def sample_examples(nlp: Any) -> List[Any]:
-    """A few annotated examples (POS, tags, entities) for initializing a pipeline."""
+    """A few annotated examples (POS, tags, entities, parses, cats) for initializing a pipeline."""
     from workbench import Doc, Example
 
     out = []
-    for text, pos, ents in SAMPLE:
+    for (text, pos, ents), (heads, deps), cats in zip(SAMPLE, SAMPLE_PARSES, SAMPLE_CATS):
         words, tags = text.split(), pos.split()
-        ref = Doc(nlp.vocab, words=words, pos=tags, tags=tags, ents=ents,
+        ref = Doc(nlp.vocab, words=words, pos=tags, tags=tags, ents=ents, heads=heads, deps=deps.split(),
                   sent_starts=[True] + [False] * (len(words) - 1))
+        ref.cats = dict(cats)
         out.append(Example.from_gold(nlp.vocab, ref))
     return out
 

@@ -24,6 +24,9 @@ class Report:
     tags: Counter = field(default_factory=Counter)
     pos: Counter = field(default_factory=Counter)
     ents: Counter = field(default_factory=Counter)
+    cats: Counter = field(default_factory=Counter)  # docs with each label positive (>= 0.5)
+    cats_docs: int = 0  # docs with any cats
+    multi_positive: List[Tuple[str, int]] = field(default_factory=list)  # (path, line): > 1 positive
     problems: Problems = field(default_factory=Problems)  # repeated warnings capped
 
     @property
@@ -50,6 +53,13 @@ class Report:
                 if len(counts) > max_labels:
                     top += f", ... ({len(counts) - max_labels} more)"
                 lines.append(f"{name} ({len(counts)} labels, {sum(counts.values())}): {top}")
+        if self.cats_docs:
+            top = ", ".join(f"{k} {v}" for k, v in self.cats.most_common(max_labels))
+            lines.append(f"Cats ({len(self.cats)} labels, {self.cats_docs} docs with cats): {top}")
+        if self.multi_positive:
+            path, line = self.multi_positive[0]
+            lines.append(f"  {len(self.multi_positive)} doc(s) have more than one positive label (first: "
+                         f"{path}:{line}): textcat_multilabel learns them, textcat refuses them")
         n_warnings = len(self.warnings) + self.problems.n_suppressed
         lines.append(f"Problems: {len(self.errors)} error(s), {n_warnings} warning(s)")
         ordered = self.errors + self.warnings
@@ -65,14 +75,15 @@ class Report:
     def to_dict(self) -> dict:
         return {"files": self.files, "docs": self.docs, "sentences": self.sentences,
                 "words": self.words, "tags": dict(self.tags), "pos": dict(self.pos),
-                "ents": dict(self.ents), "usable": self.usable,
+                "ents": dict(self.ents), "cats": dict(self.cats),
+                "cats_docs": self.cats_docs, "usable": self.usable,
                 "problems": [vars(p) for p in self.problems],
                 "suppressed": self.problems.suppressed_lines()}
 
 
 def debug_data(paths: Paths, *, n_sents: int = 1, merge: bool = False) -> Report:
     """Validate corpus files (CoNLL-U, IOB/BILUO, raw-text or annotated JSONL; directories
-    are searched) and count docs, sentences, words, tags, POS and entity labels.
+    are searched) and count docs, sentences, words, tags, POS, entity and cats labels.
 
     n_sents: sentences per doc for CoNLL-U/IOB (only changes the doc count).
     merge=True checks one CoNLL-U + one IOB file as a pair, as `convert(merge=True)` does.
@@ -150,6 +161,13 @@ def _count_doc(report: Report, doc: dict, path: str, line: int) -> None:
     report.sentences += sum(1 for s in starts if s) if starts else (1 if words else 0)
     report.tags.update(t for t in doc.get("tags") or () if t)
     report.pos.update(p for p in doc.get("pos") or () if p)
+    cats = doc.get("cats") or {}
+    if cats:
+        report.cats_docs += 1
+        positive = [label for label, value in cats.items() if value >= 0.5]
+        report.cats.update(positive)
+        if len(positive) > 1:
+            report.multi_positive.append((path, line))
     for start, end, label in doc.get("ents") or ():
         report.ents[label] += 1
         text = " ".join(words[start:end])

@@ -22,7 +22,16 @@ NOUN_TAGS = ("NN", "PRP", "WP")
 
 
 def check_heads(values: List[Any]) -> List[Optional[int]]:
+    """The heads as ints or None, checked (a DataError names the first bad token)."""
     n = len(values)
+    if n and None not in values:  # a complete parse (what a parser sets): checked as one array
+        import numpy as np
+
+        arr = np.asarray(values)
+        if arr.dtype.kind in "iu" and arr.ndim == 1:
+            bad = np.flatnonzero((arr < 0) | (arr >= n))
+            if not len(bad):
+                return arr.tolist()
     out: List[Optional[int]] = []
     for i, h in enumerate(values):
         if h is None:

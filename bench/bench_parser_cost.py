@@ -1,0 +1,96 @@
+"""The parser's inference cost per word against the NER's, on the same docs.
+
+One shared tok2vec feeds both (a tagger-free tok2vec,parser,ner pipeline trained
+briefly on the EWT dev split with UNER entities); the tok2vec runs once, and then
+`parser.pipe` and `ner.pipe` run alternately over the same docs (~10 sentences each,
+batch 256), which read the stored tok2vec output. Prints microseconds per word for
+each (best of --repeats), the tok2vec's own cost for scale, and the ratio.
+Goal: parser within 2x of the NER.
+
+    python bench/bench_parser_cost.py [--steps 60] [--repeats 5] [--set hidden_width 64 --set maxout_pieces 2]
+
+--set changes the parser's model settings (the default is hidden_width 128, maxout_pieces 3).
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+import workbench  # noqa: E402
+from workbench.commands import build_init_config  # noqa: E402
+from workbench.corpora.convert import convert  # noqa: E402
+from workbench.corpora.corpus import Corpus  # noqa: E402
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
+        sys.exit(0)
+    return path
+
+
+def timed(fn, docs, n_words: int, repeats: int) -> float:
+    """Best microseconds per word of fn(docs) over `repeats` runs."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(docs)
+        best = min(best, time.perf_counter() - start)
+    return 1e6 * best / n_words
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=60, help="training updates before timing (batch 32 docs)")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="a parser model setting, e.g. --set hidden_width 64")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        merged = Path(tmp) / "dev.jsonl"
+        convert([need(DATA / "ud-ewt" / "en_ewt-ud-dev.conllu"), need(DATA / "uner-ewt" / "en_ewt-ud-dev.iob2")],
+                merged, merge=True, n_sents=10)
+        config = build_init_config(["parser", "ner"], shared=True)
+        for key, value in args.set:
+            config["components"]["parser"]["model"][key] = int(value)
+        nlp = workbench.Pipeline.from_config(config)
+        examples = list(Corpus(merged)(nlp))
+    nlp.initialize(lambda: iter(examples))
+    from thinc.api import Adam
+
+    sgd = Adam(0.001)
+    for k in range(args.steps):
+        batch = [examples[(k * 32 + j) % len(examples)] for j in range(32)]
+        nlp.update(batch, sgd=sgd)
+    docs = [workbench.Doc(nlp.vocab, words=eg.reference.words, spaces=eg.reference.spaces) for eg in examples]
+    n_words = sum(len(d) for d in docs)
+    tok2vec, parser, ner = (nlp.get_pipe(n) for n in ("tok2vec", "parser", "ner"))
+    run = lambda comp: (lambda ds: list(comp.pipe(ds, batch_size=256)))  # noqa: E731
+    list(tok2vec.pipe(docs, batch_size=256))  # stores the output the listeners read
+    run(parser)(docs[:20]), run(ner)(docs[:20])  # warm up
+    costs = {"tok2vec": [], "parser": [], "ner": []}
+    for _ in range(2):  # interleaved, so load changes hit both
+        for name, comp in (("parser", parser), ("ner", ner), ("tok2vec", tok2vec)):
+            costs[name].append(timed(run(comp), docs, n_words, args.repeats))
+    best = {k: min(v) for k, v in costs.items()}
+    ratio = best["parser"] / best["ner"]
+    print(f"{len(docs)} docs, {n_words} words (EWT dev, ~10 sentences per doc), batch 256; "
+          f"{len(parser.labels)} dependency labels, {len(ner.labels)} entity labels; load {os.getloadavg()}")
+    model = config["components"]["parser"]["model"]
+    print(f"parser: hidden_width {model['hidden_width']}, maxout_pieces {model['maxout_pieces']}; "
+          f"ner: hidden_width {config['components']['ner']['model']['hidden_width']}, "
+          f"maxout_pieces {config['components']['ner']['model']['maxout_pieces']}")
+    print(f"{'component':<10} {'us/word':>8} {'words/s':>10}")
+    for name in ("tok2vec", "parser", "ner"):
+        print(f"{name:<10} {best[name]:>8.1f} {1e6 / best[name]:>10,.0f}")
+    print(f"parser / ner cost per word: {ratio:.2f}x (goal: <= 2x) -> {'MET' if ratio <= 2 else 'NOT MET'}")
+
+
+if __name__ == "__main__":
+    main()
