@@ -37,14 +37,15 @@ SAMPLE = [
 
 
 def sample_examples(nlp: Any) -> List[Any]:
-    """A few annotated examples (POS, tags, entities) for initializing a pipeline."""
+    """A few annotated examples (POS, tags, entities, cats) for initializing a pipeline."""
     from workbench import Doc, Example
 
     out = []
     for text, pos, ents in SAMPLE:
         words, tags = text.split(), pos.split()
         ref = Doc(nlp.vocab, words=words, pos=tags, tags=tags, ents=ents,
-                  sent_starts=[True] + [False] * (len(words) - 1))
+                  sent_starts=[True] + [False] * (len(words) - 1),
+                  cats={"NEWS": float(bool(ents)), "OTHER": float(not ents)})
         out.append(Example.from_gold(nlp.vocab, ref))
     return out
 
