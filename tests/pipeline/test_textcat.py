@@ -307,3 +307,12 @@ def test_init_config_and_the_layout_diagram_cover_textcat():
     data = layout_data(independent)
     assert {n["component"]: n["kind"] for n in data["nodes"] if n["row"] == 1}["textcat"] == "own"
     assert data["params"]["by_component"]["textcat"] > data["params"]["by_component"]["tagger"] > 0  # BOW table
+
+
+def test_cats_travel_between_processes():
+    from workbench.pipeline.doc_transfer import docs_from_bytes, docs_to_bytes
+
+    nlp = workbench.Pipeline()
+    doc = Doc(nlp.vocab, words=["hi", "bob"], cats={"email": 0.875, "news": 0.125})
+    again = docs_from_bytes(nlp.vocab, docs_to_bytes([doc, Doc(nlp.vocab, words=["x"])]))
+    assert again[0].cats == {"email": 0.875, "news": 0.125} and again[1].cats == {}
