@@ -15,7 +15,7 @@ Rows, for every seed:
 and the majority-class baseline (the most frequent training genre).
 
     python bench/bench_textcat_vs_peer.py [--peer-python /work/peer/venv/bin/python]
-        [--train ewt-train|dev-split] [--epochs 5] [--seeds 0 1] [--out bench/results/textcat_vs_peer.md]
+        [--train ewt-train|dev-split] [--epochs 1] [--seeds 0 1] [--out bench/results/textcat_vs_peer.md]
 """
 import argparse
 import json
@@ -159,7 +159,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--peer-python", default="/work/peer/venv/bin/python")
     p.add_argument("--train", choices=["ewt-train", "dev-split"], default="ewt-train")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--systems", nargs="+", default=["ours", "ours-bow", "spacy"])
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "textcat_vs_peer.md"))
