@@ -15,7 +15,7 @@ Rows, for every seed:
 and the majority-class baseline (the most frequent training genre).
 
     python bench/bench_textcat_vs_peer.py [--peer-python /work/peer/venv/bin/python]
-        [--train ewt-train|dev-split] [--epochs 5] [--seeds 0 1] [--out bench/results/textcat_vs_peer.md]
+        [--train ewt-train|dev-split] [--epochs 1] [--seeds 0 1] [--out bench/results/textcat_vs_peer.md]
 """
 import argparse
 import json
@@ -42,6 +42,7 @@ from workbench.training.example import Example  # noqa: E402
 from workbench.training.loop import train  # noqa: E402
 
 GENRES = ["answers", "email", "newsgroup", "reviews", "weblog"]
+OVERRIDES = {}  # --set KEY VALUE: config overrides for our runs
 
 
 def need(path: Path) -> Path:
@@ -98,6 +99,12 @@ def run_ours(kind: str, seed: int, train_path: Path, held_path: Path, out: Path,
     config["training"]["max_steps"] = 0
     config["training"]["patience"] = 0
     config["training"]["eval_frequency"] = 10 ** 9  # evaluate once, at the end
+    for key, value in OVERRIDES.items():
+        *path, last = key.split(".")
+        node = config
+        for part in path:
+            node = node[part]
+        node[last] = value
     t0, c0 = time.perf_counter(), time.process_time()
     train(config, out, progress=False)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -152,11 +159,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--peer-python", default="/work/peer/venv/bin/python")
     p.add_argument("--train", choices=["ewt-train", "dev-split"], default="ewt-train")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--systems", nargs="+", default=["ours", "ours-bow", "spacy"])
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "textcat_vs_peer.md"))
+    p.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="config override for our runs, e.g. --set training.optimizer.use_averages false")
     args = p.parse_args()
+    for key, value in args.set:
+        OVERRIDES[key] = json.loads(value)
     if "spacy" in args.systems and not Path(args.peer_python).exists():
         print(f"(no peer interpreter at {args.peer_python}: the spacy rows are left out)")
         args.systems = [s for s in args.systems if s != "spacy"]
@@ -167,7 +178,8 @@ def main():
         n_train = len(read_jsonl(train_path))
         n_held = len(read_jsonl(held_path))
         setup = (f"Genre classification, trained on {args.train} ({n_train} sentences), scored on the EWT-dev "
-                 f"held-out split ({n_held} sentences, every 5th document), {args.epochs} epochs, model-last, gold words.")
+                 f"held-out split ({n_held} sentences, every 5th document), {args.epochs} epochs, model-last, gold words."
+                 + (f" Our overrides: {OVERRIDES}." if OVERRIDES else ""))
         print(setup)
         rows = [majority(train_path, held_path)]
         print(table(rows[-1:]))

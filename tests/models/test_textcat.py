@@ -30,11 +30,13 @@ def test_ngram_keys_stay_inside_each_doc():
     docs = docs_of("a b c", "d e", "x a b", "b a")
     rows, counts = ngram_keys(docs, 2, 1000, 17, ops)
     assert counts.tolist() == [3 + 2, 2 + 1, 3 + 2, 2 + 1]  # unigrams + bigrams, none across docs
-    per_doc = numpy.split(rows, numpy.cumsum(counts)[:-1])
-    assert set(per_doc[0][[0, 1]]) <= set(per_doc[2])  # 'a', 'b' rows are the same in every doc
-    ab = per_doc[0][3]  # the bigram 'a b' (unigrams come first)
+    assert rows.shape == (sum(counts), 2)  # two weight rows per n-gram
+    per_doc = [set(map(tuple, r.tolist())) for r in numpy.split(rows, numpy.cumsum(counts)[:-1])]
+    a, b = map(tuple, rows[:2].tolist())
+    assert {a, b} <= per_doc[2]  # 'a', 'b' read the same rows in every doc
+    ab = tuple(rows[3].tolist())  # the bigram 'a b' (unigrams come first)
     assert ab in per_doc[2] and ab not in per_doc[3]  # 'x a b' has it, 'b a' has not
-    assert numpy.all((rows >= 0) & (rows < 1000))
+    assert numpy.all((rows >= 0) & (rows < 1000)) and (rows[:, 0] != rows[:, 1]).any()
     upper = docs_of("The CAT")[0]
     lower = docs_of("the cat")[0]
     assert ngram_keys([upper], 2, 1000, 17, ops)[0].tolist() == ngram_keys([lower], 2, 1000, 17, ops)[0].tolist()
@@ -45,15 +47,17 @@ def test_bow_backprop_counts_repeated_words():
     docs = docs_of("a a b")
     model.initialize(X=docs, Y=model.ops.alloc2f(1, 2))
     rows, _ = ngram_keys(docs, 1, 64, model.layers[0].attrs["seed"], model.ops)
+    (a1, a2), (b1, b2) = rows[0].tolist(), rows[2].tolist()
+    assert len({a1, a2, b1, b2}) == 4, "pick another length: the rows of 'a' and 'b' collide"
     W = model.layers[0].get_param("W")
-    W[rows[0]] = [1.0, 0.0]
-    W[rows[2]] = [0.0, 3.0]
+    W[a1], W[a2] = [1.0, 0.0], [0.5, 0.0]
+    W[b1] = [0.0, 3.0]
     Z, backprop = model.layers[0](docs, is_train=True)
-    assert Z.tolist() == [[2.0, 3.0]]  # 'a' twice, 'b' once
+    assert Z.tolist() == [[3.0, 3.0]]  # 'a' (1 + 0.5) twice, 'b' once
     backprop(model.ops.asarray2f([[1.0, -1.0]]))
     dW = model.layers[0].get_grad("W")
-    assert dW[rows[0]].tolist() == [2.0, -2.0] and dW[rows[2]].tolist() == [1.0, -1.0]
-    assert float(numpy.abs(dW).sum()) == 6.0
+    assert dW[a1].tolist() == dW[a2].tolist() == [2.0, -2.0] and dW[b1].tolist() == dW[b2].tolist() == [1.0, -1.0]
+    assert float(numpy.abs(dW).sum()) == 12.0
     assert model.layers[0].get_grad("b").tolist() == [1.0, -1.0]
 
 

@@ -288,3 +288,31 @@ def test_scores_come_out_as_plain_floats():
     doc = nlp("hi")
     assert all(type(v) is float for v in doc.cats.values())
     assert numpy.isfinite(list(doc.cats.values())).all()
+
+
+def test_init_config_and_the_layout_diagram_cover_textcat():
+    from widgets.converters.layout import layout_data
+
+    shared = build_init_config(["tagger", "ner", "textcat"], shared=True)
+    assert shared["nlp"]["pipeline"] == ["tok2vec", "tagger", "ner", "textcat"]
+    data = layout_data(shared)
+    listens = {(e["source"], e["target"]) for e in data["edges"] if e["kind"] == "listens"}
+    kinds = {n["component"]: n["kind"] for n in data["nodes"] if n["row"] == 1}
+    assert kinds["textcat"] == "listener" and ("tok2vec/embedding", "textcat/listener") in listens
+    independent = build_init_config(["tagger", "ner", "textcat"], shared=False)
+    assert independent["nlp"]["pipeline"] == ["tagger", "ner", "textcat"]
+    block = independent["components"]["textcat"]["model"]
+    assert block["@architectures"] == "workbench.TextCatEnsemble.v1"
+    assert block["tok2vec"]["@architectures"] == "workbench.Tok2Vec.v1"
+    data = layout_data(independent)
+    assert {n["component"]: n["kind"] for n in data["nodes"] if n["row"] == 1}["textcat"] == "own"
+    assert data["params"]["by_component"]["textcat"] > data["params"]["by_component"]["tagger"] > 0  # BOW table
+
+
+def test_cats_travel_between_processes():
+    from workbench.pipeline.doc_transfer import docs_from_bytes, docs_to_bytes
+
+    nlp = workbench.Pipeline()
+    doc = Doc(nlp.vocab, words=["hi", "bob"], cats={"email": 0.875, "news": 0.125})
+    again = docs_from_bytes(nlp.vocab, docs_to_bytes([doc, Doc(nlp.vocab, words=["x"])]))
+    assert again[0].cats == {"email": 0.875, "news": 0.125} and again[1].cats == {}

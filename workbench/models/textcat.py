@@ -26,6 +26,7 @@ from .featurize import doc_features
 
 BOW_ATTR = attr_id("LOWER")
 NGRAM_PRIME = numpy.uint64(0x100000001B3)  # mixes the ids of an n-gram's tokens
+N_HASHES = 2  # weight rows per n-gram
 
 
 # ---------------------------------------------------------------- architectures
@@ -33,8 +34,8 @@ NGRAM_PRIME = numpy.uint64(0x100000001B3)  # mixes the ids of an n-gram's tokens
 @checked
 def TextCatBOW(exclusive_classes: bool, ngram_size: PositiveInt = 1, no_output_layer: bool = False,
                length: PositiveInt = 262144, nO: Optional[PositiveInt] = None) -> Model[List[Doc], Floats2d]:
-    """Bag of words: the lowercase unigrams up to `ngram_size`-grams of each doc, hashed
-    into `length` rows of a (length, nO) weight table, summed per doc.
+    """Bag of words: the lowercase unigrams up to `ngram_size`-grams of each doc, each
+    hashed to two of the `length` rows of a (length, nO) weight table, summed per doc.
 
     no_output_layer: give the logits without the softmax/sigmoid (only of use as a
     part of another model; the textcat components need probabilities).
@@ -125,7 +126,9 @@ def _activation_forward(model: Model, Z: Floats2d, is_train: bool) -> Tuple[Floa
 
 def HashedNgramLinear(ngram_size: int = 1, length: int = 262144, nO: Optional[int] = None,
                       seed: int = 17) -> Model[List[Doc], Floats2d]:
-    """Sparse linear layer over hashed n-grams: params W (length, nO), b (nO,), zeros at init."""
+    """Sparse linear layer over hashed n-grams: params W (length, nO), b (nO,), zeros at init.
+    Each n-gram reads the sum of N_HASHES rows, so that two n-grams sharing one row
+    (a collision) still differ in the other."""
     return Model(
         "hashed_ngram_linear",
         _ngram_linear_forward,
@@ -145,7 +148,7 @@ def _ngram_linear_init(model: Model, X=None, Y=None) -> None:
 
 def ngram_keys(docs: List[Doc], ngram_size: int, length: int, seed: int, ops) -> Tuple[numpy.ndarray, numpy.ndarray]:
     """Row ids of every n-gram (n = 1..ngram_size) of the docs, grouped by doc:
-    (int64 (n_features,), int32 lengths (n_docs,))."""
+    (int64 (n_features, N_HASHES), int32 lengths (n_docs,))."""
     ids, lengths = doc_features(docs, [BOW_ATTR])  # (N, 1) uint64
     ids = ids[:, 0]
     doc_of = numpy.repeat(numpy.arange(len(docs)), lengths)  # (N,) doc of each token
@@ -163,8 +166,8 @@ def ngram_keys(docs: List[Doc], ngram_size: int, length: int, seed: int, ops) ->
     keys = numpy.concatenate(keys) if keys else numpy.zeros((0,), dtype="uint64")
     owners = numpy.concatenate(owners) if owners else numpy.zeros((0,), dtype="int64")
     order = numpy.argsort(owners, kind="stable")
-    hashed = ops.to_numpy(ops.hash(ops.asarray(keys[order], dtype="uint64"), seed))[:, 0]
-    rows = (hashed % numpy.uint32(length)).astype("int64")
+    hashed = ops.to_numpy(ops.hash(ops.asarray(keys[order], dtype="uint64"), seed))[:, :N_HASHES]
+    rows = (hashed % numpy.uint32(length)).astype("int64")  # (n_features, N_HASHES)
     counts = numpy.bincount(owners, minlength=len(docs)).astype("int32")
     return rows, counts
 
@@ -174,12 +177,13 @@ def _ngram_linear_forward(model: Model, docs: List[Doc], is_train: bool) -> Tupl
     W, b = model.get_param("W"), model.get_param("b")
     rows, counts = ngram_keys(docs, model.attrs["ngram_size"], model.get_dim("length"), model.attrs["seed"], ops)
     rows_x, counts_x = ops.asarray(rows), ops.asarray1i(counts)
-    Z = ops.reduce_sum(W[rows_x], counts_x) + b  # (n_docs, nO)
+    Z = ops.reduce_sum(W[rows_x].sum(axis=1), counts_x) + b  # (n_docs, nO)
 
     def backprop(dZ: Floats2d) -> List:
         d_rows = ops.backprop_reduce_sum(dZ, counts_x)  # (n_features, nO)
         dW = ops.alloc2f(*W.shape)
-        ops.scatter_add(dW, rows_x, d_rows)
+        for k in range(rows_x.shape[1]):
+            ops.scatter_add(dW, rows_x[:, k], d_rows)
         model.inc_grad("W", dW)
         model.inc_grad("b", dZ.sum(axis=0))
         return []
