@@ -225,3 +225,14 @@ def test_bad_gold_parses_are_named():
         nlp.update([Example.from_gold(nlp.vocab, partial)])
     with pytest.raises(DataError, match="outside the doc"):
         Doc(nlp.vocab, words=words, heads=[1, 1, 3])
+
+
+def test_parses_travel_between_processes():
+    from workbench.pipeline.doc_transfer import docs_from_bytes, docs_to_bytes
+
+    nlp = workbench.Pipeline()
+    doc = Doc(nlp.vocab, words=["She", "reads", "books", "."], heads=[1, 1, 1, 1], deps=["nsubj", "ROOT", "obj", "punct"])
+    again, bare = docs_from_bytes(nlp.vocab, docs_to_bytes([doc, Doc(nlp.vocab, words=["x"])]))
+    assert again.heads == [1, 1, 1, 1] and again.deps == ["nsubj", "ROOT", "obj", "punct"]
+    assert [t.text for t in again[1].children] == ["She", "books", "."]
+    assert not bare.has_heads

@@ -37,6 +37,7 @@ def doc_to_dict(doc: Doc, *, keep_trf_data: bool = True) -> Dict[str, Any]:
     return {
         "words": doc.words, "spaces": doc.spaces, "tags": doc._tags, "pos": doc._pos,
         "sent_starts": doc._sent_starts, "ents": [list(e) for e in doc._ents], "cats": dict(doc.cats),
+        "heads": doc._heads, "deps": doc._deps,
         "tensor": None if doc.tensor is None else numpy.asarray(doc.tensor),
         "extensions": extensions, "user_data": user_data,
     }
@@ -48,6 +49,7 @@ def doc_from_dict(vocab: Vocab, data: Dict[str, Any]) -> Doc:
     doc._tags, doc._pos, doc._sent_starts = data["tags"], data["pos"], data["sent_starts"]
     doc._ents = [(int(s), int(e), str(label)) for s, e, label in data["ents"]]
     doc.cats = {str(k): float(v) for k, v in data.get("cats", {}).items()}
+    doc._heads, doc._deps = data.get("heads"), data.get("deps")
     doc.tensor = data["tensor"]
     for name, start, end, value in data["extensions"]:
         if isinstance(value, dict) and "__trf_data__" in value:
