@@ -84,11 +84,20 @@ def require(file: PathLike) -> Path:
     return path
 
 
-def check_complete_config(file: Path, text: str) -> None:
-    """DamagedFileError when the last line of a saved config is cut off. Saved configs are
-    written by the workbench, so every value is JSON or a ${...} reference."""
+CONFIG_END = "# end of config.cfg, as saved by the workbench"
+
+
+def check_complete_config(file: Path, text: str, marked: bool = False) -> None:
+    """DamagedFileError when a saved config is cut short. `marked`: it was saved with
+    CONFIG_END as its last line (meta.json says so), which a cut at any byte loses.
+    Older saves: the last line must still be a whole value (JSON or a ${...} reference)."""
     lines = [line for line in text.splitlines() if line.strip()]
     last = lines[-1].strip() if lines else ""
+    if marked:
+        if last != CONFIG_END:
+            raise DamagedFileError(file, f"line {len(text.splitlines())}: the file ends before its closing line "
+                                         f"{CONFIG_END!r}; it is truncated")
+        return
     if not last or (last.startswith("[") and last.endswith("]")):
         return
     key, sep, value = last.partition("=")

@@ -14,7 +14,7 @@ from ..config import (
     parse_config,
     resolve_block,
 )
-from ..damage import DamagedFileError, check_complete_config, damaged_pipeline, read_json, reading, require
+from ..damage import CONFIG_END, DamagedFileError, check_complete_config, damaged_pipeline, read_json, reading, require
 from ..errors import ConfigError, WorkbenchError
 from ..models.listener import stored_output_key
 from ..models.params import iter_params, set_params, use_params
@@ -352,8 +352,9 @@ class Pipeline:
         replace_folder(Path(path), self._write)
 
     def _write(self, path: Path) -> None:
-        self.config.to_disk(path / "config.cfg")
-        meta = {"workbench_format": PIPELINE_VERSION, "lang": self.lang, "pipeline": self.pipe_names}
+        (path / "config.cfg").write_text(self.config.to_str() + f"\n{CONFIG_END}\n", encoding="utf8")
+        meta = {"workbench_format": PIPELINE_VERSION, "lang": self.lang, "pipeline": self.pipe_names,
+                "config_end": CONFIG_END}
         (path / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf8")
         self.vocab.to_disk(path / "vocab")
         self.tokenizer.to_disk(path / "tokenizer")
@@ -404,7 +405,7 @@ def _pipeline_from_saved_config(path: Path) -> Pipeline:
     except ConfigError as err:
         line = next((f"line {i.line}: " for i in err.issues if i.line), "")
         raise DamagedFileError(file, f"{line}not a valid config; the file is truncated or overwritten") from None
-    check_complete_config(file, text)
+    check_complete_config(file, text, marked=meta.get("config_end") == CONFIG_END)
     nlp_block = config.get("nlp", {})
     names = nlp_block.get("pipeline")
     for key, value in (("pipeline", names), ("lang", nlp_block.get("lang", "en"))):
