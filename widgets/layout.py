@@ -150,6 +150,7 @@ class PipelineLayout(W.VBox):
         super().__init__()
         self.measure, self.compare = measure, compare
         self.history: List[tuple] = []  # (what was done, component) for undo
+        self._lock = threading.RLock()  # one change-and-redraw at a time (the watcher thread redraws too)
         if isinstance(nlp_or_config, workbench.Pipeline):
             self.nlp, self.notes = nlp_or_config, []  # drawn as it is; measured on a copy if uninitialized
         else:
@@ -195,6 +196,10 @@ class PipelineLayout(W.VBox):
 
     def redraw(self) -> None:
         """Recompute the layouts (and counts) and redraw."""
+        with self._lock:
+            self._redraw()
+
+    def _redraw(self) -> None:
         current = layout_data(self.nlp, measure=self.measure, title="current")
         notes = list(self.notes) + [n for n in current["notes"] if n not in self.notes]
         layouts: List[Optional[Dict[str, Any]]] = [current]
@@ -220,31 +225,39 @@ class PipelineLayout(W.VBox):
 
     def refresh(self) -> bool:
         """Redraw if the pipeline changed since the last drawing (the watcher calls this); True if it did."""
-        if layout_signature(self.nlp) == self._signature:
-            return False
-        self.notes = []
-        self.redraw()
-        return True
+        if not self._lock.acquire(blocking=False):
+            return False  # a change made here is being drawn
+        try:
+            if layout_signature(self.nlp) == self._signature:
+                return False
+            self.notes = []
+            self._redraw()
+            return True
+        finally:
+            self._lock.release()
 
     def make_independent(self, name: str) -> None:
         """Give `name` its own copy of the embedding it listens to, and redraw."""
-        self.notes = make_independent(self.nlp, name)
-        self.history.append(("independent", name))
-        self.redraw()
+        with self._lock:
+            self.notes = make_independent(self.nlp, name)
+            self.history.append(("independent", name))
+            self._redraw()
 
     def make_shared(self, name: str) -> None:
         """Let `name` listen to the tok2vec component again instead of its own embedding, and redraw."""
-        self.notes = make_shared(self.nlp, name)
-        self.history.append(("shared", name))
-        self.redraw()
+        with self._lock:
+            self.notes = make_shared(self.nlp, name)
+            self.history.append(("shared", name))
+            self._redraw()
 
     def undo(self) -> None:
         """Take the last change made here back."""
         if not self.history:
             return
-        what, name = self.history.pop()
-        self.notes = make_shared(self.nlp, name) if what == "independent" else make_independent(self.nlp, name)
-        self.redraw()
+        with self._lock:
+            what, name = self.history.pop()
+            self.notes = make_shared(self.nlp, name) if what == "independent" else make_independent(self.nlp, name)
+            self._redraw()
 
     def close(self) -> None:
         self._stop_watching.set()

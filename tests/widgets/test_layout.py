@@ -204,3 +204,15 @@ def test_layout_goes_both_ways_and_follows_changes_made_in_code(shared_config):
     assert bytes(view.image.value) != drawn
     assert not view.refresh()  # nothing changed since
     view.close()
+
+
+def test_a_change_made_in_the_view_keeps_its_notes_while_the_watcher_polls(shared_config):
+    # the watcher thread redraws on a pipeline change; it must not redraw half-way through
+    # a change made by the view itself and drop that change's notes
+    for _ in range(8):
+        nlp = workbench.Pipeline.from_config(shared_config)
+        view = PipelineLayout(nlp, measure=False, compare=False, watch=0.001)
+        view.make_independent("ner")
+        view.make_independent("tagger")
+        assert "no listener left" in view.status.value
+        view.close()
