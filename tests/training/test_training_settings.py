@@ -178,3 +178,25 @@ def test_max_seconds_is_declared_non_negative(corpus):
     config["training"]["max_seconds"] = -5
     with pytest.raises(ConfigError, match="max_seconds"):
         train(config, None)
+
+
+def test_a_learn_rate_schedule_moves_on_with_every_optimizer_step():
+    # learn_rate = warmup_linear starts at 0: if the loop never stepped the schedule, nothing would learn
+    config = build_init_config(["tagger"], shared=True)
+    config["training"]["optimizer"]["use_averages"] = False
+    config["training"]["optimizer"]["learn_rate"] = {
+        "@schedules": "warmup_linear.v1", "initial_rate": 0.01, "warmup_steps": 2, "total_steps": 10}
+    fix_random_seed(0)
+    nlp = Pipeline.from_config(config)
+    examples = tiny_examples(nlp)
+    optimizer = nlp.initialize(lambda: iter(examples))
+    assert optimizer.learn_rate == 0.0
+    before = weights(nlp)
+    rates = []
+    T = {"frozen_components": [], "annotating_components": [], "accumulate_gradient": 1,
+         "dropout": 0.0, "eval_frequency": 10 ** 6, "max_steps": 4, "max_epochs": 0, "patience": 0}
+    for event in train_while_improving(nlp, optimizer, lambda epoch: [examples], dict, {}, T, TrainingState()):
+        if event.kind == "step":
+            rates.append(round(optimizer.learn_rate, 6))
+    assert rates == [0.005, 0.01, 0.00875, 0.0075]  # warm-up to 0.01 over 2 steps, then linear decay
+    assert any(not numpy.allclose(a, b) for a, b in zip(weights(nlp), before))

@@ -186,6 +186,7 @@ def train_while_improving(
                     last = i == len(group) - 1
                     nlp.update(batch, drop=T["dropout"], sgd=optimizer if last else None, losses=losses,
                                exclude=frozen, annotates=annotates)
+                optimizer.step_schedules()  # learn_rate = a schedule: its next value for the next step
                 state.update_seconds += time.perf_counter() - t0
                 state.step += 1
                 state.words += sum(len(eg.reference) for batch in group for eg in batch)
