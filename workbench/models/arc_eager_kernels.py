@@ -4,7 +4,7 @@ Both kernels walk one doc at a time through its transitions (at most 2n per doc
 of n tokens), with the state in small arrays that stay in cache:
 
 - `decode_chunk`: per state, the sum of the precomputed slot rows of P (+ bias),
-  maxout, the upper layer, the best valid action, apply. Python computes P for a
+  maxout, the upper layer's scores of the valid actions, the best one, apply. Python computes P for a
   chunk of docs (one GEMM) and calls the kernel once per chunk.
 - `oracle_walk`: per state, its feature rows, validity code and static-oracle action.
 
@@ -79,18 +79,20 @@ def _apply(kind, lab, stack, sp, b, head, label, lmost, rmost):
 
 
 @_jit
-def decode_chunk(P, pad, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kinds, labels_of,
+def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kinds, labels_of,
                  heads_out, labels_out):
     """Greedy decode of the docs of one chunk.
 
-    P (n_tok, nF, nOP): each chunk token's lower-layer projection per slot; pad (nF, nOP);
-    bias (nOP,); W2T (nH, nA), b2 (nA,): the upper layer, or shape (0, 0) for none (then
-    the maxout output is the scores); starts, lengths (n_docs,): each doc's first row in
-    P and token count; slots (nF,) PARSER_SLOTS ids; valid (3, nA) uint8; kinds,
-    labels_of (nA,) each action's kind and label. Writes local heads (-1 root) and label
-    ids (-1 root) into heads_out, labels_out (n_tok,).
+    P (n_tok + 1, nF, nOP): each chunk token's lower-layer projection per slot, row
+    n_tok the pads; bias (nOP,); W2T (nH, nA), b2 (nA,): the upper layer, or shape
+    (0, 0) for none (then the maxout output is the scores); starts, lengths (n_docs,):
+    each doc's first row in P and token count; slots (nF,) PARSER_SLOTS ids; valid
+    (3, nA) uint8; kinds, labels_of (nA,) each action's kind and label. Writes local
+    heads (-1 root) and label ids (-1 root) into heads_out, labels_out (n_tok,).
+    With an empty stack SHIFT, the only valid action, is taken unscored.
     """
-    nF, nOP = pad.shape
+    _, nF, nOP = P.shape
+    pad_row = P.shape[0] - 1
     nH = nOP // n_pieces
     has_upper = W2T.shape[0] > 0
     nA = valid.shape[1]
@@ -113,9 +115,13 @@ def decode_chunk(P, pad, bias, W2T, b2, n_pieces, starts, lengths, slots, valid,
         rmost[:n] = -1
         sp, b = 0, 0
         while b < n:
+            code = _code(stack, sp, head)
+            if code == 0:  # empty stack: SHIFT is the only valid action
+                sp, b = _apply(0, -1, stack, sp, b, head, label, lmost, rmost)
+                continue
             for f in range(nF):  # (nOP,) sum of the slot rows, in slot order, then the bias
                 tok = _slot_token(slots[f], stack, sp, b, n, lmost, rmost)
-                row = P[start + tok, f] if tok >= 0 else pad[f]
+                row = P[start + tok if tok >= 0 else pad_row, f]
                 if f == 0:
                     for j in range(nOP):
                         z[j] = row[j]
@@ -141,7 +147,6 @@ def decode_chunk(P, pad, bias, W2T, b2, n_pieces, starts, lengths, slots, valid,
             else:
                 for a in range(nA):
                     s[a] = h[a]
-            code = _code(stack, sp, head)
             act, top = 0, -np.inf
             for a in range(nA):
                 if valid[code, a] and s[a] > top:

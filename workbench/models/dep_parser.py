@@ -283,7 +283,8 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     """Greedy arc-eager decode of all docs: per doc (local heads, label ids), -1 for roots.
 
     Per chunk of docs, one GEMM gives every token's lower-layer projection for every
-    slot, (n, nF, nOP); the compiled kernel then walks each doc's transitions.
+    slot, (n + 1, nF, nOP) with the pads last, in one reused buffer; the compiled
+    kernel then walks each doc's transitions.
     """
     from .arc_eager_kernels import decode_chunk
 
@@ -295,7 +296,6 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     nF, nI, nO, nP = W.shape
     nOP = nO * nP
     Wr = np.ascontiguousarray(W.transpose(1, 0, 2, 3).reshape((nI, nF * nOP)))
-    pad = np.ascontiguousarray(pad.reshape((nF, nOP)))
     bias = np.ascontiguousarray(b.reshape(nOP))
     if model.has_ref("upper"):
         upper = model.get_ref("upper")
@@ -307,16 +307,22 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     valid = moves.valid_table.astype(np.uint8)
     lengths = np.asarray(lengths, dtype=np.int64)
     ends = np.cumsum(lengths)
-    heads = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    starts = ends - lengths
+    heads = np.empty(int(ends[-1]), dtype=np.int64)
     labels = np.empty(len(heads), dtype=np.int32)
-    d0 = 0
-    while d0 < len(lengths):
-        t0 = int(ends[d0] - lengths[d0])
-        d1 = max(d0 + 1, int(np.searchsorted(ends, t0 + CHUNK_TOKENS, side="right")))
-        t1 = int(ends[d1 - 1])
-        P = (X[t0:t1] @ Wr).reshape((t1 - t0, nF, nOP))
-        decode_chunk(P, pad, bias, W2T, b2, nP, ends[d0:d1] - lengths[d0:d1] - t0, lengths[d0:d1],
+    # chunks: whole docs, up to CHUNK_TOKENS tokens (or one longer doc)
+    bounds = [0]
+    while bounds[-1] < len(lengths):
+        d0 = bounds[-1]
+        bounds.append(max(d0 + 1, int(np.searchsorted(ends, starts[d0] + CHUNK_TOKENS, side="right"))))
+    size = max(int(ends[d1 - 1] - starts[d0]) for d0, d1 in zip(bounds, bounds[1:]))
+    buf = np.empty((size + 1) * nF * nOP, dtype="float32")  # reused by every chunk
+    for d0, d1 in zip(bounds, bounds[1:]):
+        t0, t1 = int(starts[d0]), int(ends[d1 - 1])
+        P = buf[:(t1 - t0 + 1) * nF * nOP].reshape((t1 - t0 + 1, nF * nOP))
+        np.matmul(X[t0:t1], Wr, out=P[:t1 - t0])
+        P[t1 - t0] = pad.reshape(nF * nOP)
+        decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2T, b2, nP, starts[d0:d1] - t0, lengths[d0:d1],
                      slots, valid, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])
-        d0 = d1
     cuts = ends[:-1].tolist()
     return np.split(heads, cuts), np.split(labels, cuts)
