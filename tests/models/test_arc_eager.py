@@ -14,6 +14,7 @@ from workbench.models.arc_eager import (
     get_arc_eager_moves,
     oracle_states,
     roots_to_sentences,
+    tree_starts,
 )
 from workbench.models.nonproj import deprojectivize, dominance, is_projective, nonprojective_arcs, projectivize
 
@@ -107,6 +108,17 @@ def test_gold_that_arc_eager_cannot_build_is_a_clear_error():
 def test_roots_to_sentences():
     heads = np.array([1, -1, 1, 4, -1, 4, -1])
     assert roots_to_sentences(heads).tolist() == [True, False, False, True, False, False, True]
+    assert tree_starts(heads).tolist() == [True, False, False, True, False, False, True]
+    assert tree_starts(np.zeros(0, np.int64)).tolist() == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 5), st.integers(0, 2**31))
+def test_tree_starts_equal_the_roots_walk_on_contiguous_forests(n, n_sents, seed):
+    rng = np.random.default_rng(seed)
+    heads = random_projective(rng, n, n_sents)
+    assert tree_starts(heads).tolist() == roots_to_sentences(heads).tolist()
+    assert int(tree_starts(heads).sum()) == int((heads < 0).sum())
 
 
 # -- pseudo-projective lifting -----------------------------------------------------

@@ -124,3 +124,18 @@ def roots_to_sentences(heads: np.ndarray) -> np.ndarray:
     starts = np.ones(n, dtype=bool)
     starts[1:] = root[1:] != root[:-1]
     return starts
+
+
+def tree_starts(heads: np.ndarray) -> np.ndarray:
+    """(n,) bool sentence starts of a forest whose trees are contiguous runs of tokens
+    (what arc-eager decoding builds, also once lifts are undone): a sentence starts
+    where no arc crosses the gap before the token. A few numpy calls, no iteration.
+    """
+    heads = np.asarray(heads, dtype=np.int64)
+    n = len(heads)
+    deps = np.flatnonzero(heads >= 0)
+    lo, hi = np.minimum(deps, heads[deps]), np.maximum(deps, heads[deps])
+    crossing = np.cumsum(np.bincount(lo, minlength=n) - np.bincount(hi, minlength=n))  # arcs over gap (k, k+1)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = crossing[:-1] == 0
+    return starts

@@ -12,7 +12,7 @@ import numpy as np
 from thinc.api import Model, set_dropout_rate
 
 from ..errors import ConfigError, DataError
-from ..models.arc_eager import roots_to_sentences
+from ..models.arc_eager import tree_starts
 from ..models.dep_parser import initialize_parser
 from ..models.nonproj import DELIMITER, deprojectivize, projectivize
 from ..scorer import score_deps
@@ -65,7 +65,7 @@ class ParserComponent(TrainableComponent):
                 heads, labels = deprojectivize(heads, labels)
             doc.heads = np.where(heads >= 0, heads, np.arange(len(heads))).tolist()
             doc.deps = labels
-            doc.sent_starts = roots_to_sentences(heads).tolist()
+            doc.sent_starts = tree_starts(heads).tolist()
 
     # ------------------------------------------------------------ learning
 
