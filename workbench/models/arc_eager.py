@@ -83,7 +83,8 @@ def oracle_states(lengths: np.ndarray, heads, labels, moves: ArcEagerMoves, slot
 
     heads, labels: per doc local gold heads (-1: root) and label ids. Returns features
     (M, n_slots) global token rows (-1: pad), codes (M,) validity rows and actions (M,)
-    gold action ids, over the M states visited by all docs.
+    gold action ids, over the M states visited by all docs: all docs' first states,
+    then their second ones, and so on (the order of a batch-wide walk).
     """
     from .arc_eager_kernels import oracle_walk
 
@@ -92,7 +93,7 @@ def oracle_states(lengths: np.ndarray, heads, labels, moves: ArcEagerMoves, slot
         return np.zeros((0, len(slots)), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     gold_head = np.concatenate([np.asarray(h, dtype=np.int64) for h in heads])
     gold_label = np.concatenate([np.asarray(x, dtype=np.int64) for x in labels])
-    feats, codes, acts, built = oracle_walk(lengths, gold_head, gold_label, slot_ids(slots), len(moves.labels))
+    feats, codes, acts, steps, built = oracle_walk(lengths, gold_head, gold_label, slot_ids(slots), len(moves.labels))
     wrong = np.flatnonzero(built != gold_head)
     if len(wrong):
         ends = np.cumsum(lengths)
@@ -103,7 +104,8 @@ def oracle_states(lengths: np.ndarray, heads, labels, moves: ArcEagerMoves, slot
             f"gold head {int(gold_head[wrong[0]])}, got {int(built[wrong[0]])}); it must be projective "
             f"with one contiguous tree per sentence: projectivize it first (workbench.models.nonproj)."
         )
-    return feats, codes, acts
+    order = np.argsort(steps, kind="stable")  # step by step, docs in order within a step
+    return feats[order], codes[order], acts[order]
 
 
 def roots_to_sentences(heads: np.ndarray) -> np.ndarray:

@@ -160,8 +160,9 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
 def oracle_walk(lengths, gold_head, gold_label, slots, n_labels):
     """Follow the static oracle through every doc (gold_head, gold_label: (N,) local, concatenated).
 
-    Returns feats (M, nF) global token rows (-1 pad), codes (M,), actions (M,) over the M
-    states visited, and the heads (N,) the actions built (equal to gold_head for a
+    Returns feats (M, nF) global token rows (-1 pad), codes (M,), actions (M,), steps (M,)
+    (each state's transition number in its doc) over the M states visited, doc by doc,
+    and the heads (N,) the actions built (equal to gold_head for a
     projective gold forest with contiguous trees). Order: LEFT if s0's gold head is b;
     RIGHT if b's gold head is s0; REDUCE if s0 has its head and all its dependents; else SHIFT.
     """
@@ -174,6 +175,7 @@ def oracle_walk(lengths, gold_head, gold_label, slots, n_labels):
     feats = np.empty((2 * N, nF), np.int64)
     codes = np.empty(2 * N, np.int64)
     acts = np.empty(2 * N, np.int64)
+    steps = np.empty(2 * N, np.int64)
     built = np.empty(N, np.int64)
     stack = np.empty(T + 1, np.int64)
     head = np.empty(T + 1, np.int64)
@@ -193,8 +195,10 @@ def oracle_walk(lengths, gold_head, gold_label, slots, n_labels):
         for i in range(n):
             if gh[i] >= 0:
                 deps_left[gh[i]] += 1
-        sp, b = 0, 0
+        sp, b, step = 0, 0, 0
         while b < n:
+            steps[m] = step
+            step += 1
             for f in range(nF):
                 tok = _slot_token(slots[f], stack, sp, b, n, lmost, rmost)
                 feats[m, f] = start + tok if tok >= 0 else -1
@@ -217,4 +221,4 @@ def oracle_walk(lengths, gold_head, gold_label, slots, n_labels):
             sp, b = _apply(kind, lab, stack, sp, b, head, label, lmost, rmost)
         built[start:start + n] = head[:n]
         start += n
-    return feats[:m], codes[:m], acts[:m], built
+    return feats[:m], codes[:m], acts[:m], steps[:m], built
