@@ -9,9 +9,10 @@ Goal: parser within 2x of the NER. Then, for information, the training cost of e
 head per word (nlp.update with gradients only, one head learning at a time, minus the
 update with neither head).
 
-    python bench/bench_parser_cost.py [--steps 60] [--repeats 5] [--set hidden_width 64 --set maxout_pieces 2]
+    python bench/bench_parser_cost.py [--steps 60] [--repeats 5] [--set hidden_width 128 --set maxout_pieces 3]
 
---set changes the parser's model settings (the default is hidden_width 128, maxout_pieces 3).
+--set changes the parser's model settings (the default, default_configs/parser.cfg: hidden_width 64,
+maxout_pieces 2).
 """
 import argparse
 import os
