@@ -5,11 +5,14 @@ briefly on the EWT dev split with UNER entities); the tok2vec runs once, and the
 `parser.pipe` and `ner.pipe` run alternately over the same docs (~10 sentences each,
 batch 256), which read the stored tok2vec output. Prints microseconds per word for
 each (best of --repeats), the tok2vec's own cost for scale, and the ratio.
-Goal: parser within 2x of the NER.
+Goal: parser within 2x of the NER. Then, for information, the training cost of each
+head per word (nlp.update with gradients only, one head learning at a time, minus the
+update with neither head).
 
-    python bench/bench_parser_cost.py [--steps 60] [--repeats 5] [--set hidden_width 64 --set maxout_pieces 2]
+    python bench/bench_parser_cost.py [--steps 60] [--repeats 5] [--set hidden_width 128 --set maxout_pieces 3]
 
---set changes the parser's model settings (the default is hidden_width 128, maxout_pieces 3).
+--set changes the parser's model settings (the default, default_configs/parser.cfg: hidden_width 64,
+maxout_pieces 2).
 """
 import argparse
 import os
@@ -90,6 +93,26 @@ def main():
     for name in ("tok2vec", "parser", "ner"):
         print(f"{name:<10} {best[name]:>8.1f} {1e6 / best[name]:>10,.0f}")
     print(f"parser / ner cost per word: {ratio:.2f}x (goal: <= 2x) -> {'MET' if ratio <= 2 else 'NOT MET'}")
+    # Training (no goal): nlp.update (gradients only, sgd=None) with one head learning at a time,
+    # and with neither (the shared tok2vec's own share); a head's cost is its update minus that.
+    train_docs = examples[:len(examples) // 2]
+    n_train = sum(len(eg.reference) for eg in train_docs)
+    batches = [train_docs[i:i + 32] for i in range(0, len(train_docs), 32)]
+    update = lambda exclude: (lambda _: [nlp.update(b, exclude=exclude) for b in batches])  # noqa: E731
+    layouts = {"tok2vec": ["parser", "ner"], "parser": ["ner"], "ner": ["parser"]}
+    update(["ner"])(None), update(["parser"])(None)  # warm up
+    train_costs = {k: [] for k in layouts}
+    for _ in range(2):
+        for name, exclude in layouts.items():
+            train_costs[name].append(timed(update(exclude), None, n_train, max(1, args.repeats // 2)))
+    tb = {k: min(v) for k, v in train_costs.items()}
+    heads = {k: max(tb[k] - tb["tok2vec"], 1e-9) for k in ("parser", "ner")}
+    print(f"training, {n_train} words in batches of 32 docs (nlp.update, gradients only):")
+    print(f"{'learning':<16} {'us/word':>8} {'head us/word':>13}")
+    print(f"{'tok2vec only':<16} {tb['tok2vec']:>8.1f} {'':>13}")
+    for name in ("parser", "ner"):
+        print(f"{'tok2vec + ' + name:<16} {tb[name]:>8.1f} {heads[name]:>13.1f}")
+    print(f"parser / ner head training cost per word: {heads['parser'] / heads['ner']:.2f}x (no goal)")
 
 
 if __name__ == "__main__":

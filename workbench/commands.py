@@ -55,8 +55,9 @@ def build_init_config(pipeline: List[str], *, shared: bool = True, optimize: str
         if name == "tagger":
             model = {"@architectures": "workbench.Tagger.v1", "nO": None, "tok2vec": tok2vec}
         elif name == "parser":
+            size = default_model("parser")  # the factory's width: default_configs/parser.cfg
             model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": "parser",
-                     "hidden_width": 128, "maxout_pieces": 3, "tok2vec": tok2vec}
+                     "hidden_width": size["hidden_width"], "maxout_pieces": size["maxout_pieces"], "tok2vec": tok2vec}
         elif name.startswith("textcat"):
             model = {**default_model(name), "tok2vec": tok2vec}
         else:

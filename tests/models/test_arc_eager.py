@@ -1,4 +1,6 @@
-"""The arc-eager transition system, its static oracle and pseudo-projective lifting."""
+"""The arc-eager transition system, its static oracle and pseudo-projective lifting.
+
+Decoding (and the oracle against a numpy reference): test_parse_kernels.py."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -6,15 +8,13 @@ from hypothesis import strategies as st
 
 from workbench.errors import DataError
 from workbench.models.arc_eager import (
-    LEFT,
     PARSER_SLOTS,
     REDUCE,
     RIGHT,
-    SHIFT,
-    ParseStates,
     get_arc_eager_moves,
     oracle_states,
     roots_to_sentences,
+    tree_starts,
 )
 from workbench.models.nonproj import deprojectivize, dominance, is_projective, nonprojective_arcs, projectivize
 
@@ -98,41 +98,6 @@ def test_oracle_rebuilds_every_projective_forest(docs, seed):
     assert feats.shape == (len(acts), len(PARSER_SLOTS)) and feats.max() < lengths.sum()
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(1, 40), min_size=1, max_size=8), st.integers(0, 2**31))
-def test_decoding_random_scores_gives_a_forest(lengths, seed):
-    """Whatever the scores, valid greedy actions end in one tree per sentence."""
-    rng = np.random.default_rng(seed)
-    moves = get_arc_eager_moves(LABELS)
-    states = ParseStates(lengths)
-    steps = 0
-    while True:
-        ds = states.active()
-        if not len(ds):
-            break
-        scores = rng.normal(size=(len(ds), moves.n_actions))
-        a = np.where(moves.valid_table[states.codes(ds)], scores, -np.inf).argmax(axis=1)
-        states.apply(ds, a, moves)
-        steps += 1
-    assert steps <= 2 * max(lengths)
-    for h, lab in zip(*states.result()):
-        assert_forest(h, lab)
-
-
-def test_features_read_stack_buffer_and_children():
-    moves = get_arc_eager_moves(LABELS)
-    states = ParseStates([3, 4])
-    ds = np.array([0, 1])
-    states.apply(ds, np.array([SHIFT, SHIFT]), moves)
-    states.apply(ds, np.array([moves.action_id(LEFT, 0), moves.action_id(RIGHT, 1)]), moves)
-    f = dict(zip(PARSER_SLOTS, states.features(ds, PARSER_SLOTS).T))
-    assert f["S0"].tolist() == [-1, 3 + 1]  # doc 1 starts at global row 3
-    assert f["B0"].tolist() == [1, 3 + 2] and f["B1"].tolist() == [2, 3 + 3]
-    assert f["B0L"].tolist() == [0, -1]  # doc 0: token 0 is now 1's left dependent
-    assert f["S1"].tolist() == [-1, 3 + 0] and f["S0R"].tolist() == [-1, -1]
-    assert states.codes(ds).tolist() == [0, 2]
-
-
 def test_gold_that_arc_eager_cannot_build_is_a_clear_error():
     moves = get_arc_eager_moves(LABELS)
     heads = np.array([2, 3, -1, 2])  # 0<-2, 1<-3: crossing arcs
@@ -143,6 +108,17 @@ def test_gold_that_arc_eager_cannot_build_is_a_clear_error():
 def test_roots_to_sentences():
     heads = np.array([1, -1, 1, 4, -1, 4, -1])
     assert roots_to_sentences(heads).tolist() == [True, False, False, True, False, False, True]
+    assert tree_starts(heads).tolist() == [True, False, False, True, False, False, True]
+    assert tree_starts(np.zeros(0, np.int64)).tolist() == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 5), st.integers(0, 2**31))
+def test_tree_starts_equal_the_roots_walk_on_contiguous_forests(n, n_sents, seed):
+    rng = np.random.default_rng(seed)
+    heads = random_projective(rng, n, n_sents)
+    assert tree_starts(heads).tolist() == roots_to_sentences(heads).tolist()
+    assert int(tree_starts(heads).sum()) == int((heads < 0).sum())
 
 
 # -- pseudo-projective lifting -----------------------------------------------------

@@ -4,8 +4,8 @@
 `tok2vec`, `lower` and (if `use_upper`) `upper`:
 
 - `model.predict(docs) -> (heads, labels)`: per doc, local head positions (-1:
-  root) and label ids (-1 for roots). Greedy decoding: one loop over
-  transitions, each step numpy ops over all still-active docs.
+  root) and label ids (-1 for roots). Greedy decoding in a compiled kernel
+  (`arc_eager_kernels.decode_chunk`), no Python step per transition.
 - `batch, backprop = model.begin_update(docs)`; `loss, d = batch.get_loss(golds)`;
   `backprop(d)`: training on the states of the static oracle (golds: per doc,
   projective local heads and label ids). The oracle runs over the whole batch
@@ -15,17 +15,17 @@ A state's features are the token vectors at `PARSER_SLOTS` (stack S0-S2, buffer
 B0-B2, leftmost/rightmost dependents), a missing slot using a learned pad. The
 lower layer projects each slot to (hidden, pieces), sums them, adds a bias and
 takes the maxout; the optional zero-initialised upper layer maps to actions. At
-inference each token's projection for every slot is computed with one GEMM
-before decoding, so a step only gathers and sums rows.
+inference each token's projection for every slot is computed with one GEMM per
+chunk of docs before decoding, so a step only gathers and sums rows.
 """
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
-from thinc.api import Model, NumpyOps, glorot_uniform_init
+from thinc.api import Model, glorot_uniform_init
 from thinc.types import Floats2d
 
 from ..errors import ConfigError, DataError
-from .arc_eager import ParseStates, get_arc_eager_moves, oracle_states
+from .arc_eager import get_arc_eager_moves, oracle_states, slot_ids
 
 ParseGold = Tuple[np.ndarray, np.ndarray]  # local heads (-1: root), label ids
 
@@ -275,38 +275,54 @@ class ParserBatch:
         return loss, ParserGrad(d_scores, n, backprop_head)
 
 
+# Tokens per decode chunk: its projections P (chunk, nF, nOP) stay in the L2/L3 cache.
+CHUNK_TOKENS = 1024
+
+
 def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
-    """Greedy arc-eager decode of all docs: per doc (local heads, label ids)."""
+    """Greedy arc-eager decode of all docs: per doc (local heads, label ids), -1 for roots.
+
+    Per chunk of docs, one GEMM gives every token's lower-layer projection for every
+    slot, (n + 1, nF, nOP) with the pads last, in one reused buffer; the compiled
+    kernel then walks each doc's transitions.
+    """
+    from .arc_eager_kernels import decode_chunk
+
+    if not len(lengths):
+        return [], []
     moves = get_parser_moves(model)
     lower = model.get_ref("lower")
-    W, b, pad = (np.asarray(model.ops.to_numpy(lower.get_param(n))) for n in ("W", "b", "pad"))
+    W, b, pad = (np.asarray(model.ops.to_numpy(lower.get_param(n)), dtype="float32") for n in ("W", "b", "pad"))
     nF, nI, nO, nP = W.shape
     nOP = nO * nP
-    N = int(X.shape[0])
-    # Every token's projection for every slot at once: (N + 1, nF, nOP), row N = the pads.
-    P = np.empty((N + 1, nF, nOP), dtype="float32")
-    P[:N] = (X @ W.transpose(1, 0, 2, 3).reshape((nI, nF * nOP))).reshape((N, nF, nOP))
-    P[N] = pad.reshape((nF, nOP))
-    P = P.reshape(((N + 1) * nF, nOP))
-    bias = b.reshape((1, nOP))
-    f_off = np.arange(nF)
-    upper = model.get_ref("upper") if model.has_ref("upper") else None
-    if upper is not None:
-        W2T = np.ascontiguousarray(model.ops.to_numpy(upper.get_param("W")).T)
-        b2 = model.ops.to_numpy(upper.get_param("b"))
-    np_ops = NumpyOps()
-    slots = model.attrs["feature_slots"]
-    states = ParseStates(lengths)
-    valid_table = moves.valid_table
-    while True:
-        ds = states.active()
-        if not len(ds):
-            break
-        idx = states.features(ds, slots)
-        rows = np.where(idx >= 0, idx, N) * nF + f_off  # (n, nF) rows of P
-        Z = P[rows].sum(axis=1) + bias  # (n, nOP)
-        H = np_ops.maxout(Z.reshape((len(ds), nO, nP)))[0]
-        S = H @ W2T + b2 if upper is not None else H
-        a = np.where(valid_table[states.codes(ds)], S, -np.inf).argmax(axis=1)
-        states.apply(ds, a, moves)
-    return states.result()
+    Wr = np.ascontiguousarray(W.transpose(1, 0, 2, 3).reshape((nI, nF * nOP)))
+    bias = np.ascontiguousarray(b.reshape(nOP))
+    if model.has_ref("upper"):
+        upper = model.get_ref("upper")
+        W2T = np.ascontiguousarray(model.ops.to_numpy(upper.get_param("W")).T, dtype="float32")  # (nO, nA)
+        b2 = np.ascontiguousarray(model.ops.to_numpy(upper.get_param("b")), dtype="float32")
+    else:
+        W2T, b2 = np.zeros((0, 0), "float32"), np.zeros(0, "float32")
+    slots = slot_ids(model.attrs["feature_slots"])
+    valid = moves.valid_table.astype(np.uint8)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    heads = np.empty(int(ends[-1]), dtype=np.int64)
+    labels = np.empty(len(heads), dtype=np.int32)
+    # chunks: whole docs, up to CHUNK_TOKENS tokens (or one longer doc)
+    bounds = [0]
+    while bounds[-1] < len(lengths):
+        d0 = bounds[-1]
+        bounds.append(max(d0 + 1, int(np.searchsorted(ends, starts[d0] + CHUNK_TOKENS, side="right"))))
+    size = max(int(ends[d1 - 1] - starts[d0]) for d0, d1 in zip(bounds, bounds[1:]))
+    buf = np.empty((size + 1) * nF * nOP, dtype="float32")  # reused by every chunk
+    for d0, d1 in zip(bounds, bounds[1:]):
+        t0, t1 = int(starts[d0]), int(ends[d1 - 1])
+        P = buf[:(t1 - t0 + 1) * nF * nOP].reshape((t1 - t0 + 1, nF * nOP))
+        np.matmul(X[t0:t1], Wr, out=P[:t1 - t0])
+        P[t1 - t0] = pad.reshape(nF * nOP)
+        decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2T, b2, nP, starts[d0:d1] - t0, lengths[d0:d1],
+                     slots, valid, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])
+    cuts = ends[:-1].tolist()
+    return np.split(heads, cuts), np.split(labels, cuts)

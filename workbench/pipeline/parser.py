@@ -12,11 +12,11 @@ import numpy as np
 from thinc.api import Model, set_dropout_rate
 
 from ..errors import ConfigError, DataError
+from ..models.arc_eager import tree_starts
 from ..models.dep_parser import initialize_parser
 from ..models.nonproj import DELIMITER, deprojectivize, projectivize
 from ..scorer import score_deps
 from ..text.doc import Doc
-from ..text.syntax import sent_starts_from_heads
 from .defaults import read_default
 from .trainable import TrainableComponent
 
@@ -57,16 +57,15 @@ class ParserComponent(TrainableComponent):
         return self.model.predict(docs)  # (heads, label ids) per doc, local
 
     def set_annotations(self, docs: List[Doc], parses) -> None:
-        names = self.cfg["labels"]
-        root = self.cfg["root_label"]
+        names = np.array(self.cfg["labels"] + [self.cfg["root_label"]], dtype=object)  # id -1: the root
+        lifted = np.array([DELIMITER in x for x in self.cfg["labels"]] + [False])
         for doc, heads, label_ids in zip(docs, *parses):
-            labels = [names[k] if k >= 0 else root for k in label_ids.tolist()]
-            if any(DELIMITER in x for x in labels):
+            labels = names[label_ids].tolist()
+            if lifted[label_ids].any():
                 heads, labels = deprojectivize(heads, labels)
-            absolute = np.where(heads >= 0, heads, np.arange(len(heads))).tolist()
-            doc.heads = absolute
+            doc.heads = np.where(heads >= 0, heads, np.arange(len(heads))).tolist()
             doc.deps = labels
-            doc.sent_starts = sent_starts_from_heads(absolute)
+            doc.sent_starts = tree_starts(heads).tolist()
 
     # ------------------------------------------------------------ learning
 

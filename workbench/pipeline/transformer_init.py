@@ -29,7 +29,8 @@ def transformer_init_config(heads: List[str]) -> Config:
         else:
             model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": name, "tok2vec": tok2vec}
             if name == "parser":
-                model.update(hidden_width=128, maxout_pieces=3)
+                size = default_model("parser")
+                model.update(hidden_width=size["hidden_width"], maxout_pieces=size["maxout_pieces"])
         components[name] = {"factory": name, "model": model}
     training = {
         "learn_rate_multipliers": {name: HEAD_LEARN_RATE_MULTIPLIER for name in heads},

@@ -1,0 +1,224 @@
+"""Compiled arc-eager state machine: the parser's greedy decode and its static oracle.
+
+Both kernels walk one doc at a time through its transitions (at most 2n per doc
+of n tokens), with the state in small arrays that stay in cache:
+
+- `decode_chunk`: per state, the sum of the precomputed slot rows of P (+ bias),
+  maxout, the upper layer's scores of the valid actions, the best one, apply. Python computes P for a
+  chunk of docs (one GEMM) and calls the kernel once per chunk.
+- `oracle_walk`: per state, its feature rows, validity code and static-oracle action.
+
+State (per doc, local positions, -1 = none): `stack[:sp]`, buffer front `b`,
+`head`, `label`, `lmost` / `rmost` (leftmost / rightmost dependent). Slot ids are
+positions in `arc_eager.PARSER_SLOTS`; actions and validity codes as in
+`arc_eager.ArcEagerMoves`.
+
+Kernels are compiled by numba on first use and cached on disk (`cache=True`); where
+no cache directory is writable they are compiled in memory instead.
+"""
+import numpy as np
+from numba import njit
+
+
+def _jit(fn):
+    """njit with an on-disk cache, or without one where no cache location is writable."""
+    try:
+        return njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return njit(cache=False, nogil=True)(fn)
+
+
+@_jit
+def _slot_token(slot, stack, sp, b, n, lmost, rmost):
+    """The local token at feature slot `slot` (a PARSER_SLOTS index), -1 if none."""
+    if slot == 0 or slot == 2 or slot == 4 or slot == 5 or slot == 6 or slot == 8:  # reads the stack
+        depth = 1 if slot == 2 or slot == 8 else (2 if slot == 4 else 0)
+        if sp - 1 - depth < 0:
+            return -1
+        s = stack[sp - 1 - depth]
+        if slot == 5:
+            return lmost[s]
+        if slot == 6 or slot == 8:
+            return rmost[s]
+        return s
+    if slot == 1:
+        return b
+    if slot == 3:
+        return b + 1 if b + 1 < n else -1
+    if slot == 9:
+        return b + 2 if b + 2 < n else -1
+    return lmost[b]  # slot 7: B0L
+
+
+@_jit
+def _code(stack, sp, head):
+    """Validity-table row: 0 empty stack, 1 s0 without a head, 2 s0 with a head."""
+    if sp == 0:
+        return 0
+    return 2 if head[stack[sp - 1]] >= 0 else 1
+
+
+@_jit
+def _apply(kind, lab, stack, sp, b, head, label, lmost, rmost):
+    """Take one (valid) action of `kind` (0 S, 1 D, 2 L, 3 R) with label `lab`; -> (sp, b)."""
+    if kind == 2:  # LEFT: s0 <- b, pop
+        s0 = stack[sp - 1]
+        head[s0] = b
+        label[s0] = lab
+        lmost[b] = s0  # left arcs to b come nearest first
+        return sp - 1, b
+    if kind == 3:  # RIGHT: s0 -> b, push b
+        s0 = stack[sp - 1]
+        head[b] = s0
+        label[b] = lab
+        rmost[s0] = b  # right arcs from s0 go further each time
+    if kind == 1:  # REDUCE
+        return sp - 1, b
+    stack[sp] = b  # SHIFT or RIGHT
+    return sp + 1, b + 1
+
+
+@_jit
+def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kinds, labels_of,
+                 heads_out, labels_out):
+    """Greedy decode of the docs of one chunk.
+
+    P (n_tok + 1, nF, nOP): each chunk token's lower-layer projection per slot, row
+    n_tok the pads; bias (nOP,); W2T (nH, nA), b2 (nA,): the upper layer, or shape
+    (0, 0) for none (then the maxout output is the scores); starts, lengths (n_docs,):
+    each doc's first row in P and token count; slots (nF,) PARSER_SLOTS ids; valid
+    (3, nA) uint8; kinds, labels_of (nA,) each action's kind and label. Writes local
+    heads (-1 root) and label ids (-1 root) into heads_out, labels_out (n_tok,).
+    With an empty stack SHIFT, the only valid action, is taken unscored.
+    """
+    _, nF, nOP = P.shape
+    pad_row = P.shape[0] - 1
+    nH = nOP // n_pieces
+    has_upper = W2T.shape[0] > 0
+    nA = valid.shape[1]
+    T = 1
+    for n in lengths:
+        T = max(T, n)
+    stack = np.empty(T + 1, np.int64)
+    head = np.empty(T + 1, np.int64)
+    label = np.empty(T + 1, np.int32)
+    lmost = np.empty(T + 1, np.int64)
+    rmost = np.empty(T + 1, np.int64)
+    z = np.empty(nOP, np.float32)
+    h = np.empty(nH, np.float32)
+    s = np.empty(nA, np.float32)
+    for d in range(len(lengths)):
+        n, start = lengths[d], starts[d]
+        head[:n] = -1
+        label[:n] = -1
+        lmost[:n] = -1
+        rmost[:n] = -1
+        sp, b = 0, 0
+        while b < n:
+            code = _code(stack, sp, head)
+            if code == 0:  # empty stack: SHIFT is the only valid action
+                sp, b = _apply(0, -1, stack, sp, b, head, label, lmost, rmost)
+                continue
+            for f in range(nF):  # (nOP,) sum of the slot rows, in slot order, then the bias
+                tok = _slot_token(slots[f], stack, sp, b, n, lmost, rmost)
+                row = P[start + tok if tok >= 0 else pad_row, f]
+                if f == 0:
+                    for j in range(nOP):
+                        z[j] = row[j]
+                else:
+                    for j in range(nOP):
+                        z[j] += row[j]
+            for j in range(nOP):
+                z[j] += bias[j]
+            for o in range(nH):  # maxout over the pieces
+                best = z[o * n_pieces]
+                for p in range(1, n_pieces):
+                    best = max(best, z[o * n_pieces + p])
+                h[o] = best
+            if has_upper:
+                for a in range(nA):
+                    s[a] = 0.0
+                for o in range(nH):
+                    ho = h[o]
+                    for a in range(nA):
+                        s[a] += ho * W2T[o, a]
+                for a in range(nA):
+                    s[a] += b2[a]
+            else:
+                for a in range(nA):
+                    s[a] = h[a]
+            act, top = 0, -np.inf
+            for a in range(nA):
+                if valid[code, a] and s[a] > top:
+                    act, top = a, s[a]
+            sp, b = _apply(kinds[act], labels_of[act], stack, sp, b, head, label, lmost, rmost)
+        heads_out[start:start + n] = head[:n]
+        labels_out[start:start + n] = label[:n]
+
+
+@_jit
+def oracle_walk(lengths, gold_head, gold_label, slots, n_labels):
+    """Follow the static oracle through every doc (gold_head, gold_label: (N,) local, concatenated).
+
+    Returns feats (M, nF) global token rows (-1 pad), codes (M,), actions (M,), steps (M,)
+    (each state's transition number in its doc) over the M states visited, doc by doc,
+    and the heads (N,) the actions built (equal to gold_head for a
+    projective gold forest with contiguous trees). Order: LEFT if s0's gold head is b;
+    RIGHT if b's gold head is s0; REDUCE if s0 has its head and all its dependents; else SHIFT.
+    """
+    N = 0
+    T = 1
+    for n in lengths:
+        N += n
+        T = max(T, n)
+    nF = len(slots)
+    feats = np.empty((2 * N, nF), np.int64)
+    codes = np.empty(2 * N, np.int64)
+    acts = np.empty(2 * N, np.int64)
+    steps = np.empty(2 * N, np.int64)
+    built = np.empty(N, np.int64)
+    stack = np.empty(T + 1, np.int64)
+    head = np.empty(T + 1, np.int64)
+    label = np.empty(T + 1, np.int32)
+    lmost = np.empty(T + 1, np.int64)
+    rmost = np.empty(T + 1, np.int64)
+    deps_left = np.empty(T + 1, np.int64)  # gold dependents not yet attached
+    m, start = 0, 0
+    for d in range(len(lengths)):
+        n = lengths[d]
+        gh = gold_head[start:start + n]
+        gl = gold_label[start:start + n]
+        head[:n] = -1
+        lmost[:n] = -1
+        rmost[:n] = -1
+        deps_left[:n] = 0
+        for i in range(n):
+            if gh[i] >= 0:
+                deps_left[gh[i]] += 1
+        sp, b, step = 0, 0, 0
+        while b < n:
+            steps[m] = step
+            step += 1
+            for f in range(nF):
+                tok = _slot_token(slots[f], stack, sp, b, n, lmost, rmost)
+                feats[m, f] = start + tok if tok >= 0 else -1
+            codes[m] = _code(stack, sp, head)
+            s0 = stack[sp - 1] if sp > 0 else -1
+            if s0 >= 0 and gh[s0] == b and head[s0] < 0:
+                act = 2 + gl[s0]
+                deps_left[b] -= 1
+            elif s0 >= 0 and gh[b] == s0:
+                act = 2 + n_labels + gl[b]
+                deps_left[s0] -= 1
+            elif s0 >= 0 and head[s0] >= 0 and deps_left[s0] == 0:
+                act = 1
+            else:
+                act = 0
+            acts[m] = act
+            m += 1
+            kind = act if act < 2 else (2 if act < 2 + n_labels else 3)
+            lab = -1 if act < 2 else (act - 2) % n_labels
+            sp, b = _apply(kind, lab, stack, sp, b, head, label, lmost, rmost)
+        built[start:start + n] = head[:n]
+        start += n
+    return feats[:m], codes[:m], acts[:m], steps[:m], built
