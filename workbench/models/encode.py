@@ -11,6 +11,7 @@ numpy's BLAS (measured: 32 vs 190 GFLOP/s for a (5000, 288) x (288, 288) product
 """
 from typing import Callable, List, Optional, Tuple
 
+import numpy
 from thinc.api import Model, chain, expand_window, glorot_uniform_init, residual
 from thinc.types import Floats1d, Floats2d
 
@@ -163,6 +164,8 @@ def maxout_layer_norm(xp, Z: Floats2d, G: Floats1d, B: Floats1d) -> Floats2d:
     kept for backprop, the normalization done in place."""
     nO = G.shape[0]
     nP = Z.shape[1] // nO
+    if xp is numpy and Z.dtype == numpy.float32:
+        return _maxout_layer_norm_torch(Z, G, B, nO, nP)
     best = Z[:, :nO].copy() if nP == 1 else xp.maximum(Z[:, :nO], Z[:, nO:2 * nO])  # (N, nO)
     for p in range(2, nP):
         xp.maximum(best, Z[:, p * nO:(p + 1) * nO], out=best)
@@ -175,6 +178,19 @@ def maxout_layer_norm(xp, Z: Floats2d, G: Floats1d, B: Floats1d) -> Floats2d:
     best *= G
     best += B
     return best
+
+
+def _maxout_layer_norm_torch(Z, G, B, nO: int, nP: int):
+    """maxout_layer_norm on the CPU in float32: torch's maxima and fused layer norm, one
+    pass each where numpy needs six (2x faster at (33000, 3 * 96)); numpy arrays in and out."""
+    import torch
+
+    tZ = torch.from_numpy(Z)
+    best = tZ[:, :nO].clone() if nP == 1 else torch.maximum(tZ[:, :nO], tZ[:, nO:2 * nO])  # (N, nO)
+    for p in range(2, nP):
+        torch.maximum(best, tZ[:, p * nO:(p + 1) * nO], out=best)
+    normed = torch.nn.functional.layer_norm(best, (nO,), torch.from_numpy(G), torch.from_numpy(B), eps=1e-8)
+    return normed.numpy()
 
 
 def _no_backprop(model: Model) -> Callable:
