@@ -27,6 +27,24 @@ class BlasNumpyOps(NumpyOps):
         return mask
 
 
+    def gather_add(self, table, indices):
+        """(n_rows, width) table, (N, k) row indices -> (N, width): each row the sum of its
+        k table rows (the hash embeddings' lookup). torch's embedding_bag sums them about
+        2x faster than thinc's one saxpy call per row (measured at (11000, 288) and
+        (33000, 16)), with the same values; other dtypes go to thinc's."""
+        if (table.dtype != numpy.float32 or table.ndim != 2 or indices.ndim != 2
+                or indices.dtype not in (numpy.uint32, numpy.int32, numpy.int64)):
+            return super().gather_add(table, indices)
+        if indices.size == 0:
+            return self.alloc2f(indices.shape[0], table.shape[1])
+        import torch
+
+        if indices.dtype == numpy.uint32:  # torch indexes with int32 / int64; rows < 2**31
+            indices = indices.view(numpy.int32)
+        out = torch.nn.functional.embedding_bag(torch.from_numpy(indices), torch.from_numpy(table), mode="sum")
+        return out.numpy()
+
+
 def use_blas_cpu_ops() -> None:
     """Switch the current thread's plain NumpyOps (never GPU ops) to BlasNumpyOps."""
     if type(get_current_ops()) is NumpyOps:

@@ -238,6 +238,47 @@ def test_maxout_norm_output_is_normalized():
     numpy.testing.assert_allclose(Y.std(axis=1), 1.0, atol=1e-3)
 
 
+@pytest.mark.parametrize("nP", [1, 2, 3])
+def test_maxout_norm_prediction_matches_the_training_path(nP):
+    # Prediction takes its own, cheaper route (pieces outermost, no argmax kept):
+    # the same values as a training forward without dropout.
+    numpy.random.seed(2)
+    model = MaxoutNorm(nO=12, nI=30, nP=nP)
+    model.initialize()
+    model.set_param("b", numpy.random.uniform(-1, 1, (12, nP)).astype("f"))
+    model.set_param("G", numpy.random.uniform(0.5, 1.5, 12).astype("f"))
+    model.set_param("B", numpy.random.uniform(-1, 1, 12).astype("f"))
+    X = numpy.random.uniform(-1, 1, (50, 30)).astype("f")
+    Y_train, _ = model(X, is_train=True)
+    Y = model.predict(X)
+    assert Y.shape == (50, 12) and Y.dtype == numpy.float32
+    numpy.testing.assert_allclose(Y, Y_train, rtol=1e-5, atol=1e-5)
+    with pytest.raises(Exception, match="is_train=False"):
+        model(X, is_train=False)[1](Y)
+
+
+def test_multihashembed_prediction_through_projected_tables(vocab):
+    # A batch with more tokens than the tables have rows goes through the projected
+    # tables (one gather-add per token); a small one through the layers. Both give the
+    # training path's values (float noise only).
+    from workbench.models.embed import _predict_projected
+
+    numpy.random.seed(3)
+    words = [f"w{i}" for i in range(400)] + ["The", "Dog", "3.5", "%", "jumped"]
+    big = [Doc(vocab, [words[j] for j in numpy.random.randint(0, len(words), 60)]) for _ in range(40)]
+    for model in (MultiHashEmbed(width=16, rows=[300, 100, 100, 100]),
+                  MultiHashEmbedV1(width=16, rows=300, also_embed_subwords=False)):
+        model.initialize()
+        assert _predict_projected(model, big) is not None  # 2400 tokens, <= 600 rows
+        assert _predict_projected(model, big[:2]) is None  # 120 tokens: the layers
+        for batch in (big, big[:2]):
+            Y_train, _ = model(batch, is_train=True)
+            Y = model.predict(batch)
+            assert [y.shape for y in Y] == [(len(d), 16) for d in batch]
+            for y, y_train in zip(Y, Y_train):
+                numpy.testing.assert_allclose(y, y_train, rtol=1e-4, atol=1e-4)
+
+
 # --- MaxoutWindowEncoder --------------------------------------------------------------
 
 

@@ -4,12 +4,12 @@ from typing import Callable, List, Optional, Tuple, Union
 from thinc.api import HashEmbed, Model, Ragged, chain, concatenate
 from thinc.types import Floats2d
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
 from ..settings import PositiveInt, checked
 from ..text.attrs import ATTR_NAMES, PREFIX, SHAPE, SUFFIX
 from ..text.doc import Doc
 from .combinators import ListToRagged, RaggedToList, ragged_chain_forward, with_ragged_data
-from .encode import MaxoutNorm
+from .encode import MaxoutNorm, maxout_layer_norm, piece_major
 from .featurize import FeatureIds, resolve_attrs
 
 SUBWORD_ATTRS = (PREFIX, SUFFIX, SHAPE)
@@ -71,7 +71,7 @@ def _multi_hash_embed(width, attrs, rows, use_static, also_embed_subwords: bool)
     layers = [embedded, mix, RaggedToList()]
     return Model(
         "multi_hash_embed",
-        ragged_chain_forward,
+        _forward,
         init=_init,
         layers=layers,
         dims={"nO": width},
@@ -81,6 +81,55 @@ def _multi_hash_embed(width, attrs, rows, use_static, also_embed_subwords: bool)
             "include_static_vectors": use_static,
         },
     )
+
+
+def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    if not is_train and not model.attrs["include_static_vectors"]:
+        Ys = _predict_projected(model, docs)
+        if Ys is not None:
+            return Ys, _no_backprop
+    return ragged_chain_forward(model, docs, is_train)
+
+
+def _no_backprop(dYs):
+    raise ShapeError("multi_hash_embed: backprop called on an output made with is_train=False.")
+
+
+def _predict_projected(model: Model, docs: List[Doc]) -> Optional[List[Floats2d]]:
+    """Prediction through the mixing layer's projection of each table.
+
+    The mix's product of the concatenated embeddings, sum_k (sum_j E_k[key_kj]) @ W_k.T,
+    equals sum_kj (E_k @ W_k.T)[key_kj]: the tables projected once per batch, then one
+    gather-add of the (n_tables * 4) projected rows of each token. None (use the layers)
+    when projecting the tables would cost more than half the product it saves.
+    """
+    hashed, mix, to_list = model.layers
+    feature_ids, concat, norm = hashed.layers[0], hashed.layers[1].layers[0], mix.layers[0]
+    one_table = bool(concat.layers) and concat.layers[0].name == "ints-getitem"  # not wrapped in concatenate
+    tables = [concat] if one_table else concat.layers
+    embeds = [table.layers[-1] if table.layers else table for table in tables]  # chain(column getter, hashembed)
+    if any(e.name != "hashembed" or e.attrs.get("dropout_rate") for e in embeds) or norm.name != "maxout_norm":
+        return None
+    if not all(len(doc) for doc in docs):  # empty docs: the layers handle them
+        return None
+    ops, xp = model.ops, model.ops.xp
+    Xr, _ = feature_ids(docs, False)  # uint64 (N, n_attrs)
+    n_rows = sum(e.get_param("E").shape[0] for e in embeds)
+    width, n_inputs = embeds[0].get_param("E").shape[1], norm.get_dim("nI")
+    if 2 * n_rows * width > Xr.dataXd.shape[0] * n_inputs:
+        return None
+    W, b = piece_major(norm)  # (nP * nO, n_inputs), (nP * nO,)
+    projected, keys, offset = [], [], 0
+    for k, embed in enumerate(embeds):
+        E = embed.get_param("E")  # (nV, width)
+        projected.append(xp.matmul(E, W[:, k * width:(k + 1) * width].T))  # (nV, nP * nO)
+        ids = ops.as_contig(Xr.dataXd[:, embed.attrs["column"]], dtype="uint64")
+        keys.append(ops.hash(ids, embed.attrs["seed"]) % E.shape[0] + offset)  # (N, 4) uint32
+        offset += E.shape[0]
+    Z = ops.gather_add(xp.concatenate(projected), xp.ascontiguousarray(xp.concatenate(keys, axis=1)))  # (N, nP * nO)
+    Z += b
+    Y = maxout_layer_norm(xp, Z, norm.get_param("G"), norm.get_param("B"))  # (N, width)
+    return to_list(Ragged(Y, Xr.lengths), False)[0]
 
 
 def _resolve_rows(rows: Union[int, List[int]], attr_ids: List[int]) -> List[int]:

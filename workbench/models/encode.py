@@ -11,8 +11,9 @@ numpy's BLAS (measured: 32 vs 190 GFLOP/s for a (5000, 288) x (288, 288) product
 """
 from typing import Callable, List, Optional, Tuple
 
+import numpy
 from thinc.api import Model, chain, expand_window, glorot_uniform_init, residual
-from thinc.types import Floats2d
+from thinc.types import Floats1d, Floats2d
 
 from ..errors import ShapeError
 from ..settings import NonNegativeInt, PositiveInt, checked
@@ -96,9 +97,14 @@ def _maxout_norm_forward(
         raise ShapeError(
             f"{model.name}: expected a (n_tokens, {nI}) array, got shape {tuple(X.shape)}."
         )
+    G, B = model.get_param("G"), model.get_param("B")
+    if not is_train:
+        W_pm, b_pm = piece_major(model)
+        Z = xp.matmul(X, W_pm.T)  # (N, nP * nO)
+        Z += b_pm
+        return maxout_layer_norm(xp, Z, G, B), _no_backprop(model)
     W = model.get_param("W").reshape(nO * nP, nI)
     b = model.get_param("b").reshape(nO * nP)
-    G, B = model.get_param("G"), model.get_param("B")
     N = X.shape[0]
     Z = xp.matmul(X, W.T)  # (N, nO * nP)
     Z += b
@@ -114,8 +120,6 @@ def _maxout_norm_forward(
     best *= inv_std  # X_hat, (N, nO)
     Y = best * G
     Y += B
-    if not is_train:
-        return Y, _no_backprop(model)
     X_hat = best
     rate = model.attrs.get("dropout_rate", 0.0)
     mask = ops.get_dropout_mask(Y.shape, rate) if rate else None  # (N, nO), scaled by 1/(1-rate)
@@ -140,6 +144,53 @@ def _maxout_norm_forward(
         return xp.matmul(dZ, W)  # (N, nI)
 
     return Y, backprop
+
+
+def piece_major(model: Model) -> Tuple[Floats2d, Floats1d]:
+    """A MaxoutNorm's W and b with the pieces outermost: (nP * nO, nI), (nP * nO,).
+
+    Row p * nO + o is piece p of output o, so the product's columns come in nP
+    contiguous blocks of nO and the max over pieces is nP - 1 elementwise maxima.
+    """
+    nO, nP, nI = model.get_dim("nO"), model.get_dim("nP"), model.get_dim("nI")
+    W = model.get_param("W").transpose(1, 0, 2).reshape(nP * nO, nI)  # a copy, (nP * nO, nI)
+    b = model.get_param("b").T.reshape(nP * nO)
+    return W, b
+
+
+def maxout_layer_norm(xp, Z: Floats2d, G: Floats1d, B: Floats1d) -> Floats2d:
+    """Prediction only: the max over pieces of piece-major Z (N, nP * nO), layer-normed,
+    times G plus B -> (N, nO). The training path's values, in fewer passes: no argmax
+    kept for backprop, the normalization done in place."""
+    nO = G.shape[0]
+    nP = Z.shape[1] // nO
+    if xp is numpy and Z.dtype == numpy.float32:
+        return _maxout_layer_norm_torch(Z, G, B, nO, nP)
+    best = Z[:, :nO].copy() if nP == 1 else xp.maximum(Z[:, :nO], Z[:, nO:2 * nO])  # (N, nO)
+    for p in range(2, nP):
+        xp.maximum(best, Z[:, p * nO:(p + 1) * nO], out=best)
+    best -= best.mean(axis=1, keepdims=True)
+    inv_std = (best * best).mean(axis=1, keepdims=True)  # (N, 1)
+    inv_std += 1e-8
+    xp.sqrt(inv_std, out=inv_std)
+    xp.reciprocal(inv_std, out=inv_std)
+    best *= inv_std
+    best *= G
+    best += B
+    return best
+
+
+def _maxout_layer_norm_torch(Z, G, B, nO: int, nP: int):
+    """maxout_layer_norm on the CPU in float32: torch's maxima and fused layer norm, one
+    pass each where numpy needs six (2x faster at (33000, 3 * 96)); numpy arrays in and out."""
+    import torch
+
+    tZ = torch.from_numpy(Z)
+    best = tZ[:, :nO].clone() if nP == 1 else torch.maximum(tZ[:, :nO], tZ[:, nO:2 * nO])  # (N, nO)
+    for p in range(2, nP):
+        torch.maximum(best, tZ[:, p * nO:(p + 1) * nO], out=best)
+    normed = torch.nn.functional.layer_norm(best, (nO,), torch.from_numpy(G), torch.from_numpy(B), eps=1e-8)
+    return normed.numpy()
 
 
 def _no_backprop(model: Model) -> Callable:
