@@ -45,7 +45,6 @@ from ..threads import available_cores, config_n_threads, enter_worker, worker_sh
 START_METHODS = ("forkserver", "spawn")
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 PRELOAD = ["workbench.pipeline.language", "workbench.pipeline.doc_transfer"]  # torch, thinc, the registrations
-PRELOAD_TORCH = ["workbench.models.transformer.model", "transformers"]  # also, when the first pipeline runs torch
 IN_FLIGHT_PER_WORKER = 2  # batches submitted ahead per worker: enough to keep it busy, bounded memory
 
 
@@ -92,6 +91,8 @@ class PipeProfile:
 
 
 _LAST_PROFILE: Optional[PipeProfile] = None
+_server_modules: set = set()  # what the forkserver this module started imported
+_runs_in_flight = 0  # runs whose workers are alive (the forkserver must not be stopped)
 
 
 def last_profile() -> Optional[PipeProfile]:
@@ -149,35 +150,61 @@ def pipe_in_processes(nlp: Any, texts: Iterable[Any], *, n_process: int, batch_s
     cannot cross a process boundary is reported here, before any process starts; the
     forkserver starts here too, so it imports while the caller reads its input."""
     check_portable(nlp)
-    from ..threads import uses_torch
-
-    context = worker_context(start_method, PRELOAD + (PRELOAD_TORCH if uses_torch(nlp) else []))
+    context = worker_context(start_method, PRELOAD + preload_for(nlp))
     return _pipe_in_processes(nlp, texts, n_process, batch_size, disable, keep_trf_data, context)
 
 
 def worker_context(start_method: str, preload: Sequence[str] = PRELOAD) -> Any:
     """The multiprocessing context for `start_method`. For "forkserver", the server is
-    started now (not waited for) with `preload` imported; a server already running in
-    this process is kept as it is (its preload was fixed when it started)."""
+    started now (not waited for) with `preload` imported. One this module started for
+    fewer modules is restarted when none of its workers runs (a transformer pipeline
+    after a CNN one); one started by other code is used as it is."""
+    global _server_modules
     if start_method not in START_METHODS:
         raise ConfigError(f"nlp.pipe: start_method = {start_method!r}; use one of {', '.join(START_METHODS)}.")
     context = multiprocessing.get_context(start_method)
     if start_method == "forkserver":
         from multiprocessing import forkserver
 
-        context.set_forkserver_preload(list(preload))
+        server = forkserver._forkserver
+        running = getattr(server, "_forkserver_pid", None) is not None
+        if running and _server_modules and not set(preload) <= _server_modules and _runs_in_flight == 0:
+            server._stop()  # no worker holds it: it exits at once
+            running = False
+        if not running:
+            _server_modules = set(preload)
+            context.set_forkserver_preload(sorted(_server_modules))
         forkserver.ensure_running()
     return context
 
 
+def preload_for(nlp: Any) -> List[str]:
+    """The modules of the classes inside the pipeline's torch models and their tokenizers
+    (e.g. transformers' modeling_bert, ~10 CPU s of imports): the forkserver imports them
+    once, not each worker when it loads the pipeline."""
+    modules = set()
+    for _, comp in nlp.components:
+        model = getattr(comp, "model", None)
+        for node in model.walk() if model is not None else []:
+            for shim in node.shims:
+                torch_model = getattr(shim, "_model", None)
+                for module in torch_model.modules() if hasattr(torch_model, "modules") else []:
+                    modules.add(type(module).__module__)
+            for value in node.attrs.values():
+                if type(value).__module__.split(".")[0] in ("transformers", "tokenizers"):
+                    modules.add(type(value).__module__)
+    return sorted(m for m in modules if m.split(".")[0] in ("transformers", "torch"))
+
+
 def _pipe_in_processes(nlp, texts, n_process, batch_size, disable, keep_trf_data, context) -> Iterator[Any]:
-    global _LAST_PROFILE
+    global _LAST_PROFILE, _runs_in_flight
     modules = user_modules(nlp)
     threads = worker_share(config_n_threads(nlp._config), n_process)
     profile = _LAST_PROFILE = PipeProfile(context.get_start_method(), n_process, threads)
     began, cpu0 = time.perf_counter(), time.process_time()
     folder = tempfile.mkdtemp(prefix="workbench-pipe-")
     pool = None
+    _runs_in_flight += 1
     try:
         nlp.to_disk(folder)
         profile.save_seconds = time.perf_counter() - began
@@ -197,6 +224,7 @@ def _pipe_in_processes(nlp, texts, n_process, batch_size, disable, keep_trf_data
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        _runs_in_flight -= 1
         shutil.rmtree(folder, ignore_errors=True)
         profile.total_seconds = time.perf_counter() - began
         profile.parent_cpu_seconds = time.process_time() - cpu0
@@ -346,7 +374,7 @@ def _init_worker(folder: str, threads: int, modules: List[Tuple[str, str]], disa
     except BaseException as e:
         _WORKER["error"] = f"the worker could not load the pipeline: {type(e).__name__}: {e}"
     # a forked worker's CPU clock starts at its fork: load_cpu is its start-up after that
-    _STATS.update(pid=os.getpid(), load_cpu=time.process_time(), annotate_cpu=0.0, encode_cpu=0.0, batches=0)
+    _STATS.update(pid=os.getpid(), ppid=os.getppid(), load_cpu=time.process_time(), annotate_cpu=0.0, encode_cpu=0.0, batches=0)
 
 
 def _import(name: str, file: Optional[str]) -> None:
