@@ -10,7 +10,9 @@
    efficiency: CPU seconds of n_process=1 / those of the parent and both workers, a
    figure the neighbours' load does not change much.
 3. ray: `apply --ray` against `apply --n-process` at equal parallelism (2 annotators)
-   on a 50k-word JSONL input; goal: Ray's overhead <= 15%.
+   on a 50k-word JSONL input; goal: Ray's overhead <= 15%. Both sides also run an
+   8-doc input: their fixed cost (workers or actors starting and loading the
+   pipeline), and the overhead beyond it.
 4. growth: `apply` in a fresh process on 1x, 4x and 16x input: seconds per doc and
    peak memory (RSS) should both be flat.
 
@@ -187,6 +189,8 @@ def bench_ray(model: Path, folder: Path, words: int) -> dict:
             if attempt == 2:
                 print(f"ray: SKIP, a local Ray node did not start twice under this load ({load()}): {e}", flush=True)
                 return {"figure": "ray", "error": str(e), "load": load()}
+    tiny = folder / "ray_tiny.jsonl"  # 8 docs: what each side costs before its annotators work
+    write_jsonl(tiny, texts[:8])
     try:
         t0 = time.perf_counter()
         mp = apply(model, data, folder / "mp.jsonl", n_process=2, batch_size=64, force=True, progress=False)
@@ -198,17 +202,32 @@ def bench_ray(model: Path, folder: Path, words: int) -> dict:
         t0 = time.perf_counter()
         rs = apply_ray(model, data, folder / "ray.jsonl", n_actors=2, batch_size=64, force=True, progress=False)
         ray_wall = time.perf_counter() - t0
+        load_ray = load()
+        fixed = {}
+        for side, run in (("n_process", lambda: apply(model, tiny, folder / "tiny_mp.jsonl", n_process=2, batch_size=64,
+                                                      force=True, progress=False)),
+                          ("ray", lambda: apply_ray(model, tiny, folder / "tiny_ray.jsonl", n_actors=2, batch_size=64,
+                                                    force=True, progress=False))):
+            t0 = time.perf_counter()
+            run()
+            fixed[side] = time.perf_counter() - t0
     finally:
         ray.shutdown()
     same = (folder / "mp.jsonl").read_bytes() == (folder / "ray.jsonl").read_bytes()
+    steady_mp, steady_ray = max(mp_wall - fixed["n_process"], 1e-9), max(ray_wall - fixed["ray"], 1e-9)
     row = {"figure": "ray", "docs": mp["docs"], "words": mp["words"], "n_process_seconds": mp_wall,
            "ray_seconds": ray_wall, "n_process_words_per_s": mp["words"] / mp_wall,
            "ray_words_per_s": rs["words"] / ray_wall, "ray_overhead": ray_wall / mp_wall - 1.0,
-           "same_output": same, "load_during_n_process": load_mp, "load_during_ray": load()}
+           "fixed_seconds_8_docs": fixed, "ray_overhead_beyond_fixed": steady_ray / steady_mp - 1.0,
+           "same_output": same, "load_during_n_process": load_mp, "load_during_ray": load_ray, "load_end": load()}
     print(f"ray: {row['words']:,} words; apply --n-process 2 {row['n_process_words_per_s']:,.0f} words/s "
           f"({mp_wall:.1f}s), apply --ray (2 actors) {row['ray_words_per_s']:,.0f} words/s ({ray_wall:.1f}s): "
           f"overhead {100 * row['ray_overhead']:+.1f}% (goal <= 15%); same output: {same} "
-          f"| {load_mp} / {row['load_during_ray']}", flush=True)
+          f"| {load_mp} / {load_ray}", flush=True)
+    print(f"  fixed cost (an 8-doc input): apply --n-process 2 {fixed['n_process']:.1f}s, apply --ray "
+          f"{fixed['ray']:.1f}s (actors start, import and load); beyond it: n-process {steady_mp:.1f}s, "
+          f"ray {steady_ray:.1f}s -> overhead {100 * row['ray_overhead_beyond_fixed']:+.1f}% | {row['load_end']}",
+          flush=True)
     return row
 
 
