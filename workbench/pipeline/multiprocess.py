@@ -92,7 +92,6 @@ class PipeProfile:
 
 _LAST_PROFILE: Optional[PipeProfile] = None
 _server_modules: set = set()  # what the forkserver this module started imported
-_runs_in_flight = 0  # runs whose workers are alive (the forkserver must not be stopped)
 
 
 def last_profile() -> Optional[PipeProfile]:
@@ -157,8 +156,8 @@ def pipe_in_processes(nlp: Any, texts: Iterable[Any], *, n_process: int, batch_s
 def worker_context(start_method: str, preload: Sequence[str] = PRELOAD) -> Any:
     """The multiprocessing context for `start_method`. For "forkserver", the server is
     started now (not waited for) with `preload` imported. One this module started for
-    fewer modules is restarted when none of its workers runs (a transformer pipeline
-    after a CNN one); one started by other code is used as it is."""
+    fewer modules is restarted when no process this one started is alive (a transformer
+    pipeline after a CNN one); one started by other code is used as it is."""
     global _server_modules
     if start_method not in START_METHODS:
         raise ConfigError(f"nlp.pipe: start_method = {start_method!r}; use one of {', '.join(START_METHODS)}.")
@@ -168,8 +167,8 @@ def worker_context(start_method: str, preload: Sequence[str] = PRELOAD) -> Any:
 
         server = forkserver._forkserver
         running = getattr(server, "_forkserver_pid", None) is not None
-        if running and _server_modules and not set(preload) <= _server_modules and _runs_in_flight == 0:
-            server._stop()  # no worker holds it: it exits at once
+        if running and _server_modules and not set(preload) <= _server_modules and not multiprocessing.active_children():
+            server._stop()  # no child holds it, so it exits at once
             running = False
         if not running:
             _server_modules = set(preload)
@@ -197,14 +196,13 @@ def preload_for(nlp: Any) -> List[str]:
 
 
 def _pipe_in_processes(nlp, texts, n_process, batch_size, disable, keep_trf_data, context) -> Iterator[Any]:
-    global _LAST_PROFILE, _runs_in_flight
+    global _LAST_PROFILE
     modules = user_modules(nlp)
     threads = worker_share(config_n_threads(nlp._config), n_process)
     profile = _LAST_PROFILE = PipeProfile(context.get_start_method(), n_process, threads)
     began, cpu0 = time.perf_counter(), time.process_time()
     folder = tempfile.mkdtemp(prefix="workbench-pipe-")
     pool = None
-    _runs_in_flight += 1
     try:
         nlp.to_disk(folder)
         profile.save_seconds = time.perf_counter() - began
@@ -224,7 +222,6 @@ def _pipe_in_processes(nlp, texts, n_process, batch_size, disable, keep_trf_data
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        _runs_in_flight -= 1
         shutil.rmtree(folder, ignore_errors=True)
         profile.total_seconds = time.perf_counter() - began
         profile.parent_cpu_seconds = time.process_time() - cpu0
