@@ -61,6 +61,11 @@ def test_two_processes_give_the_same_docs_in_order_from_a_generator(sample_nlp):
     for a, b in zip(one, two):
         if len(a):
             assert b.tensor.dtype == a.tensor.dtype and numpy.allclose(a.tensor, b.tensor, atol=1e-5)
+    profile = multiprocess.last_profile()  # where the time went: every batch is counted once, in a worker
+    assert profile.start_method == "forkserver" and profile.n_process == 2 and profile.docs == len(texts)
+    assert sum(w["batches"] for w in profile.workers.values()) == 8 and os.getpid() not in profile.workers
+    assert all(w["cpu"] >= w["load_cpu"] + w["annotate_cpu"] for w in profile.workers.values())
+    assert profile.first_doc_seconds <= profile.total_seconds and profile.parent_wait_seconds <= profile.total_seconds
 
 
 def test_as_tuples_keeps_contexts_and_docs_in_the_input(sample_nlp):
@@ -115,6 +120,14 @@ def test_a_transformer_pipeline_gives_the_same_docs_with_or_without_trf_data():
         assert numpy.allclose(b.tensor if b.tensor is not None else 0, a.tensor if a.tensor is not None else 0)
     assert all(d._.trf_data is None for d in dropped) and [d.tags for d in dropped] == [d.tags for d in one]
     assert all(d._.trf_data is None for d in nlp.pipe(texts[:2], keep_trf_data=False))
+    # the workers forked from a forkserver that imported the transformer's classes once (it was
+    # restarted for them if a CNN pipeline started it first)
+    wanted = multiprocess.preload_for(nlp)
+    assert "transformers.models.bert.modeling_bert" in wanted and set(wanted) <= multiprocess._server_modules
+    from multiprocessing import forkserver
+
+    server_pid = forkserver._forkserver._forkserver_pid
+    assert {w["ppid"] for w in multiprocess.last_profile().workers.values()} == {server_pid}
 
 
 def test_what_cannot_cross_a_process_boundary_is_named_at_start(monkeypatch):
@@ -142,6 +155,8 @@ def test_what_cannot_cross_a_process_boundary_is_named_at_start(monkeypatch):
         nlp.pipe(["a text"], n_process=2)
     with pytest.raises(ConfigError, match="n_process = 0"):
         nlp.pipe(["a text"], n_process=0)
+    with pytest.raises(ConfigError, match="start_method = 'fork'; use one of forkserver, spawn"):
+        multiprocess.pipe_in_processes(workbench.blank("en"), ["a text"], n_process=2, batch_size=1, start_method="fork")
 
 
 def test_a_value_that_cannot_be_sent_is_named():
@@ -167,16 +182,20 @@ def test_on_a_gpu_it_warns_and_runs_in_one_process(sample_nlp, monkeypatch):
     assert len(docs) == 5 and any("runs on the GPU" in str(w.message) for w in caught)
 
 
-def test_each_worker_takes_its_thread_share_from_the_policy():
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_each_worker_takes_its_thread_share_from_the_policy(start_method):
     """[system] n_threads = 4 over 2 workers: each gets 2, for BLAS (a thinc-only pipeline) and
-    torch 1, as threads.thread_plan says; not the config's 4 when the worker loads the pipeline."""
+    torch 1, as threads.thread_plan says; not the config's 4 when the worker loads the pipeline.
+    Forked from the forkserver (whose own pools never ran) or spawned, the same."""
     from workbench.config import parse_config
     from workbench.threads import thread_plan, worker_share
 
     nlp = workbench.Pipeline.from_config(parse_config(
         "[system]\nn_threads = 4\n\n[components.probe]\nfactory = \"test_thread_probe\"\n"))
     with time_limit(LIMIT, "nlp.pipe(n_process=2) with the thread probe"):
-        docs = list(nlp.pipe([f"text number {i}" for i in range(12)], batch_size=2, n_process=2))
+        docs = list(multiprocess.pipe_in_processes(nlp, [f"text number {i}" for i in range(12)], batch_size=2,
+                                                   n_process=2, start_method=start_method))
+    assert multiprocess.last_profile().start_method == start_method
     pools = [d._.mp_pools for d in docs]
     assert os.getpid() not in {p["pid"] for p in pools}  # annotated in the workers
     plan = thread_plan(worker_share(4, 2), uses_torch=False)
