@@ -167,6 +167,13 @@ def test_03_transformers_runtime(tmp_path, monkeypatch):
     assert layer and layer[0]["max"] == 5 and layer[0]["value"] == 5  # MiniLM: 6 layers
     assert with_class(states, "wb-trf-alignment") and with_class(states, "wb-trf-attention")
     assert "word attention: layer 5, head 0" in with_class(states, "wb-trf-caption-box")[0]["value"]
+    assert finished_bars(states, "span getters")  # the span-getter runs showed their progress to the end
+
+
+def finished_bars(states: List[Dict[str, Any]], description: str) -> List[Dict[str, Any]]:
+    """The notebook's progress bars with this description that reached the end."""
+    return [s for s in states if s["_model_name"] == "FloatProgressModel" and s.get("description") == description
+            and s["value"] == 1.0]
 
 
 @needs_minilm
@@ -212,6 +219,12 @@ def test_05_static_vectors_and_custom_layers(tmp_path, monkeypatch):
     assert all(0.5 < acc <= 1.0 for acc in r["runs"].values()), r["runs"]
     assert r["cli_code_ok"] is True
     assert n_images(nb) >= 1
+    states = widget_states(nb)
+    # every training run, and the GloVe import (reading, then pruning), showed a bar to the end
+    assert all(finished_bars(states, f"training: {name}") for name in r["runs"]), r["runs"]
+    if r["glove"]:
+        assert finished_bars(states, "vectors import")
+        assert any(s["_model_name"] == "LabelModel" and str(s.get("value", "")).endswith("saved") for s in states)
     text = "".join(o.text for o in outputs(nb) if o.output_type == "stream")
     assert "I was imported!" in text and "I was called!" in text
 
