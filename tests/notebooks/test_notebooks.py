@@ -320,3 +320,15 @@ def test_07_long_pipeline(tmp_path, monkeypatch):
     assert len(deps) == 1 and 'class="wb-arc"' in deps[0]["value"] and "<script" not in deps[0]["value"]
     assert len(with_class(states, "wb-cats-view")) == 1 and with_class(states, "wb-try-text")
     assert with_class(states, "wb-dashboard") and len(with_class(states, "wb-layout-image")) >= 1
+
+
+def test_expected_warnings_are_explained_where_they_appear():
+    """A cell that shows a warning on purpose is followed by a note saying it is expected, and why."""
+    nbformat = pytest.importorskip("nbformat")
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        for i, cell in enumerate(cells):
+            if cell.cell_type == "code" and "catch_warnings(record=True)" in cell.source:
+                note = cells[i + 1]
+                assert note.cell_type == "markdown" and "expected" in note.source.lower(), f"{path.name}: cell {i}"
+                assert "doc_spans" in note.source or "warning" in note.source.lower(), f"{path.name}: cell {i}"
