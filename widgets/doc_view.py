@@ -162,8 +162,7 @@ class TryText(W.VBox):
 
     @property
     def has_transformer(self) -> bool:
-        return any(getattr(p, "upstream_kind", None) == "transformer" or type(p).__name__ == "TransformerComponent"
-                   for _, p in getattr(self.nlp, "pipeline", []))
+        return any(getattr(p, "upstream_kind", None) == "transformer" for _, p in self.nlp.components)
 
     def run(self, text: Optional[str] = None) -> Any:
         """Run the pipeline on the text (the box's, or the one given) and show it."""

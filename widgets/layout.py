@@ -44,19 +44,23 @@ from .render import image_widget, new_figure, save_figure, show_figure
 
 COLORS = {"component": "#dbe8f6", "embedding": "#f9d9a8", "own": "#cdeccd", "listener": "#ffffff"}
 EDGE = {"component": "#2f5d8a", "embedding": "#b26b00", "own": "#2e7d32", "listener": "#555555"}
-DX, W_BOX, H_BOX = 2.5, 2.2, 1.15  # column step, box width, box height (data units)
+DX, W_BOX, H_BOX = 2.5, 2.4, 1.3  # column step, box width, box height (data units)
 ROW_Y = {0: 1.8, 1: 0.0}
 BOX_PT, TITLE_PT = 10, 12
+MAX_WIDTH_IN = 9.0  # a notebook's output area at 100 dpi: a wider PNG is shrunk, and its text with it
+COLUMN_IN, MIN_COLUMN_IN = 2.3, 1.7  # inches per column of boxes; below the minimum, 10 pt box text overflows
+PANEL_IN, NOTE_IN = 4.4, 0.8  # the height of a layout panel, of a "no other version" panel
 
 
 def _node_text(node: Dict[str, Any]) -> str:
-    lines = [node["label"]]
+    lines = node["label"].split(": ", 1)  # "tok2vec: shared by 2" on two lines
     if node["kind"] == "component":
         lines.append(f"factory: {node['factory']}")
         if node.get("total_params") is not None:
             total, head = node["total_params"], node["params"]
-            extra = f" (head {format_count(head)})" if head and head != total else ""
-            lines.append(f"{format_count(total)} params{extra}")
+            lines.append(f"{format_count(total)} params")
+            if head and head != total:
+                lines.append(f"head {format_count(head)}")
             lines.append(format_bytes(node.get("bytes")))
     else:
         if node["architecture"]:
@@ -64,15 +68,21 @@ def _node_text(node: Dict[str, Any]) -> str:
         if node["kind"] != "listener" and node.get("params") is not None:
             lines.append(f"{format_count(node['params'])} params")
         elif node["kind"] == "listener":
-            lines.append("no weights of its own")
+            lines.append("no own weights")
     return "\n".join(lines)
 
 
-def draw_layout(data: Dict[str, Any], ax) -> None:
-    """Draw one `layout_data` dict on a matplotlib Axes."""
+def n_columns(data: Optional[Dict[str, Any]]) -> int:
+    """The columns of boxes a layout needs (a "no other version" panel: 2)."""
+    return max(2, max([n["x"] for n in data["nodes"]] + [0]) + 1) if data else 2
+
+
+def draw_layout(data: Dict[str, Any], ax, n_cols: Optional[int] = None) -> None:
+    """Draw one `layout_data` dict on a matplotlib Axes (`n_cols` wide: as wide as its widest
+    neighbour, so that stacked panels keep one box size)."""
     ax.set_axis_off()
     nodes = {n["id"]: n for n in data["nodes"]}
-    n_cols = max([n["x"] for n in data["nodes"]] + [0]) + 1
+    n_cols = max(n_cols or 0, max([n["x"] for n in data["nodes"]] + [0]) + 1)
     for node in data["nodes"]:
         x, y = node["x"] * DX, ROW_Y[node["row"]]
         style = "round,pad=0.04,rounding_size=0.12"
@@ -93,7 +103,7 @@ def draw_layout(data: Dict[str, Any], ax) -> None:
                                          connectionstyle="arc3,rad=0.35", mutation_scale=12,
                                          color="#b26b00", linewidth=1.5))
     ax.set_xlim(-DX / 2, (n_cols - 0.5) * DX)
-    ax.set_ylim(-1.35 - 0.25 * max(0, n_cols - 2), ROW_Y[0] + 0.8)
+    ax.set_ylim(-1.45 - 0.3 * max(0, n_cols - 2), ROW_Y[0] + 0.8)  # room for the longest listens-arc
     title = data.get("title") or ""
     total, size = data["params"]["total"], data["bytes"]["total"]
     if total is not None:
@@ -102,17 +112,32 @@ def draw_layout(data: Dict[str, Any], ax) -> None:
 
 
 def layout_figure(layouts: List[Optional[Dict[str, Any]]], notes: Optional[List[str]] = None) -> Figure:
-    """One panel per layout (None panels show why there is no layout)."""
-    panels = [d for d in layouts]
-    widths = [max(2, max([n["x"] for n in d["nodes"]] + [0]) + 1) if d else 2 for d in panels]
-    fig = new_figure(width=sum(w * 2.3 for w in widths) + 0.4, height=4.4)
-    axes = fig.subplots(1, len(panels), width_ratios=widths, squeeze=False)[0]
-    for ax, d in zip(axes, panels):
+    """One panel per layout (None panels show why there is no layout): side by side when they fit
+    the notebook's width with 10 pt box text, else one above the other."""
+    widths = [n_columns(d) for d in layouts]
+    column = min(COLUMN_IN, (MAX_WIDTH_IN - 0.4) / sum(widths))
+    if column >= MIN_COLUMN_IN:
+        width, height = sum(widths) * column + 0.4, PANEL_IN
+        fig = new_figure(width=width, height=height, constrained=False)
+        axes = fig.subplots(1, len(layouts), width_ratios=widths, squeeze=False)[0]
+        fig.subplots_adjust(wspace=0.3 / column / (sum(widths) / len(widths)))
+        n_cols = [None] * len(layouts)
+    else:
+        widest = max(widths)
+        heights = [PANEL_IN if d else NOTE_IN for d in layouts]
+        width, height = widest * min(COLUMN_IN, (MAX_WIDTH_IN - 0.4) / widest) + 0.4, sum(heights)
+        fig = new_figure(width=width, height=height, constrained=False)
+        axes = fig.subplots(len(layouts), 1, height_ratios=heights, squeeze=False)[:, 0]
+        fig.subplots_adjust(hspace=0.6 / (height / len(layouts)))
+        n_cols = [widest] * len(layouts)
+    # margins in inches: 0.2 at the sides, room for the two-line titles at the top
+    fig.subplots_adjust(left=0.2 / width, right=1 - 0.2 / width, top=1 - 0.55 / height, bottom=0.05 / height)
+    for ax, d, cols in zip(axes, layouts, n_cols):
         if d is None:
             ax.set_axis_off()
             ax.text(0.5, 0.5, "no other version\n(see notes)", ha="center", va="center", fontsize=BOX_PT, color="#666")
         else:
-            draw_layout(d, ax)
+            draw_layout(d, ax, cols)
     return fig
 
 

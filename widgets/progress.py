@@ -31,6 +31,7 @@ class ProgressBar(W.HBox):
         self.epochs_done = 0
         self.total = max(1, int(total))
         self.done_count = 0
+        self.stage = ""  # what on_progress counts now
         self.started = time.perf_counter()
         self.bar = W.FloatProgress(min=0.0, max=1.0, value=0.0, description=description,
                                    style={"description_width": "initial"}, layout=W.Layout(width="380px"))
@@ -52,6 +53,14 @@ class ProgressBar(W.HBox):
     def finish(self, note: str = "") -> None:
         self.update(self.total, note)
         self.bar.bar_style = "success"
+
+    def on_progress(self, stage: str, done: int, total: int) -> None:
+        """A `progress(stage, done, total)` callback (e.g. `init_vectors(progress=bar.on_progress)`):
+        each new stage restarts the count and its ETA."""
+        if stage != self.stage:
+            self.stage, self.started = stage, time.perf_counter()
+        self.total = max(1, int(total))
+        self.update(done, stage)
 
     def on_training_event(self, event) -> None:
         """A `train()` / `pretrain()` subscriber: one tick per step, or per epoch."""

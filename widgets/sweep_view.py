@@ -39,7 +39,7 @@ def draw_parallel(sweep: Sweep, ax, highlight: Optional[str] = None) -> None:
     for x, a in zip(xs, axes):
         ax.axvline(x, color="#999999", lw=1.0, zorder=1, label="_axis")
         for pos, label in a.ticks:
-            ax.text(x + 0.03, pos, label, fontsize=TICK_PT - 1, va="center", ha="left", color="#333333")
+            ax.text(x + 0.03, pos, label, fontsize=TICK_PT, va="center", ha="left", color="#333333")
     ax.set_xticks(xs)
     ax.set_xticklabels([_short(a.name) + (" (log)" if a.log else "") for a in axes], fontsize=LABEL_PT - 1)
     ax.set_yticks([])

@@ -36,7 +36,10 @@ from .converters.trf import (
 from .render import figures_html, image_widget, new_figure, save_figure, show_figure
 
 WINDOW_COLORS = ("#4c72b0", "#dd8452")
-MAX_LABELS = 90  # tick labels per axis before thinning
+TICK_PT = 10  # every tick label, however many tokens: more tokens than fit are labelled every k-th
+PITCH_IN = 0.17  # inches one 10 pt tick label needs along its axis
+MAX_WIDTH_IN = 9.0  # a notebook's output area at 100 dpi: wider figures would be shrunk, fonts with them
+MARGIN_IN = 1.6  # what the axis's far side loses to the other axis's labels (and a colour bar's ticks)
 MERGE_NOTE = ("Word level: attention FROM a word = mean over its wordpieces' rows; TO a word = sum over its "
               "wordpieces' columns; tokens in overlapping windows average the windows; grey = no shared window.")
 
@@ -46,25 +49,32 @@ def short(label: str, n: int = 16) -> str:
     return label if len(label) <= n else label[: n - 1] + "\u2026"
 
 
-def _ticks(ax, axis: str, labels: Sequence[str], colors: Optional[Dict[int, str]] = None) -> None:
-    labels = [short(s) for s in labels]
-    n = len(labels)
-    step = max(1, int(numpy.ceil(n / MAX_LABELS)))
-    idx = list(range(0, n, step))
-    size = 10 if n <= 30 else 8 if n <= 60 else 6
+def label_step(n: int, length_in: float) -> int:
+    """Label every k-th of `n` ticks so that 10 pt labels fit along `length_in` inches of axis."""
+    room = max(1, int((length_in - MARGIN_IN) / PITCH_IN))
+    return max(1, int(numpy.ceil(n / room)))
+
+
+def _ticks(ax, axis: str, labels: Sequence[str], colors: Optional[Dict[int, str]] = None, first: int = 0) -> List[int]:
+    """10 pt tick labels for positions first .. first + len(labels), thinned to fit the figure;
+    returns the positions labelled."""
+    width, height = ax.figure.get_size_inches()
+    step = label_step(len(labels), (width - 1.2) if axis == "x" else height)  # x: a colour bar may sit beside
+    idx = list(range(0, len(labels), step))
     if axis == "x":
-        ax.set_xticks(idx, [labels[i] for i in idx], rotation=90, fontsize=size)
+        ax.set_xticks([first + i for i in idx], [labels[i] for i in idx], rotation=90, fontsize=TICK_PT)
         ticks = ax.get_xticklabels()
     else:
-        ax.set_yticks(idx, [labels[i] for i in idx], fontsize=size)
+        ax.set_yticks([first + i for i in idx], [labels[i] for i in idx], fontsize=TICK_PT)
         ticks = ax.get_yticklabels()
     for i, t in zip(idx, ticks):
         if colors and i in colors:
             t.set_color(colors[i])
+    return [first + i for i in idx]
 
 
 def _side(n: int, lo: float = 3.0, hi: float = 14.0) -> float:
-    return float(min(hi, max(lo, 0.16 * n + 1.5)))
+    return float(min(hi, max(lo, PITCH_IN * n + MARGIN_IN)))
 
 
 # ------------------------------------------------------------------ renderers
@@ -92,7 +102,7 @@ def draw_alignment(data: Dict[str, Any], ax, token_range: Optional[tuple] = None
             continue
         ax.axvspan(max(r0, c0) - 0.5, min(r1, c1) - 0.5, color=WINDOW_COLORS[k % 2], alpha=0.13, lw=0)
         ax.text((max(r0, c0) + min(r1, c1)) / 2 - 0.5, t0 - 0.9, f"window {k}", ha="center", va="bottom",
-                fontsize=7, color=WINDOW_COLORS[k % 2])
+                fontsize=TICK_PT, color=WINDOW_COLORS[k % 2])
     for r in data["special_rows"]:
         if c0 <= r < c1:
             ax.axvspan(r - 0.5, r + 0.5, color="#999999", alpha=0.35, lw=0)
@@ -108,22 +118,19 @@ def draw_alignment(data: Dict[str, Any], ax, token_range: Optional[tuple] = None
             colors[t] = color
     labels = [f"{short(tok)} (cut)" if t in data["truncated_tokens"] else short(tok)
               for t, tok in enumerate(data["tokens"])]
-    xs = list(range(c0, c1, max(1, int(numpy.ceil((c1 - c0) / MAX_LABELS)))))
-    ax.set_xticks(xs, [short(data["wordpieces"][c]) for c in xs], rotation=90, fontsize=7 if c1 - c0 <= 60 else 5)
-    ys = list(range(t0, t1, max(1, int(numpy.ceil((t1 - t0) / MAX_LABELS)))))
-    ax.set_yticks(ys, [labels[y] for y in ys], fontsize=7 if t1 - t0 <= 60 else 5)
-    for y, label in zip(ys, ax.get_yticklabels()):
-        if y in colors:
-            label.set_color(colors[y])
-    ax.set_xlabel("wordpiece rows (grey: special tokens; dashed red: truncated)", fontsize=8)
-    ax.set_ylabel("tokens (orange: in two windows)", fontsize=8)
+    _ticks(ax, "x", [short(p) for p in data["wordpieces"][c0:c1]], first=c0)
+    _ticks(ax, "y", labels[t0:t1], {t - t0: c for t, c in colors.items() if t0 <= t < t1}, first=t0)
+    ax.set_xlabel("wordpiece rows (grey: special; dashed red: truncated)", fontsize=TICK_PT)
+    ax.set_ylabel("tokens (orange: in two windows)", fontsize=TICK_PT)
 
 
 def alignment_figure(data: Dict[str, Any], token_range: Optional[tuple] = None) -> Figure:
     t0, t1 = token_range or (0, data["matrix"].shape[0])
     n_cols = data["matrix"][t0:t1].any(axis=0).sum() if t1 > t0 else 1
-    fig = new_figure(width=_side(int(n_cols), 4, 16), height=_side(t1 - t0, 2.5, 12))
-    draw_alignment(data, fig.add_subplot(), token_range)
+    fig = new_figure(width=_side(int(n_cols), 4, MAX_WIDTH_IN), height=_side(t1 - t0, 2.5, 12))
+    ax = fig.add_subplot()
+    draw_alignment(data, ax, token_range)
+    ax.set_title("token \u2194 wordpiece alignment", fontsize=11, pad=18)  # above the "window k" labels
     return fig
 
 
@@ -134,7 +141,7 @@ def draw_attention(data: Dict[str, Any], ax, labels_key: str = "labels") -> None
     finite = M[numpy.isfinite(M)]
     vmax = float(finite.max()) if finite.size else 1.0
     im = ax.imshow(numpy.ma.masked_invalid(M), cmap=cmap, vmin=0.0, vmax=max(vmax, 1e-6), interpolation="nearest")
-    labels = list(data.get(labels_key) or data.get("tokens") or [])
+    labels = [short(s) for s in data.get(labels_key) or data.get("tokens") or []]
     colors = {i: "#9e9e9e" for i, s in enumerate(data.get("special", [])) if s}
     _ticks(ax, "x", labels, colors)
     _ticks(ax, "y", labels, colors)
@@ -156,7 +163,7 @@ def attention_title(data: Dict[str, Any], level: str) -> str:
 
 def attention_figure(data: Dict[str, Any], level: str = "word") -> Figure:
     n = len(data["matrix"])
-    side = _side(n, 3.5, 13)
+    side = _side(n, 3.5, MAX_WIDTH_IN - 1.2)  # and a colour bar beside it
     fig = new_figure(width=side + 1.2, height=side)
     ax = fig.add_subplot()
     draw_attention(data, ax, "tokens" if level == "word" else "labels")

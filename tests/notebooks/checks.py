@@ -111,6 +111,7 @@ _summary = {
     "trf": {layout: {"transformers": int(r["transformers"]), "size_mb": float(r["size (MB)"]),
                      "infer_wps": float(r["inference words/s"])} for layout, r in trf_table.iterrows()},
     "trf_ratios": {k: float(v) for k, v in trf_ratios.items()},
+    "trf_repeats": {layout: len(v) for layout, v in trf_times.items()},
     "try_text": {"n_tokens": len(box.doc), "arcs": box.view.value.count('class="wb-arc"'),
                  "roots": sum(t.head.i == t.i for t in box.doc), "cats": sorted(box.doc.cats),
                  "has_chart": "<svg" in box.view.value and "doc.cats" in box.view.value},

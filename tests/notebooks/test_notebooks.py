@@ -10,8 +10,11 @@ nb.metadata["widgets"].
 Run them alone with `pytest tests/test_notebooks.py` (or `-m notebooks`). The whole module takes
 about 1.5 to 2 minutes on 2 busy CPU cores (each notebook 5 to 25 s).
 """
+import base64
 import importlib.util
 import json
+import re
+import struct
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -52,7 +55,32 @@ def execute(name: str, tmp_path: Path, monkeypatch) -> Any:
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, [f"{o.ename}: {o.evalue}" for o in errors]
+    widths = png_widths(nb)
+    assert all(w <= OUTPUT_PX for w in widths), f"{name}: plots wider than the output area ({OUTPUT_PX} px): {widths}"
     return nb
+
+
+OUTPUT_PX = 960  # a JupyterLab output area beside the file browser: a wider PNG is shrunk, and its fonts with it
+
+
+def png_widths(nb) -> List[int]:
+    """The pixel width of every inline plot (read from each PNG's header)."""
+    heads = [base64.b64decode(o["data"]["image/png"][:44]) for o in outputs(nb) if "image/png" in o.get("data", {})]
+    return [struct.unpack(">I", head[16:20])[0] for head in heads]
+
+
+def test_tutorial_plots_fit_the_notebook_and_use_readable_fonts():
+    """What each tutorial's plotting code asks for: figures at most 9 in wide (the output area at
+    100 dpi), no font under 10 pt (the executed widths are checked in `execute`)."""
+    nbformat = pytest.importorskip("nbformat")
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        widths = [float(w) for w in re.findall(r"figsize=\(\s*([0-9.]+)", code)]
+        assert all(w <= 9 for w in widths), f"{path.name}: figsize widths {widths} (at most 9 in)"
+        sizes = [float(v) for v in re.findall(r"(?:fontsize|labelsize)=([0-9.]+)", code)]
+        assert all(v >= 10 for v in sizes), f"{path.name}: font sizes {sizes} (at least 10 pt)"
+        for call in re.findall(r"\.legend\(((?:[^()]|\([^()]*\))*)\)", code):  # legends sit outside the lines, or in a named corner
+            assert "loc=" in call or call.startswith("*"), f"{path.name}: legend({call}) may cover the lines"
 
 
 def outputs(nb) -> List[Dict[str, Any]]:
@@ -167,6 +195,13 @@ def test_03_transformers_runtime(tmp_path, monkeypatch):
     assert layer and layer[0]["max"] == 5 and layer[0]["value"] == 5  # MiniLM: 6 layers
     assert with_class(states, "wb-trf-alignment") and with_class(states, "wb-trf-attention")
     assert "word attention: layer 5, head 0" in with_class(states, "wb-trf-caption-box")[0]["value"]
+    assert finished_bars(states, "span getters")  # the span-getter runs showed their progress to the end
+
+
+def finished_bars(states: List[Dict[str, Any]], description: str) -> List[Dict[str, Any]]:
+    """The notebook's progress bars with this description that reached the end."""
+    return [s for s in states if s["_model_name"] == "FloatProgressModel" and s.get("description") == description
+            and s["value"] == 1.0]
 
 
 @needs_minilm
@@ -212,6 +247,12 @@ def test_05_static_vectors_and_custom_layers(tmp_path, monkeypatch):
     assert all(0.5 < acc <= 1.0 for acc in r["runs"].values()), r["runs"]
     assert r["cli_code_ok"] is True
     assert n_images(nb) >= 1
+    states = widget_states(nb)
+    # every training run, and the GloVe import (reading, then pruning), showed a bar to the end
+    assert all(finished_bars(states, f"training: {name}") for name in r["runs"]), r["runs"]
+    if r["glove"]:
+        assert finished_bars(states, "vectors import")
+        assert any(s["_model_name"] == "LabelModel" and str(s.get("value", "")).endswith("saved") for s in states)
     text = "".join(o.text for o in outputs(nb) if o.output_type == "stream")
     assert "I was imported!" in text and "I was called!" in text
 
@@ -268,6 +309,7 @@ def test_07_long_pipeline(tmp_path, monkeypatch):
     assert set(r["trf"]) == {"MiniLM shared", "MiniLM independent"}
     assert r["trf"]["MiniLM shared"]["transformers"] == 1 and r["trf"]["MiniLM independent"]["transformers"] == 4
     assert r["trf_ratios"]["size"] > 3.5  # the encoder is nearly all of the pipeline
+    assert r["trf_repeats"] == {"shared": 3, "independent": 3}  # timed with repeats, never once
     t = r["try_text"]
     assert t["arcs"] == t["n_tokens"] - t["roots"] and t["roots"] >= 1  # one arc per non-root word
     assert t["cats"] == ["answers", "email", "newsgroup", "reviews", "weblog"] and t["has_chart"]
@@ -278,3 +320,15 @@ def test_07_long_pipeline(tmp_path, monkeypatch):
     assert len(deps) == 1 and 'class="wb-arc"' in deps[0]["value"] and "<script" not in deps[0]["value"]
     assert len(with_class(states, "wb-cats-view")) == 1 and with_class(states, "wb-try-text")
     assert with_class(states, "wb-dashboard") and len(with_class(states, "wb-layout-image")) >= 1
+
+
+def test_expected_warnings_are_explained_where_they_appear():
+    """A cell that shows a warning on purpose is followed by a note saying it is expected, and why."""
+    nbformat = pytest.importorskip("nbformat")
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        for i, cell in enumerate(cells):
+            if cell.cell_type == "code" and "catch_warnings(record=True)" in cell.source:
+                note = cells[i + 1]
+                assert note.cell_type == "markdown" and "expected" in note.source.lower(), f"{path.name}: cell {i}"
+                assert "doc_spans" in note.source or "warning" in note.source.lower(), f"{path.name}: cell {i}"

@@ -127,7 +127,7 @@ def test_figure_draws_every_node(shared_config):
     fig = layout_figure([data, None])
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
-    assert any(t.startswith("tok2vec: shared by 2") for t in texts)
+    assert any(t.startswith("tok2vec\nshared by 2") for t in texts)
     assert sum(t.startswith("listener") for t in texts) == 2
     assert len(ax.patches) == len(data["nodes"]) + len(data["edges"])
     assert "1.54M params" in ax.get_title()

@@ -33,8 +33,14 @@ def test_smoke_notebook_executes():
     assert "word attention: layer 5, head 0" in classes["wb-trf-caption-box"]["value"]
     dropdowns = [s for s in states if s.get("description") == "component"]
     assert dropdowns and dropdowns[0]["_options_labels"] == ["tagger", "ner"]
-    for css in ("wb-dashboard", "wb-runs-view", "wb-config-editor", "wb-try-text", "wb-pretraining-panel"):
+    for css in ("wb-dashboard", "wb-runs-view", "wb-config-editor", "wb-try-text", "wb-pretraining-panel",
+                "wb-sweep-view", "wb-deps-view", "wb-cats-view"):
         assert css in classes, css
-    assert classes["wb-runs-view"] and "Lisbon" in classes["wb-try-view"]["value"]
+    trials = [s for s in states if s.get("description") == "trial"]
+    assert trials and trials[0]["_options_labels"] == ["trial_000", "trial_001"]  # the SweepView's two trials
+    assert classes["wb-deps-view"]["value"].count('class="wb-arc"') == 5 and "<script" not in classes["wb-deps-view"]["value"]
+    try_views = [s["value"] for s in states if "wb-try-view" in s.get("_dom_classes", [])]
+    assert any(v.count('class="wb-arc"') == 6 and v.count("<svg") == 2 for v in try_views)  # arcs + the cats chart
+    assert classes["wb-runs-view"] and any("Lisbon" in v for v in try_views)
     runs = [s for s in states if s.get("description") == "runs"]
     assert runs and runs[0]["_options_labels"] == ["dropout 0.1", "dropout 0.3"]

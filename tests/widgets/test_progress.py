@@ -38,3 +38,29 @@ def test_bar_follows_pretraining_epochs(tmp_path):
     assert epochs[0][1].startswith("1 / 3") and "loss" in epochs[0][1]
     assert bar.done_count == 3 and bar.epochs_done == 3 and "took" in bar.label.value
     assert bar.bar.bar_style == "success"
+
+
+def test_a_vectors_import_drives_the_bar_through_reading_and_pruning(tmp_path):
+    import numpy
+
+    from workbench.vectors.formats import init_vectors
+
+    rng = numpy.random.default_rng(0)
+    path = tmp_path / "v.vec"
+    rows = [f"w{i} " + " ".join(f"{x:.4f}" for x in rng.normal(size=8)) for i in range(3000)]
+    path.write_text("3000 8\n" + "\n".join(rows) + "\n")
+    bar = ProgressBar(1, "vectors import", display_now=False)
+    calls = []
+    summary = init_vectors("en", path, tmp_path / "out", prune=100,
+                           progress=lambda stage, done, total: (bar.on_progress(stage, done, total),
+                                                                calls.append((stage, done, total, bar.label.value))))
+    assert summary["n_rows"] == 100 and summary["prune"]["remapped"] == 2900
+    stages = [stage for stage, *_ in calls]
+    assert stages[0] == "read v.vec" and stages[-1] == "prune"  # reading, then pruning, in order
+    reading = [(done, total) for stage, done, total, _ in calls if stage == "read v.vec"]
+    assert reading[0] == (0, 3000) and reading[-1] == (3000, 3000)
+    assert [d for d, _ in reading] == sorted(d for d, _ in reading)  # it only moves forward
+    pruning = [(done, total, label) for stage, done, total, label in calls if stage == "prune"]
+    assert pruning[0][:2] == (0, pruning[0][1]) and pruning[-1][0] == pruning[-1][1] >= 1
+    assert "left" in pruning[1][2] or "took" in pruning[1][2]  # an ETA for the stage running
+    assert pruning[-1][2].endswith("\u00b7 prune") and bar.bar.value == 1.0

@@ -334,3 +334,31 @@ name = "{tiny_bert_path()}"
     labels = [t.get_text() for t in ins.figures["alignment"].axes[0].get_yticklabels()]
     assert labels[2].endswith("(cut)")
     ins.export("/tmp/wb_trunc.png", view="alignment")
+
+
+def test_try_text_on_a_transformer_pipeline_opens_the_inspector_on_its_doc():
+    from widgets.doc_view import TryText
+
+    nlp = workbench.Pipeline.from_config(f"""
+[nlp]
+pipeline = ["transformer"]
+
+[components.transformer]
+factory = "transformer"
+
+[components.transformer.model]
+@architectures = "workbench.TransformerModel.v1"
+name = "{tiny_bert_path()}"
+output_attentions = true
+""")
+    nlp.initialize()
+    box = TryText(nlp, "Alice visited Paris .")
+    assert box.has_transformer and box.inspect_button.layout.display != "none"
+    assert box.inspector_box.children == ()
+    box.inspect_button.click()  # one interaction: the inspector opens below, on this doc
+    (inspector,) = box.inspector_box.children
+    assert isinstance(inspector, TrfInspector) and inspector.alignment["tokens"] == ["Alice", "visited", "Paris", "."]
+    assert inspector.attention_image.value[:4] == b"\x89PNG"
+    box.run("Bob ran .")  # a new text closes the old doc's inspector
+    assert box.inspector_box.children == ()
+    assert box.inspect().alignment["tokens"] == ["Bob", "ran", "."]

@@ -24,14 +24,14 @@ import re
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
 
 from ..damage import damaged_pipeline, read_json
 from ..errors import ConfigError, DataError
 from ..text.strings import StringStore
-from .table import MODES, Vectors, progress_iter
+from .table import MODES, Vectors, progress_counter, progress_iter
 
 PathLike = Union[str, Path]
 
@@ -229,11 +229,7 @@ def read_text(
         dups = 0
         chunk: List[str] = []
         chunk_lines: List[int] = []
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=capacity, desc=f"read {path.name}", unit="vec", leave=False)
+        bar = progress_counter(progress, f"read {path.name}", capacity, unit="vec")
         lines: Iterable[bytes] = f if pending_first is None else _chain_first(pending_first, f)
         n_records = 0
         for raw in lines:
@@ -649,12 +645,14 @@ def init_vectors(
     mode: str = "default",
     name: Optional[str] = None,
     truncate: int = 0,
-    progress: bool = True,
+    progress: Union[bool, Callable[[str, int, int], None]] = True,
     allow_pickle: bool = False,
 ) -> Dict[str, Any]:
     """Read vectors, optionally prune them, and save a blank `lang` pipeline holding them.
 
     allow_pickle: read Gensim pickles (see `read_gensim`); refused by default.
+    progress: True = a bar on stderr; or a callable progress(stage, done, total) called as the
+    reading and the pruning go (e.g. a notebook's `ProgressBar.on_progress`).
     prune: keep the N most frequent rows (file order) and map every other word to its
     nearest kept row. The output folder loads with `workbench.load(output_dir)` and can
     be named in `[initialize] vectors`. Returns a summary dict (see `format_vectors_report`).

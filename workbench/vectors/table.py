@@ -537,13 +537,47 @@ def _load_npy(file: Path, dtype, ndim: int) -> numpy.ndarray:
     return arr
 
 
-def progress_iter(iterable, enabled: bool, desc: str, **kwargs):
-    """`iterable` wrapped in a tqdm bar (on stderr) when `enabled`."""
-    if not enabled:
-        return iterable
+class _Reported:
+    """A tqdm-like counter that calls `report(stage, done, total)` (a notebook's progress bar)."""
+
+    def __init__(self, report, desc: str, total: int):
+        self.report, self.desc, self.total, self.done = report, desc, total, 0
+        report(desc, 0, total)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self.report(self.desc, self.done, self.total)
+
+    def close(self) -> None:
+        self.report(self.desc, self.total, self.total)
+
+
+def progress_counter(progress, desc: str, total: int, **kwargs):
+    """What long steps count their work on: None (progress False), a tqdm bar on stderr (True),
+    or, for a callable `progress(stage, done, total)`, a counter that calls it."""
+    if callable(progress):
+        return _Reported(progress, desc, total)
+    if not progress:
+        return None
     from tqdm import tqdm
 
-    return tqdm(iterable, desc=desc, leave=False, **kwargs)
+    return tqdm(total=total, desc=desc, leave=False, **kwargs)
+
+
+def progress_iter(iterable, progress, desc: str, total: Optional[int] = None, **kwargs):
+    """`iterable`, counted on `progress_counter` as its items go."""
+    if not progress:
+        return iterable
+    items = iterable if total is not None else list(iterable)
+    counter = progress_counter(progress, desc, total if total is not None else len(items), **kwargs)
+
+    def counted():
+        for item in items:
+            yield item
+            counter.update(1)
+        counter.close()
+
+    return counted()
 
 
 def warn_no_vector(obj: Any, reason: str) -> None:
