@@ -39,7 +39,8 @@ WINDOW_COLORS = ("#4c72b0", "#dd8452")
 TICK_PT = 10  # every tick label, however many tokens: more tokens than fit are labelled every k-th
 PITCH_IN = 0.17  # inches one 10 pt tick label needs along its axis
 MAX_WIDTH_IN = 9.0  # a notebook's output area at 100 dpi: wider figures would be shrunk, fonts with them
-MARGIN_IN = 1.6  # what the axis's far side loses to the other axis's labels (and a colour bar's ticks)
+MARGIN_IN = 1.6  # what an axis loses to the other axis's tick labels and axis label
+COLORBAR_IN = 1.2  # a colour bar and its label, beside a heatmap
 MERGE_NOTE = ("Word level: attention FROM a word = mean over its wordpieces' rows; TO a word = sum over its "
               "wordpieces' columns; tokens in overlapping windows average the windows; grey = no shared window.")
 
@@ -55,11 +56,12 @@ def label_step(n: int, length_in: float) -> int:
     return max(1, int(numpy.ceil(n / room)))
 
 
-def _ticks(ax, axis: str, labels: Sequence[str], colors: Optional[Dict[int, str]] = None, first: int = 0) -> List[int]:
-    """10 pt tick labels for positions first .. first + len(labels), thinned to fit the figure;
-    returns the positions labelled."""
+def _ticks(ax, axis: str, labels: Sequence[str], colors: Optional[Dict[int, str]] = None, first: int = 0,
+           beside: float = 0.0) -> List[int]:
+    """10 pt tick labels for positions first .. first + len(labels), thinned only where the figure
+    (less `beside` inches of colour bar on the right) cannot hold them all; returns the positions labelled."""
     width, height = ax.figure.get_size_inches()
-    step = label_step(len(labels), (width - 1.2) if axis == "x" else height)  # x: a colour bar may sit beside
+    step = label_step(len(labels), (width - beside) if axis == "x" else height)
     idx = list(range(0, len(labels), step))
     if axis == "x":
         ax.set_xticks([first + i for i in idx], [labels[i] for i in idx], rotation=90, fontsize=TICK_PT)
@@ -143,7 +145,7 @@ def draw_attention(data: Dict[str, Any], ax, labels_key: str = "labels") -> None
     im = ax.imshow(numpy.ma.masked_invalid(M), cmap=cmap, vmin=0.0, vmax=max(vmax, 1e-6), interpolation="nearest")
     labels = [short(s) for s in data.get(labels_key) or data.get("tokens") or []]
     colors = {i: "#9e9e9e" for i, s in enumerate(data.get("special", [])) if s}
-    _ticks(ax, "x", labels, colors)
+    _ticks(ax, "x", labels, colors, beside=COLORBAR_IN)
     _ticks(ax, "y", labels, colors)
     ax.set_xlabel("attends to", fontsize=11)
     ax.set_ylabel("from", fontsize=11)
@@ -163,8 +165,8 @@ def attention_title(data: Dict[str, Any], level: str) -> str:
 
 def attention_figure(data: Dict[str, Any], level: str = "word") -> Figure:
     n = len(data["matrix"])
-    side = _side(n, 3.5, MAX_WIDTH_IN - 1.2)  # and a colour bar beside it
-    fig = new_figure(width=side + 1.2, height=side)
+    side = _side(n, 3.5, MAX_WIDTH_IN - COLORBAR_IN)  # and a colour bar beside it
+    fig = new_figure(width=side + COLORBAR_IN, height=side)
     ax = fig.add_subplot()
     draw_attention(data, ax, "tokens" if level == "word" else "labels")
     ax.set_title(attention_title(data, level), fontsize=11)
