@@ -140,3 +140,24 @@ def build(config):
     examples = tiny_examples(nlp)
     nlp.initialize(lambda: iter(examples))
     return nlp, examples
+
+
+def tiny_bert_pipeline(model_settings: str = ""):
+    """An initialized pipeline of one transformer over the tiny BERT; `model_settings`: extra
+    config lines for [components.transformer.model] (and its sub-blocks)."""
+    import workbench
+
+    nlp = workbench.Pipeline.from_config(f"""
+[nlp]
+pipeline = ["transformer"]
+
+[components.transformer]
+factory = "transformer"
+
+[components.transformer.model]
+@architectures = "workbench.TransformerModel.v1"
+name = "{tiny_bert_path()}"
+{model_settings}
+""")
+    nlp.initialize()
+    return nlp

@@ -128,27 +128,14 @@ def test_trf_inspector_figures():
 
 
 def test_trf_inspector_on_a_real_doc_of_40_words():
-    import workbench
-    from tests.helpers.trf import tiny_bert_path
+    from tests.helpers.trf import tiny_bert_pipeline
 
-    nlp = workbench.Pipeline.from_config(f"""
-[nlp]
-pipeline = ["transformer"]
-
-[components.transformer]
-factory = "transformer"
-
-[components.transformer.model]
-@architectures = "workbench.TransformerModel.v1"
-name = "{tiny_bert_path()}"
-output_attentions = true
+    nlp = tiny_bert_pipeline("""output_attentions = true
 
 [components.transformer.model.get_spans]
 @span_getters = "workbench.strided_spans.v1"
 window = 24
-stride = 16
-""")
-    nlp.initialize()
+stride = 16""")
     doc = nlp(" ".join(["Alice visited Paris and London , then Bob worked in Berlin ."] * 4))
     ins = TrfInspector(doc)
     for window in (0, "all"):

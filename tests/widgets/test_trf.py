@@ -4,7 +4,7 @@ import pytest
 from thinc.types import Ragged
 
 import workbench
-from tests.helpers.trf import tiny_bert_path
+from tests.helpers.trf import tiny_bert_pipeline
 from widgets.converters.trf import (
     alignment_matrix,
     head_summary,
@@ -263,25 +263,12 @@ def test_inspector_controls_change_the_view(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_trf_doc():
-    config = f"""
-[nlp]
-pipeline = ["transformer"]
-
-[components.transformer]
-factory = "transformer"
-
-[components.transformer.model]
-@architectures = "workbench.TransformerModel.v1"
-name = "{tiny_bert_path()}"
-output_attentions = true
+    nlp = tiny_bert_pipeline("""output_attentions = true
 
 [components.transformer.model.get_spans]
 @span_getters = "workbench.strided_spans.v1"
 window = 12
-stride = 8
-"""
-    nlp = workbench.Pipeline.from_config(config)
-    nlp.initialize()
+stride = 8""")
     return nlp("Alice visited Paris and London . The cats walked in the big red house , running . Bob ran .")
 
 
@@ -310,18 +297,7 @@ def test_tiny_bert_doc(tiny_trf_doc):
 def test_tiny_bert_truncated_token_is_flagged():
     import warnings
 
-    config_nlp = workbench.Pipeline.from_config(f"""
-[nlp]
-pipeline = ["transformer"]
-
-[components.transformer]
-factory = "transformer"
-
-[components.transformer.model]
-@architectures = "workbench.TransformerModel.v1"
-name = "{tiny_bert_path()}"
-""")
-    config_nlp.initialize()
+    config_nlp = tiny_bert_pipeline()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         doc = config_nlp("the cat " + "x" * 80 + " sat")
@@ -339,19 +315,7 @@ name = "{tiny_bert_path()}"
 def test_try_text_on_a_transformer_pipeline_opens_the_inspector_on_its_doc():
     from widgets.doc_view import TryText
 
-    nlp = workbench.Pipeline.from_config(f"""
-[nlp]
-pipeline = ["transformer"]
-
-[components.transformer]
-factory = "transformer"
-
-[components.transformer.model]
-@architectures = "workbench.TransformerModel.v1"
-name = "{tiny_bert_path()}"
-output_attentions = true
-""")
-    nlp.initialize()
+    nlp = tiny_bert_pipeline("output_attentions = true")
     box = TryText(nlp, "Alice visited Paris .")
     assert box.has_transformer and box.inspect_button.layout.display != "none"
     assert box.inspector_box.children == ()
