@@ -92,7 +92,8 @@ def apply_ray(model: Union[str, Path], input_path: Union[str, Path], output_path
         ds = ray.data.read_binary_files(paths, include_paths=True)
     root = str(Path(input_path).resolve() if Path(input_path).is_dir() else Path(input_path).resolve().parent)
     ds = ds.map_batches(
-        Annotator, batch_size=batch_size, batch_format="numpy", num_cpus=1, concurrency=n_actors,
+        Annotator, batch_size=batch_size, batch_format="numpy", num_cpus=1,
+        compute=ray.data.ActorPoolStrategy(size=n_actors),  # a fixed pool: each actor loads the pipeline once
         fn_constructor_kwargs=dict(model=model, kind=kind, text_key=text_key, vectors=vectors, threads=1, root=root),
     )
     report = Progress(progress, desc="apply --ray")
