@@ -1,6 +1,8 @@
 """What each CLI command does; `cli.py` only parses arguments."""
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -156,11 +158,23 @@ def pretrain(texts: str, output: str, config_path: str, overrides: Dict[str, Any
              resume_path: Optional[str] = None, epoch_resume: Optional[int] = None, progress: bool = True) -> int:
     """Pretrain on TEXTS (sets [paths] raw_text); weights and log.jsonl go to OUTPUT."""
     from .pretraining.loop import pretrain as run_pretrain
+    from .training.output import EXIT_TERMINATED, signals_set
 
     config = load_config(config_path, {"paths.raw_text": texts, **overrides})
-    run_pretrain(config, Path(output), resume_path=Path(resume_path) if resume_path else None,
-                 epoch_resume=epoch_resume, progress=progress)
-    return 0
+    stop = threading.Event()
+    with signals_set(stop) as received:  # SIGTERM / Ctrl-C: the epoch ends at the next batch and is saved
+        result = run_pretrain(config, Path(output), resume_path=Path(resume_path) if resume_path else None,
+                              epoch_resume=epoch_resume, progress=progress, stop=stop)
+    if not received:
+        return 0
+    how = "Terminated (SIGTERM)" if received[0] == signal.SIGTERM else "Interrupted"
+    if result.saved:
+        print(f"{how}: the last epoch stopped early and was saved as {result.saved[-1]}. Go on with "
+              f"`python -m workbench pretrain {texts} {output} {config_path} --resume-path {result.saved[-1]}`.",
+              file=sys.stderr)
+    else:
+        print(f"{how}: nothing was saved.", file=sys.stderr)
+    return EXIT_TERMINATED if received[0] == signal.SIGTERM else 130
 
 
 def evaluate(model: str, data: str, output: Optional[str], *, n_sents: int = 1) -> int:

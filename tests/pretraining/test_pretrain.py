@@ -1,6 +1,7 @@
 """Pretraining: fill-config --pretraining, the pretrain command, objectives, masking, resume, bad input."""
 import json
 import re
+import signal
 import subprocess
 import sys
 
@@ -98,6 +99,50 @@ def test_pretrain_cli_writes_weights_and_log(tmp_path, texts):
     rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [0, 1]
     assert all(r["loss"] > 0 and r["words_per_second"] > 0 and r["words"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_ends_the_epoch_saves_it_and_says_how_to_resume(tmp_path, texts, sig):
+    cfg = tmp_path / "pre.cfg"
+    cfg.write_text(shared_config(pretraining=pretraining_block(max_epochs=100000)).to_str())
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "pretrain", str(texts), str(out), str(cfg),
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("epoch    1 "):  # two epochs saved; the third is running
+            break
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == (143 if sig == signal.SIGTERM else 130), err
+    assert "Traceback" not in err
+    (saved,) = re.findall(r"stopped early and was saved as (\S+model(\d+)\.bin)\. Go on with", err)
+    assert int(saved[1]) >= 2 and f"--resume-path {saved[0]}" in err
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert rows[-1]["epoch"] == int(saved[1]) and rows[-1]["stopped"]
+    assert srsly.msgpack_loads((out / f"model{saved[1]}.bin").read_bytes())["nodes"][0]["name"] == "tok2vec"
+    assert not [p.name for p in out.iterdir() if ".partial-" in p.name]
+    cfg.write_text(shared_config(pretraining=pretraining_block(max_epochs=int(saved[1]) + 2)).to_str())
+    res = run("pretrain", texts, out, cfg, "--no-progress", "--resume-path", saved[0])
+    assert res.returncode == 0, res.stderr
+    assert (out / f"model{int(saved[1]) + 1}.bin").exists()
+
+
+def test_a_failed_write_leaves_the_saved_weights_whole(tmp_path, texts, monkeypatch):
+    config = with_texts(shared_config(pretraining=pretraining_block(max_epochs=1)), texts)
+    out = tmp_path / "out"
+    pretrain(config, out, progress=False, stream=None)
+    before = (out / "model0.bin").read_bytes()
+
+    def half_then_fail(self, data):  # a full disk or a kill halfway through the write
+        with open(self, "wb") as f:
+            f.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(out), "write_bytes", half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        pretrain(config, out, progress=False, stream=None)
+    assert (out / "model0.bin").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["config.cfg", "log.jsonl", "model0.bin", "model0.head.bin"]
 
 
 def test_pretrain_without_pretraining_block_says_how_to_add_it(tmp_path, texts):

@@ -9,6 +9,7 @@ loads such a file before training. The objective's output layer goes to
 model{epoch}.head.bin, so that `--resume-path model{epoch}.bin` continues where it was.
 """
 import json
+import os
 import random
 import re
 import sys
@@ -361,7 +362,13 @@ def _resume_head(head, weights: Path, stream) -> None:
 
 
 def _save(model, path: Path) -> str:
-    path.write_bytes(model.to_bytes())
+    """Write the weights to a sibling first, then rename: PATH is never half-written."""
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        partial.write_bytes(model.to_bytes())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return str(path)
 
 

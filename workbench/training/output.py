@@ -7,13 +7,15 @@
   was saved when the run was stopped.
 - `sigterm_stops_training()`: SIGTERM raises `Terminated` (a KeyboardInterrupt), so
   the loop stops as on Ctrl-C and saves `model-last`; a second SIGTERM acts at once.
+- `signals_set(event)`: SIGTERM and Ctrl-C set a stop event instead (pretraining ends
+  its epoch at the next batch and saves it); a second signal acts at once.
 """
 import contextlib
 import shutil
 import signal
 import threading
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
 from ..errors import WorkbenchError
 from .events import TrainingEvent
@@ -81,3 +83,28 @@ def sigterm_stops_training() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_set(event: threading.Event) -> Iterator[List[int]]:
+    """While inside, the first SIGTERM or SIGINT sets `event` (a second one acts as
+    usual); yields the list of the signals received. No-op outside the main thread."""
+    received: List[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def request_stop(signum, frame):
+        received.append(signum)
+        event.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    for sig in previous:
+        signal.signal(sig, request_stop)
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
