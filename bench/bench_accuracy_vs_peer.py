@@ -10,7 +10,7 @@ For each seed (seeds side by side with --jobs 2):
   budget). --sequential instead trains ours after spaCy with `[training] max_seconds` set to
   spaCy's time less 8% (for our set-up, last evaluation and saving);
 - with `--rows ... efficiency`: also ours with the default (`--optimize efficiency`), 30 epochs.
-Data: EWT dev with UNER entities, every 5th document held out (bench_embedding_layouts.split_corpus;
+Data: EWT dev with UNER entities, every 5th document held out (ewt.split_ewt;
 the peer's DocBins under PEER/corpus hold the same sentences). No vectors, no other data.
 Prints UPOS accuracy and entity P/R/F per run, the mean over seeds, the differences to
 spaCy, the budgets in seconds and the load average; writes the rows to bench/results/.
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_embedding_layouts import split_corpus  # noqa: E402
+from ewt import split_ewt  # noqa: E402
 
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
@@ -195,7 +195,7 @@ def main():
     if "spacy" not in args.rows and not args.spacy_seconds and "accuracy" in args.rows:
         p.error("without the spacy row, give the budget with --spacy-seconds")
     tmp = Path(tempfile.mkdtemp(prefix="bench_accuracy_"))
-    train_path, dev_path, n_train, n_dev = split_corpus(tmp)
+    train_path, dev_path, n_train, n_dev = split_ewt(tmp)
     print(f"tagger + ner, EWT dev + UNER: {n_train} sentences to train, {n_dev} held out (every 5th document); "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}\n")
     jobs = [(args, seed, train_path, dev_path, tmp) for seed in args.seeds]

@@ -20,47 +20,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
+
+from ewt import DATA, dir_size, need, split_ewt  # noqa: E402  (bench/ewt.py)
 
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
-from workbench.corpora.convert import convert  # noqa: E402
 from workbench.corpora.corpus import Corpus  # noqa: E402
 from workbench.training.loop import train  # noqa: E402
 
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
-        sys.exit(0)
-    return path
-
-
 OVERRIDES = {}
-
-
-def split_corpus(tmp: Path, every: int = 5):
-    """Hold out every 5th EWT document (by `# sent_id` prefix), about 20% of the
-    sentences: whole documents, so names seen in training do not leak into the
-    held-out part, and every genre appears on both sides."""
-    conllu = need(DATA / "ud-ewt" / "en_ewt-ud-dev.conllu")
-    merged = tmp / "ewt_dev_uner.jsonl"
-    convert([conllu, need(DATA / "uner-ewt" / "en_ewt-ud-dev.iob2")], merged, merge=True)
-    lines = merged.read_text(encoding="utf8").splitlines()
-    sent_ids = [line.split("=", 1)[1].strip() for line in conllu.read_text(encoding="utf8").splitlines() if line.startswith("# sent_id")]
-    assert len(sent_ids) == len(lines), "the merged corpus must keep the CoNLL-U sentence order"
-    doc_ids = [sid.rsplit("-", 1)[0] for sid in sent_ids]
-    held_docs = {d for i, d in enumerate(dict.fromkeys(doc_ids)) if i % every == every - 1}
-    train = [line for line, d in zip(lines, doc_ids) if d not in held_docs]
-    held = [line for line, d in zip(lines, doc_ids) if d in held_docs]
-    (tmp / "train.jsonl").write_text("\n".join(train) + "\n", encoding="utf8")
-    (tmp / "heldout.jsonl").write_text("\n".join(held) + "\n", encoding="utf8")
-    return tmp / "train.jsonl", tmp / "heldout.jsonl", len(train), len(held)
-
-
-def dir_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def inference_wps(nlp, path: Path, n_sents: int = 10, repeats: int = 2) -> float:
@@ -135,7 +104,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bench_layouts_"))
     rows = []
     try:
-        train_path, dev_path, n_train, n_dev = split_corpus(tmp)
+        train_path, dev_path, n_train, n_dev = split_ewt(tmp)
         if not args.skip_joint:
             print(f"(a) tagger + ner on EWT dev with UNER entities: {n_train} sentences to train, {n_dev} held out\n")
         for seed in args.seeds if not args.skip_joint else []:

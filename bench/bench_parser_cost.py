@@ -22,20 +22,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
+
+from ewt import DATA, need  # noqa: E402  (bench/ewt.py)
 
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
 from workbench.corpora.convert import convert  # noqa: E402
 from workbench.corpora.corpus import Corpus  # noqa: E402
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
-        sys.exit(0)
-    return path
 
 
 def timed(fn, docs, n_words: int, repeats: int) -> float:

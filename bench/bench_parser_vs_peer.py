@@ -25,40 +25,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 PEER = ROOT.parent / "peer"
 sys.path.insert(0, str(ROOT))
 
+from ewt import split_ewt  # noqa: E402  (bench/ewt.py)
+
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
-from workbench.corpora.convert import convert  # noqa: E402
 from workbench.corpora.corpus import Corpus  # noqa: E402
 from workbench.training.loop import train  # noqa: E402
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
-        sys.exit(0)
-    return path
-
-
-def split_parsed(tmp: Path, every: int = 5):
-    """EWT dev as JSONL with heads, deps and genre cats; every 5th document held out."""
-    conllu = need(DATA / "ud-ewt" / "en_ewt-ud-dev.conllu")
-    full = tmp / "ewt_dev.jsonl"
-    convert([conllu], full, cats_from_sent_id=True)
-    lines = full.read_text(encoding="utf8").splitlines()
-    sent_ids = [line.split("=", 1)[1].strip() for line in conllu.read_text(encoding="utf8").splitlines()
-                if line.startswith("# sent_id")]
-    assert len(sent_ids) == len(lines), "one JSONL line per CoNLL-U sentence"
-    doc_ids = [sid.rsplit("-", 1)[0] for sid in sent_ids]
-    held_docs = {d for i, d in enumerate(dict.fromkeys(doc_ids)) if i % every == every - 1}
-    train_lines = [x for x, d in zip(lines, doc_ids) if d not in held_docs]
-    held_lines = [x for x, d in zip(lines, doc_ids) if d in held_docs]
-    (tmp / "train.jsonl").write_text("\n".join(train_lines) + "\n", encoding="utf8")
-    (tmp / "heldout.jsonl").write_text("\n".join(held_lines) + "\n", encoding="utf8")
-    return tmp / "train.jsonl", tmp / "heldout.jsonl", len(train_lines), len(held_lines)
 
 
 def peer_env(threads: int = 2) -> dict:
@@ -157,7 +132,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bench_parser_peer_"))
     rows = []
     try:
-        train_path, held_path, n_train, n_held = split_parsed(tmp)
+        train_path, held_path, n_train, n_held = split_ewt(tmp, entities=False, cats=True)  # heads, deps and genre cats
         print(f"tagger + parser, EWT dev split: {n_train} sentences to train, {n_held} held out; load {os.getloadavg()}")
         for seed in args.seeds:
             peer = run_spacy(seed, args.spacy_epochs, tmp / f"spacy-{seed}")

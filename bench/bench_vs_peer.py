@@ -30,23 +30,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 OURS = ROOT / "bench" / "vs_peer_ours.py"
 PEER = ROOT / "bench" / "vs_peer_spacy.py"
 BUSY = ROOT / "bench" / "bench_contention.py"
 sys.path.insert(0, str(ROOT))
 
+from ewt import DATA, need  # noqa: E402  (bench/ewt.py)
+
 QUIET_TASKS = ["tokenizer", "cnn_infer", "cnn_train", "trf_infer", "trf_train"]
 BUSY_TASKS = ["cnn_infer", "cnn_train", "trf_infer", "trf_train"]
 LABELS = {"tokenizer": "tokenizer", "cnn_infer": "CNN inference", "cnn_train": "CNN training",
           "trf_infer": "transformer inference", "trf_train": "transformer fine-tuning"}
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        print(f"SKIP: {path} not found (this benchmark reads ../shared/data beside the repository).")
-        sys.exit(0)
-    return path
 
 
 def batches_by_words(order, lengths, size):
