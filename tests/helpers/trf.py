@@ -84,6 +84,21 @@ def trf_weights(nlp) -> dict:
     return {k: v.detach().clone() for k, v in hf_model(nlp.get_pipe("transformer").model).state_dict().items()}
 
 
+def transformer_block(path) -> str:
+    """Config lines of a `transformer` component over the model folder `path` (spaCy's names)."""
+    return f"""
+[components.transformer]
+factory = "transformer"
+
+[components.transformer.model]
+@architectures = "spacy-transformers.TransformerModel.v1"
+name = "{path}"
+
+[components.transformer.model.get_spans]
+@span_getters = "spacy-transformers.doc_spans.v1"
+"""
+
+
 def trf_config(path, *, tagger_factor=1.0, ner_factor=1.0, ner=True, pooling="reduce_mean.v1"):
     """Components of a transformer + tagger (+ ner) pipeline over the model folder `path`."""
     text = f"""

@@ -5,7 +5,7 @@ import pytest
 from thinc.api import Adam
 
 import workbench
-from tests.helpers.trf import save_tiny_bert
+from tests.helpers.trf import save_tiny_bert, transformer_block
 from workbench import Doc, Example
 from workbench.commands import build_init_config
 from workbench.errors import ConfigError, DataError
@@ -184,15 +184,7 @@ def test_make_independent_keeps_the_predictions():
 def test_textcat_reduce_over_a_transformer_listener(tmp_path):
     path = save_tiny_bert(tmp_path / "bert")
     nlp = workbench.Pipeline.from_config(f"""
-[components.transformer]
-factory = "transformer"
-
-[components.transformer.model]
-@architectures = "spacy-transformers.TransformerModel.v1"
-name = "{path}"
-
-[components.transformer.model.get_spans]
-@span_getters = "spacy-transformers.doc_spans.v1"
+{transformer_block(path)}
 
 [components.textcat]
 factory = "textcat"
