@@ -26,7 +26,7 @@ GEMM; only the E0 slot is updated step by step.
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
-from thinc.api import Linear, Model, NumpyOps, glorot_uniform_init, zero_init
+from thinc.api import Linear, Model, glorot_uniform_init, zero_init
 from thinc.types import Floats2d
 
 from ..errors import ConfigError, ShapeError
@@ -507,9 +507,9 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     Steps t = 0..max_len-1; each step scores the states of all docs longer than
     t at once (docs sorted by length, so the active docs are a prefix, and the
     docs at their last token the end of it). Everything that does not depend on
-    a decision is computed before the loop, for all tokens at once: the position
-    slots' projections, and each token's projection as the E0 slot (a step looks
-    up the row of its open entity's first token; no entity open: the pad row).
+    a decision is computed before the loop, in one product of all tokens with all
+    slots: the position slots' sum, and each token's projection as the E0 slot (a
+    step looks up the row of its open entity's first token; none open: the pad row).
     The lower layer's columns are taken pieces first, so its maxout is nP - 1
     elementwise maxima of contiguous column blocks.
     """
@@ -528,13 +528,21 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     actions = np.zeros(N, dtype=np.int32)
     if N == 0:
         return actions
-    static = [f for f, name in enumerate(slots) if name != "E0"]
     e_slot = slots.index("E0") if "E0" in slots else None
     idx = feature_index(lengths, slots)
-    Zs = _project(NumpyOps(), X, idx, W, pad, static)[0]  # (N, nP * nO)
-    Zs += b.T.reshape((1, nOP))
+    # Every slot's projection of every token in one product: P[:, f] is token r read by slot f.
+    P = (X @ W.transpose(1, 0, 2, 3).reshape((nI, nF * nOP))).reshape((N, nF, nOP))
+    Zs = np.empty((N, nOP), dtype=np.float32)  # (N, nP * nO): bias + the position slots
+    Zs[:] = b.T.reshape((1, nOP))
+    for f in range(nF):
+        if f == e_slot:
+            continue
+        if SLOT_SHIFT.get(slots[f], 0) == 0:
+            Zs += P[:, f]
+        else:  # rows reading outside their doc (-1) take the slot's pad
+            Zs += np.concatenate([P[:, f], pad[f].reshape((1, nOP))])[idx[:, f]]
     if e_slot is not None:  # row r: token r as the open entity's start; row N (= -1): nothing open
-        E0 = np.concatenate([X @ W[e_slot].reshape((nI, nOP)), pad[e_slot].reshape((1, nOP))])  # (N + 1, nP * nO)
+        E0 = np.concatenate([P[:, e_slot], pad[e_slot].reshape((1, nOP))])  # (N + 1, nP * nO)
         ent_row = np.full(D, -1, dtype=np.int64)  # per doc (by length): its E0 row
     upper = model.get_ref("upper") if model.has_ref("upper") else None
     n_actions = moves.n_actions
