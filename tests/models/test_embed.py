@@ -315,39 +315,6 @@ def test_encoder_windows_stay_inside_each_doc(window_size):
     assert dXs[3].any()
 
 
-@pytest.mark.parametrize("window_size", [0, 1, 2, 3])
-def test_window_into_writes_thincs_seq2col(window_size):
-    from thinc.api import NumpyOps
-
-    from workbench.models.encode import window_into
-
-    rng = numpy.random.default_rng(window_size)
-    lengths = numpy.array([1, 4, 0, 2, 7, 1, 3], dtype="int32")
-    X = rng.standard_normal((int(lengths.sum()), 5)).astype("f")
-    expected = NumpyOps().seq2col(X, window_size, lengths=lengths)
-    out = numpy.full(expected.shape, numpy.nan, dtype="f")  # every cell must be written
-    window_into(out, X, lengths, window_size)
-    assert numpy.array_equal(out, expected)
-
-
-@pytest.mark.parametrize("window_size,maxout_pieces", [(1, 3), (2, 2), (0, 1)])
-def test_encoder_prediction_equals_its_layers(window_size, maxout_pieces):
-    """The one-pass prediction gives the values of running the blocks layer by layer,
-    and leaves its inputs as they were."""
-    from workbench.models.combinators import ragged_chain_forward
-
-    rng = numpy.random.default_rng(1)
-    model = MaxoutWindowEncoder(width=16, depth=3, window_size=window_size, maxout_pieces=maxout_pieces)
-    model.initialize()
-    Xs = [rng.standard_normal((n, 16)).astype("f") for n in (5, 1, 9, 2, 30)]
-    before = [x.copy() for x in Xs]
-    fast = model.predict(Xs)
-    layered, _ = ragged_chain_forward(model, Xs, False)
-    assert all(numpy.array_equal(a, b) for a, b in zip(fast, layered))
-    assert all(numpy.array_equal(x, x0) for x, x0 in zip(Xs, before))
-    assert numpy.array_equal(model.predict(Xs[:1])[0], model.predict([Xs[0].copy()])[0])
-
-
 def test_encoder_receptive_field():
     """Token 0's output depends on tokens up to depth * window_size away, no further."""
     model = MaxoutWindowEncoder(width=8, depth=2, window_size=1)

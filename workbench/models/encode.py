@@ -42,85 +42,13 @@ def MaxoutWindowEncoder(
     layers: List[Model] = [ListToRagged(width), *blocks, RaggedToList()]
     model: Model[List[Floats2d], List[Floats2d]] = Model(
         "maxout_window_encoder",
-        _encoder_forward,
+        ragged_chain_forward,
         init=_chain_init,
         layers=layers,
         dims={"nO": width, "nI": width},
         attrs={"window_size": window_size, "depth": depth, "maxout_pieces": maxout_pieces},
     )
     return model
-
-
-def _encoder_forward(model: Model, Xs: List[Floats2d], is_train: bool) -> Tuple[List[Floats2d], Callable]:
-    if not is_train and model.ops.xp is numpy and Xs and all(len(x) and x.dtype == numpy.float32 for x in Xs):
-        blocks = _blocks(model)
-        if blocks is not None:
-            return _predict_blocks(model, Xs, blocks), _no_backprop(model)
-    return ragged_chain_forward(model, Xs, is_train)
-
-
-def _blocks(model: Model) -> Optional[List[Tuple[int, Model]]]:
-    """(window size, MaxoutNorm) of each residual block; None if the layers were changed."""
-    blocks = []
-    for block in model.layers[1:-1]:
-        inner = block.layers[0] if block.name.startswith("residual") and block.layers else None
-        if inner is None or len(inner.layers) != 2 or inner.layers[0].name != "expand_window":
-            return None
-        norm = inner.layers[1].layers[0] if inner.layers[1].layers else None
-        if norm is None or norm.name != "maxout_norm" or norm.attrs.get("dropout_rate"):
-            return None
-        blocks.append((inner.layers[0].attrs["window_size"], norm))
-    return blocks
-
-
-def _predict_blocks(model: Model, Xs: List[Floats2d], blocks: List[Tuple[int, Model]]) -> List[Floats2d]:
-    """Prediction on the CPU, the blocks' values in one pass: one window buffer and one
-    product buffer (N, nP * nO) serve every block, so the large arrays are allocated once
-    per batch, not twice per block (a fresh 37 MB array is a page fault per 4 kB)."""
-    lengths = numpy.fromiter((len(x) for x in Xs), dtype=numpy.int64, count=len(Xs))
-    X = numpy.concatenate(Xs, axis=0) if len(Xs) > 1 else Xs[0].copy()  # (N, width), ours
-    bufs: dict = {}
-    for nW, norm in blocks:
-        nI, nP, nO = norm.get_dim("nI"), norm.get_dim("nP"), norm.get_dim("nO")
-        cols = _buffer(bufs, "cols", (X.shape[0], nI))
-        window_into(cols, X, lengths, nW)  # (N, width * (2 * nW + 1))
-        W_pm, b_pm = piece_major(norm)
-        Z = _buffer(bufs, "Z", (X.shape[0], nP * nO))
-        numpy.matmul(cols, W_pm.T, out=Z)
-        Z += b_pm
-        Y = maxout_layer_norm(numpy, Z, norm.get_param("G"), norm.get_param("B"))  # (N, nO)
-        Y += X  # the residual
-        X = Y
-    ends = numpy.cumsum(lengths)
-    return [X[e - n:e] for n, e in zip(lengths.tolist(), ends.tolist())]
-
-
-def _buffer(bufs: dict, name: str, shape: Tuple[int, int]) -> Floats2d:
-    buf = bufs.get(name)
-    if buf is None or buf.shape != shape:
-        buf = bufs[name] = numpy.empty(shape, dtype=numpy.float32)
-    return buf
-
-
-def window_into(out: Floats2d, X: Floats2d, lengths, nW: int) -> Floats2d:
-    """thinc's seq2col written into `out`: row i of out (N, width * (2 * nW + 1)) is the
-    rows i - nW .. i + nW of X (N, width), zeros where they fall outside i's document."""
-    N, w = X.shape
-    out[:, nW * w:(nW + 1) * w] = X
-    if nW == 0:
-        return out
-    ends = numpy.cumsum(lengths)
-    doc_start = numpy.repeat(ends - lengths, lengths)
-    pos = numpy.arange(N) - doc_start  # (N,) position in the document
-    to_end = numpy.repeat(ends, lengths) - numpy.arange(N)  # (N,) tokens from i to the document's end
-    for s in range(1, nW + 1):
-        left = out[:, (nW - s) * w:(nW - s + 1) * w]  # row i - s
-        left[s:] = X[:-s]
-        left[pos < s] = 0.0  # before the document's start (the first s rows among them)
-        right = out[:, (nW + s) * w:(nW + s + 1) * w]  # row i + s
-        right[:-s] = X[s:]
-        right[to_end <= s] = 0.0  # past the document's end
-    return out
 
 
 def _chain_init(model: Model, X=None, Y=None) -> None:
@@ -253,14 +181,13 @@ def maxout_layer_norm(xp, Z: Floats2d, G: Floats1d, B: Floats1d) -> Floats2d:
 
 
 def _maxout_layer_norm_torch(Z, G, B, nO: int, nP: int):
-    """maxout_layer_norm on the CPU in float32: torch's maxima and fused layer norm, one
-    pass each where numpy needs six (2x faster at (33000, 3 * 96)); numpy arrays in and out."""
+    """maxout_layer_norm on the CPU in float32: torch's max over the pieces (one reduction
+    over the (N, nP, nO) view: 1.6x faster than nP - 1 pairwise maxima at (33000, 3 * 96))
+    and fused layer norm, one pass each where numpy needs six; numpy arrays in and out."""
     import torch
 
     tZ = torch.from_numpy(Z)
-    best = tZ[:, :nO].clone() if nP == 1 else torch.maximum(tZ[:, :nO], tZ[:, nO:2 * nO])  # (N, nO)
-    for p in range(2, nP):
-        torch.maximum(best, tZ[:, p * nO:(p + 1) * nO], out=best)
+    best = tZ[:, :nO] if nP == 1 else tZ.reshape(Z.shape[0], nP, nO).amax(dim=1)  # (N, nO), one pass
     normed = torch.nn.functional.layer_norm(best, (nO,), torch.from_numpy(G), torch.from_numpy(B), eps=1e-8)
     return normed.numpy()
 

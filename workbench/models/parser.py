@@ -26,7 +26,7 @@ GEMM; only the E0 slot is updated step by step.
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
-from thinc.api import Linear, Model, glorot_uniform_init, zero_init
+from thinc.api import Linear, Model, NumpyOps, glorot_uniform_init, zero_init
 from thinc.types import Floats2d
 
 from ..errors import ConfigError, ShapeError
@@ -506,10 +506,9 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     X: (N, width) token vectors of all docs concatenated; lengths: (n_docs,).
     Steps t = 0..max_len-1; each step scores the states of all docs longer than
     t at once (docs sorted by length, so the active docs are a prefix, and the
-    docs at their last token the end of it). Everything that does not depend on
-    a decision is computed before the loop, in one product of all tokens with all
-    slots: the position slots' sum, and each token's projection as the E0 slot (a
-    step looks up the row of its open entity's first token; none open: the pad row).
+    docs at their last token the end of it). The position slots do not depend on
+    a decision: their sum is computed before the loop, for all tokens in one
+    product; the E0 slot's term is projected when an entity opens.
     The lower layer's columns are taken pieces first, so its maxout is nP - 1
     elementwise maxima of contiguous column blocks.
     """
@@ -530,20 +529,13 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
         return actions
     e_slot = slots.index("E0") if "E0" in slots else None
     idx = feature_index(lengths, slots)
-    # Every slot's projection of every token in one product: P[:, f] is token r read by slot f.
-    P = (X @ W.transpose(1, 0, 2, 3).reshape((nI, nF * nOP))).reshape((N, nF, nOP))
-    Zs = np.empty((N, nOP), dtype=np.float32)  # (N, nP * nO): bias + the position slots
-    Zs[:] = b.T.reshape((1, nOP))
-    for f in range(nF):
-        if f == e_slot:
-            continue
-        if SLOT_SHIFT.get(slots[f], 0) == 0:
-            Zs += P[:, f]
-        else:  # rows reading outside their doc (-1) take the slot's pad
-            Zs += np.concatenate([P[:, f], pad[f].reshape((1, nOP))])[idx[:, f]]
-    if e_slot is not None:  # row r: token r as the open entity's start; row N (= -1): nothing open
-        E0 = np.concatenate([P[:, e_slot], pad[e_slot].reshape((1, nOP))])  # (N + 1, nP * nO)
-        ent_row = np.full(D, -1, dtype=np.int64)  # per doc (by length): its E0 row
+    static = [f for f in range(nF) if f != e_slot]
+    Zs = _project(NumpyOps(), X, idx, W, pad, static)[0]  # (N, nP * nO): the position slots, one product
+    Zs += b.T.reshape((1, nOP))
+    if e_slot is not None:  # the E0 term of each doc's state: its open entity's first token, or the pad
+        W_E = np.ascontiguousarray(W[e_slot].reshape((nI, nOP)))
+        pad_E = pad[e_slot].reshape((nOP,))
+        ent = np.tile(pad_E, (D, 1))  # (D, nP * nO)
     upper = model.get_ref("upper") if model.has_ref("upper") else None
     n_actions = moves.n_actions
     if upper is not None:
@@ -554,7 +546,7 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     # Per state code: 0 for a valid action, -inf for an invalid one, plus the upper bias.
     allowed = np.where(moves.valid_table, np.float32(0.0), np.float32(-np.inf)) + b2  # (n_codes, n_actions)
     code_after = ((moves.next_open.astype(np.int64) + 1) * 2)  # (n_actions,) state code after each action, not last
-    opens, keeps = moves.opens, moves.next_open >= 0  # B starts an entity; B and I keep one open
+    opens, closes = moves.opens, moves.next_open < 0  # B opens an entity; after O, L and U none is open
     starts = np.cumsum(lengths) - lengths
     order = np.argsort(-lengths, kind="stable")
     s_starts = starts[order]
@@ -566,7 +558,7 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
         rows = s_starts[:n] + t  # (n,) current token of each active doc
         Z = Zs[rows]  # (n, nP * nO)
         if e_slot is not None:
-            Z += E0[ent_row[:n]]
+            Z += ent[:n]
         H = Z[:, :nO]  # (n, nO): the max over the nP pieces
         if nP > 1:
             H = np.maximum(H, Z[:, nO:2 * nO])
@@ -578,9 +570,14 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
         S += allowed[state]
         a = S.argmax(axis=1)
         actions[rows] = a
-        code[:n] = code_after[a]
         if e_slot is not None:
-            ent_row[:n] = np.where(opens[a], rows, np.where(keeps[a], ent_row[:n], -1))
+            started = opens[a]
+            closed = closes[a] & (state >= 2)  # an entity was open and is no longer
+            if started.any():
+                ent[:n][started] = X[rows[started]] @ W_E
+            if closed.any():
+                ent[:n][closed] = pad_E
+        code[:n] = code_after[a]
     return actions
 
 
