@@ -505,7 +505,12 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
 
     X: (N, width) token vectors of all docs concatenated; lengths: (n_docs,).
     Steps t = 0..max_len-1; each step scores the states of all docs longer than
-    t at once (docs sorted by length, so the active docs are a prefix).
+    t at once (docs sorted by length, so the active docs are a prefix, and the
+    docs at their last token the end of it). The position slots do not depend on
+    a decision: their sum is computed before the loop, for all tokens in one
+    product; the E0 slot's term is projected when an entity opens.
+    The lower layer's columns are taken pieces first, so its maxout is nP - 1
+    elementwise maxima of contiguous column blocks.
     """
     moves = get_ner_moves(model)
     lower = model.get_ref("lower")
@@ -514,53 +519,65 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     W, b, pad = (np.asarray(to_np(lower.get_param(n))) for n in ("W", "b", "pad"))
     nF, nI, nO, nP = W.shape
     nOP = nO * nP
+    W = W.transpose(0, 1, 3, 2)  # (nF, nI, nP, nO): pieces first
+    pad = pad.transpose(0, 2, 1)  # (nF, nP, nO)
     slots = list(model.attrs["feature_slots"])
     lengths = np.asarray(lengths, dtype=np.int64)
     N, D = int(lengths.sum()), len(lengths)
     actions = np.zeros(N, dtype=np.int32)
     if N == 0:
         return actions
-    static = [f for f, name in enumerate(slots) if name != "E0"]
     e_slot = slots.index("E0") if "E0" in slots else None
     idx = feature_index(lengths, slots)
-    np_ops = NumpyOps()
-    Zs = _project(np_ops, X, idx, W, pad, static)[0]  # (N, nO * nP)
-    Zs += b.reshape((1, nOP))
-    upper = model.get_ref("upper") if model.has_ref("upper") else None
-    if upper is not None:
-        W2T = np.ascontiguousarray(to_np(upper.get_param("W")).T)  # (nO, n_actions)
-        b2 = to_np(upper.get_param("b"))
-    starts = np.cumsum(lengths) - lengths
-    order = np.argsort(-lengths, kind="stable")
-    s_starts, s_last = starts[order], lengths[order] - 1
-    T = int(lengths.max())
-    n_active = D - np.cumsum(np.bincount(lengths, minlength=T + 1))  # docs longer than t
-    open_label = np.full(D, -1, dtype=np.int64)
-    if e_slot is not None:
+    static = [f for f in range(nF) if f != e_slot]
+    Zs = _project(NumpyOps(), X, idx, W, pad, static)[0]  # (N, nP * nO): the position slots, one product
+    Zs += b.T.reshape((1, nOP))
+    if e_slot is not None:  # the E0 term of each doc's state: its open entity's first token, or the pad
         W_E = np.ascontiguousarray(W[e_slot].reshape((nI, nOP)))
         pad_E = pad[e_slot].reshape((nOP,))
-        ent = np.tile(pad_E, (D, 1))  # (D, nO * nP) the E0 slot's term per doc
-    valid_table, next_open, opens = moves.valid_table, moves.next_open, moves.opens
+        ent = np.tile(pad_E, (D, 1))  # (D, nP * nO)
+    upper = model.get_ref("upper") if model.has_ref("upper") else None
+    n_actions = moves.n_actions
+    if upper is not None:
+        W2T = np.ascontiguousarray(to_np(upper.get_param("W")).T)  # (nO, n_actions)
+        b2 = to_np(upper.get_param("b")).reshape((1, n_actions))
+    else:
+        b2 = np.zeros((1, n_actions), dtype=np.float32)
+    # Per state code: 0 for a valid action, -inf for an invalid one, plus the upper bias.
+    allowed = np.where(moves.valid_table, np.float32(0.0), np.float32(-np.inf)) + b2  # (n_codes, n_actions)
+    code_after = ((moves.next_open.astype(np.int64) + 1) * 2)  # (n_actions,) state code after each action, not last
+    opens, closes = moves.opens, moves.next_open < 0  # B opens an entity; after O, L and U none is open
+    starts = np.cumsum(lengths) - lengths
+    order = np.argsort(-lengths, kind="stable")
+    s_starts = starts[order]
+    T = int(lengths.max())
+    n_active = D - np.cumsum(np.bincount(lengths, minlength=T + 1))  # docs longer than t
+    code = np.zeros(D, dtype=np.int64)  # (open label + 1) * 2 per doc; + 1 at its last token
     for t in range(T):
-        n = int(n_active[t])
+        n, n_next = int(n_active[t]), int(n_active[t + 1])
         rows = s_starts[:n] + t  # (n,) current token of each active doc
-        Z = Zs[rows]
+        Z = Zs[rows]  # (n, nP * nO)
         if e_slot is not None:
             Z += ent[:n]
-        H = np_ops.maxout(Z.reshape((n, nO, nP)))[0]  # (n, nO); far faster than .max(2)
-        S = H @ W2T + b2 if upper is not None else H
-        code = (open_label[:n] + 1) * 2 + (s_last[:n] == t)
-        a = np.where(valid_table[code], S, -np.inf).argmax(axis=1)
+        H = Z[:, :nO]  # (n, nO): the max over the nP pieces
+        if nP > 1:
+            H = np.maximum(H, Z[:, nO:2 * nO])
+            for p in range(2, nP):
+                np.maximum(H, Z[:, p * nO:(p + 1) * nO], out=H)
+        S = H @ W2T if upper is not None else np.array(H)  # (n, n_actions)
+        state = code[:n]
+        state[n_next:] += 1  # docs at their last token
+        S += allowed[state]
+        a = S.argmax(axis=1)
         actions[rows] = a
-        new_open = next_open[a]
         if e_slot is not None:
             started = opens[a]
+            closed = closes[a] & (state >= 2)  # an entity was open and is no longer
             if started.any():
                 ent[:n][started] = X[rows[started]] @ W_E
-            closed = (open_label[:n] >= 0) & (new_open < 0)
             if closed.any():
                 ent[:n][closed] = pad_E
-        open_label[:n] = new_open
+        code[:n] = code_after[a]
     return actions
 
 

@@ -66,9 +66,9 @@ class TaggerComponent(TrainableComponent):
         return numpy.split(best, numpy.cumsum(lengths)[:-1])
 
     def set_annotations(self, docs: List[Doc], guesses: List[numpy.ndarray]) -> None:
-        labels = self.cfg["labels"]
+        labels = numpy.asarray(self.cfg["labels"], dtype=object)
         for doc, ids in zip(docs, guesses):
-            values = [labels[i] for i in ids.tolist()]
+            values = labels[ids].tolist()
             if self.attr == "tag":
                 doc.tags = values
             else:

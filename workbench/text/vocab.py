@@ -61,39 +61,41 @@ def _is_currency(text: str) -> bool:
 
 
 class Lexeme:
-    """Context-free attributes of one word string, computed once per vocab."""
+    """Context-free attributes of one word string, computed once per vocab.
+
+    The six strings of the attribute table (and their hashes) are made when the
+    lexeme is; the boolean flags (`is_alpha`, `like_num`, ...) are computed when read,
+    so that a batch of new words costs only what the models' features need.
+    """
 
     __slots__ = (
         "orth_", "lower_", "norm_", "prefix_", "suffix_", "shape_",
         "orth", "lower", "norm", "prefix", "suffix", "shape", "row",
-        "is_alpha", "is_digit", "is_lower", "is_upper", "is_title", "is_punct",
-        "is_space", "is_stop", "like_num", "like_url", "like_email", "is_currency",
     )
 
     def __init__(self, text: str, strings: StringStore, row: int):
         lower = text.lower()
-        self.orth_ = text
-        self.lower_ = lower
-        self.norm_ = lang_en.NORM_EXCEPTIONS.get(lower, lower)
-        self.prefix_ = text[:1]
-        self.suffix_ = text[-3:]
-        self.shape_ = word_shape(text)
+        norm = lang_en.NORM_EXCEPTIONS.get(lower, lower)
+        prefix, suffix, shape = text[:1], text[-3:], word_shape(text)
+        self.orth_, self.lower_, self.norm_ = text, lower, norm
+        self.prefix_, self.suffix_, self.shape_ = prefix, suffix, shape
         add = strings.add
-        self.orth, self.lower, self.norm = add(text), add(lower), add(self.norm_)
-        self.prefix, self.suffix, self.shape = add(self.prefix_), add(self.suffix_), add(self.shape_)
+        self.orth, self.lower, self.norm = add(text), add(lower), add(norm)
+        self.prefix, self.suffix, self.shape = add(prefix), add(suffix), add(shape)
         self.row = row
-        self.is_alpha = text.isalpha()
-        self.is_digit = text.isdigit()
-        self.is_lower = text.islower()
-        self.is_upper = text.isupper()
-        self.is_title = text.istitle()
-        self.is_punct = _is_punct(text)
-        self.is_space = text.isspace()
-        self.is_stop = lower in lang_en.STOP_WORDS
-        self.like_num = like_num(text)
-        self.like_url = bool(_URL_RE.fullmatch(text))
-        self.like_email = bool(_EMAIL_RE.fullmatch(text))
-        self.is_currency = _is_currency(text)
+
+    is_alpha = property(lambda self: self.orth_.isalpha())
+    is_digit = property(lambda self: self.orth_.isdigit())
+    is_lower = property(lambda self: self.orth_.islower())
+    is_upper = property(lambda self: self.orth_.isupper())
+    is_title = property(lambda self: self.orth_.istitle())
+    is_punct = property(lambda self: _is_punct(self.orth_))
+    is_space = property(lambda self: self.orth_.isspace())
+    is_stop = property(lambda self: self.lower_ in lang_en.STOP_WORDS)
+    like_num = property(lambda self: like_num(self.orth_))
+    like_url = property(lambda self: bool(_URL_RE.fullmatch(self.orth_)))
+    like_email = property(lambda self: bool(_EMAIL_RE.fullmatch(self.orth_)))
+    is_currency = property(lambda self: _is_currency(self.orth_))
 
     @property
     def text(self) -> str:
