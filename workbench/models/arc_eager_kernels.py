@@ -88,9 +88,9 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
     bias (nOP,) likewise; W2T (nH, nA), b2 (nA,): the upper layer, or shape (0, 0)
     for none (then the maxout output is the scores); starts, lengths (n_docs,): each
     doc's first row in P and token count; slots (nF,) PARSER_SLOTS ids; valid
-    (3, nA) uint8; kinds, labels_of (nA,) each action's kind and label. Writes local heads (-1 root) and label ids (-1 root) into heads_out,
-    labels_out (n_tok,). With an empty stack SHIFT, the only valid action, is taken
-    unscored.
+    (3, nA) uint8; kinds, labels_of (nA,) each action's kind and label. Writes
+    local heads (-1 root) and label ids (-1 root) into heads_out, labels_out
+    (n_tok,). With an empty stack SHIFT, the only valid action, is taken unscored.
     """
     _, nF, nOP = P.shape
     pad_row = P.shape[0] - 1
