@@ -120,3 +120,23 @@ def test_fitting_a_reduce_model():
     docs = docs_of("the food was great", "send me the report")
     probs = fit(TextCatReduce(cnn(), exclusive_classes=True), docs, [0, 1], steps=40)
     assert probs[0, 0] > 0.9 and probs[1, 1] > 0.9
+
+
+def test_the_bow_table_is_saved_as_its_nonzero_rows():
+    from workbench.models.weights_file import model_from_bytes, model_to_bytes
+
+    docs = docs_of("good film", "bad film", "a good plot", "a bad plot")
+    model = TextCatEnsemble(tok2vec=cnn(), linear_model=TextCatBOW(exclusive_classes=True, length=4096))
+    fit(model, docs, [0, 1, 0, 1], steps=5)
+    W = model.layers[0].layers[0].get_param("W")  # (4096, 2)
+    touched = int(numpy.any(W != 0, axis=1).sum())
+    assert 0 < touched <= 2 * 5  # two rows for each of the 5 words, the rest never moved
+    sparse, dense = model_to_bytes(model), model.to_bytes()
+    assert len(dense) - len(sparse) > 0.9 * W.nbytes  # the untouched rows are not written
+    X = docs_of("a good film", "bad")
+    for data in (sparse, dense):  # the dense form of model.to_bytes() loads as well
+        copy = TextCatEnsemble(tok2vec=cnn(), linear_model=TextCatBOW(exclusive_classes=True, length=4096))
+        copy.initialize(X=docs, Y=copy.ops.alloc2f(len(docs), 2))
+        model_from_bytes(copy, data)
+        numpy.testing.assert_array_equal(copy.layers[0].layers[0].get_param("W"), W)
+        numpy.testing.assert_array_equal(copy.predict(X), model.predict(X))

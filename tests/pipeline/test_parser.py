@@ -229,3 +229,32 @@ def test_parses_travel_between_processes():
     assert again.heads == [1, 1, 1, 1] and again.deps == ["nsubj", "ROOT", "obj", "punct"]
     assert [t.text for t in again[1].children] == ["She", "books", "."]
     assert not bare.has_heads
+
+
+def test_set_annotations_of_a_batch_equal_each_doc_on_its_own(trained):
+    """Heads, deps and sentences are written for the whole batch at once: the same as
+    doc by doc, with lifted labels undone in their own doc and an empty doc left empty."""
+    from workbench.models.arc_eager import tree_starts
+    from workbench.models.nonproj import deprojectivize
+
+    nlp, _ = trained
+    parser = nlp.get_pipe("parser")
+    saved = dict(parser.cfg)
+    parser.cfg["labels"] = ["det", "nsubj", "case", "nmod||nsubj", "obl", "root"]
+    try:
+        # "A hearing is scheduled on the issue today" with 'on the issue' lifted to 'scheduled'
+        lifted = (numpy.array([1, 3, 3, -1, 6, 6, 3, 3]), numpy.array([0, 1, 4, -1, 2, 0, 3, 4]))
+        two = (numpy.array([1, -1, -1, 2]), numpy.array([0, -1, -1, 1]))  # two sentences
+        parses = [lifted, (numpy.zeros(0, numpy.int64), numpy.zeros(0, numpy.int32)), two, lifted]
+        docs = [Doc(nlp.vocab, words=[f"w{i}" for i in range(len(h))]) for h, _ in parses]
+        parser.set_annotations(docs, ([h for h, _ in parses], [ids for _, ids in parses]))
+        names = parser.cfg["labels"] + [parser.cfg["root_label"]]
+        for doc, (heads, ids) in zip(docs, parses):
+            want_heads, want_deps = deprojectivize(heads, [names[i] for i in ids.tolist()])
+            assert doc.heads == [h if h >= 0 else i for i, h in enumerate(want_heads.tolist())]
+            assert doc.deps == want_deps
+            assert doc.sent_starts == tree_starts(want_heads).tolist()
+        assert docs[0].heads == [1, 3, 3, 3, 6, 6, 1, 3] and docs[0].deps[6] == "nmod"  # back under 'hearing'
+        assert [len(list(d.sents)) for d in docs] == [1, 0, 2, 1] and docs[1].heads == []
+    finally:
+        parser.cfg.update(saved)

@@ -84,18 +84,19 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
     """Greedy decode of the docs of one chunk.
 
     P (n_tok + 1, nF, nOP): each chunk token's lower-layer projection per slot, row
-    n_tok the pads; bias (nOP,); W2T (nH, nA), b2 (nA,): the upper layer, or shape
-    (0, 0) for none (then the maxout output is the scores); starts, lengths (n_docs,):
-    each doc's first row in P and token count; slots (nF,) PARSER_SLOTS ids; valid
-    (3, nA) uint8; kinds, labels_of (nA,) each action's kind and label. Writes local
-    heads (-1 root) and label ids (-1 root) into heads_out, labels_out (n_tok,).
-    With an empty stack SHIFT, the only valid action, is taken unscored.
+    n_tok the pads, pieces first (column p * nH + o is piece p of hidden unit o);
+    bias (nOP,) likewise; W2T (nH, nA), b2 (nA,): the upper layer, or shape (0, 0)
+    for none (then the maxout output is the scores); starts, lengths (n_docs,): each
+    doc's first row in P and token count; slots (nF,) PARSER_SLOTS ids; valid
+    (3, nA) uint8; kinds, labels_of (nA,) each action's kind and label. Writes
+    local heads (-1 root) and label ids (-1 root) into heads_out, labels_out
+    (n_tok,). With an empty stack SHIFT, the only valid action, is taken unscored.
     """
     _, nF, nOP = P.shape
     pad_row = P.shape[0] - 1
     nH = nOP // n_pieces
     has_upper = W2T.shape[0] > 0
-    nA = valid.shape[1]
+    nA = kinds.shape[0]
     T = 1
     for n in lengths:
         T = max(T, n)
@@ -104,6 +105,7 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
     label = np.empty(T + 1, np.int32)
     lmost = np.empty(T + 1, np.int64)
     rmost = np.empty(T + 1, np.int64)
+    rows = np.empty(nF, np.int64)
     z = np.empty(nOP, np.float32)
     h = np.empty(nH, np.float32)
     s = np.empty(nA, np.float32)
@@ -119,22 +121,23 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
             if code == 0:  # empty stack: SHIFT is the only valid action
                 sp, b = _apply(0, -1, stack, sp, b, head, label, lmost, rmost)
                 continue
-            for f in range(nF):  # (nOP,) sum of the slot rows, in slot order, then the bias
+            for f in range(nF):
                 tok = _slot_token(slots[f], stack, sp, b, n, lmost, rmost)
-                row = P[start + tok if tok >= 0 else pad_row, f]
-                if f == 0:
-                    for j in range(nOP):
-                        z[j] = row[j]
-                else:
-                    for j in range(nOP):
-                        z[j] += row[j]
+                rows[f] = start + tok if tok >= 0 else pad_row
+            r = rows[0]  # (nOP,) the sum of the slot rows, in slot order, then the bias
+            for j in range(nOP):
+                z[j] = P[r, 0, j]
+            for f in range(1, nF):
+                r = rows[f]
+                for j in range(nOP):
+                    z[j] += P[r, f, j]
             for j in range(nOP):
                 z[j] += bias[j]
             for o in range(nH):  # maxout over the pieces
-                best = z[o * n_pieces]
-                for p in range(1, n_pieces):
-                    best = max(best, z[o * n_pieces + p])
-                h[o] = best
+                h[o] = z[o]
+            for p in range(1, n_pieces):
+                for o in range(nH):
+                    h[o] = max(h[o], z[p * nH + o])
             if has_upper:
                 for a in range(nA):
                     s[a] = 0.0

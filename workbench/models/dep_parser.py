@@ -275,8 +275,8 @@ class ParserBatch:
         return loss, ParserGrad(d_scores, n, backprop_head)
 
 
-# Tokens per decode chunk: its projections P (chunk, nF, nOP) stay in the L2/L3 cache.
-CHUNK_TOKENS = 1024
+# Tokens per decode chunk: its projections P (chunk, nF, nOP), 2 MB at the default sizes, stay in the L2/L3 cache.
+CHUNK_TOKENS = 512
 
 
 def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
@@ -295,8 +295,10 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     W, b, pad = (np.asarray(model.ops.to_numpy(lower.get_param(n)), dtype="float32") for n in ("W", "b", "pad"))
     nF, nI, nO, nP = W.shape
     nOP = nO * nP
-    Wr = np.ascontiguousarray(W.transpose(1, 0, 2, 3).reshape((nI, nF * nOP)))
-    bias = np.ascontiguousarray(b.reshape(nOP))
+    # pieces first, (.., nP, nO): the kernel's maxout then reads contiguous runs
+    Wr = np.ascontiguousarray(W.transpose(1, 0, 3, 2).reshape((nI, nF * nOP)))
+    bias = np.ascontiguousarray(b.T.reshape(nOP))
+    pad = np.ascontiguousarray(pad.transpose(0, 2, 1).reshape(nF * nOP))
     if model.has_ref("upper"):
         upper = model.get_ref("upper")
         W2T = np.ascontiguousarray(model.ops.to_numpy(upper.get_param("W")).T, dtype="float32")  # (nO, nA)
@@ -321,7 +323,7 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
         t0, t1 = int(starts[d0]), int(ends[d1 - 1])
         P = buf[:(t1 - t0 + 1) * nF * nOP].reshape((t1 - t0 + 1, nF * nOP))
         np.matmul(X[t0:t1], Wr, out=P[:t1 - t0])
-        P[t1 - t0] = pad.reshape(nF * nOP)
+        P[t1 - t0] = pad
         decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2T, b2, nP, starts[d0:d1] - t0, lengths[d0:d1],
                      slots, valid, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])
     cuts = ends[:-1].tolist()

@@ -23,6 +23,7 @@ from ..text.attrs import attr_id
 from ..text.doc import Doc
 from .combinators import chain_forward
 from .featurize import doc_features
+from .weights_file import SPARSE_ROWS
 
 BOW_ATTR = attr_id("LOWER")
 NGRAM_PRIME = numpy.uint64(0x100000001B3)  # mixes the ids of an n-gram's tokens
@@ -128,14 +129,15 @@ def HashedNgramLinear(ngram_size: int = 1, length: int = 262144, nO: Optional[in
                       seed: int = 17) -> Model[List[Doc], Floats2d]:
     """Sparse linear layer over hashed n-grams: params W (length, nO), b (nO,), zeros at init.
     Each n-gram reads the sum of N_HASHES rows, so that two n-grams sharing one row
-    (a collision) still differ in the other."""
+    (a collision) still differ in the other. Saved as its nonzero rows (`weights_file`):
+    rows no training n-gram reached stay zero."""
     return Model(
         "hashed_ngram_linear",
         _ngram_linear_forward,
         init=_ngram_linear_init,
         dims={"nO": nO, "length": length},
         params={"W": None, "b": None},
-        attrs={"ngram_size": ngram_size, "seed": seed},
+        attrs={"ngram_size": ngram_size, "seed": seed, SPARSE_ROWS: ["W"]},
     )
 
 

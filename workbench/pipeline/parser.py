@@ -57,15 +57,31 @@ class ParserComponent(TrainableComponent):
         return self.model.predict(docs)  # (heads, label ids) per doc, local
 
     def set_annotations(self, docs: List[Doc], parses) -> None:
+        """Heads, deps and sentence starts of the whole batch at once (numpy over all
+        tokens, one list each), then each doc takes its slices."""
+        if not docs:
+            return
+        local_heads, label_ids = parses
+        lengths = np.array([len(h) for h in local_heads], dtype=np.int64)
+        ends = np.cumsum(lengths).tolist()
+        heads = np.concatenate(local_heads)  # (N,) local, -1 = root
+        ids = np.concatenate(label_ids)
         names = np.array(self.cfg["labels"] + [self.cfg["root_label"]], dtype=object)  # id -1: the root
-        lifted = np.array([DELIMITER in x for x in self.cfg["labels"]] + [False])
-        for doc, heads, label_ids in zip(docs, *parses):
-            labels = names[label_ids].tolist()
-            if lifted[label_ids].any():
-                heads, labels = deprojectivize(heads, labels)
-            doc.heads = np.where(heads >= 0, heads, np.arange(len(heads))).tolist()
-            doc.deps = labels
-            doc.sent_starts = tree_starts(heads).tolist()
+        labels = names[ids].tolist()
+        lifted = np.array([DELIMITER in x for x in self.cfg["labels"]] + [False])[ids]
+        if lifted.any():
+            for d in np.unique(np.searchsorted(ends, np.flatnonzero(lifted), side="right")).tolist():
+                a, b = ends[d] - int(lengths[d]), ends[d]
+                heads[a:b], labels[a:b] = deprojectivize(heads[a:b], labels[a:b])
+        offsets = np.repeat(np.array(ends) - lengths, lengths)  # (N,) each token's doc start
+        starts = tree_starts(np.where(heads >= 0, heads + offsets, -1)).tolist()  # no arc crosses a doc edge
+        heads = np.where(heads >= 0, heads, np.arange(len(heads)) - offsets).tolist()  # a root is its own head
+        a = 0
+        for doc, b in zip(docs, ends):
+            doc.heads = heads[a:b]
+            doc.deps = labels[a:b]
+            doc.sent_starts = starts[a:b]
+            a = b
 
     # ------------------------------------------------------------ learning
 

@@ -7,6 +7,7 @@ from thinc.api import Model, Optimizer, set_dropout_rate
 
 from ..damage import DamagedFileError, read_json, reading, require
 from ..errors import WorkbenchError
+from ..models.weights_file import model_from_bytes, model_to_bytes
 from ..text.doc import Doc
 
 
@@ -86,7 +87,7 @@ class TrainableComponent:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         (path / "cfg.json").write_text(json.dumps(self.cfg, indent=2), encoding="utf8")
-        (path / "model.msgpack").write_bytes(self.model.to_bytes())
+        (path / "model.msgpack").write_bytes(model_to_bytes(self.model))
 
     def from_disk(self, path: Path) -> "TrainableComponent":
         path = Path(path)
@@ -96,7 +97,7 @@ class TrainableComponent:
             self._prepare_model_for_loading()
         weights = require(path / "model.msgpack")
         try:
-            self.model.from_bytes(weights.read_bytes())
+            model_from_bytes(self.model, weights.read_bytes())
         except Exception as e:
             detail = str(e).split("\n")[0][:160]
             raise DamagedFileError(

@@ -24,7 +24,10 @@ NOUN_TAGS = ("NN", "PRP", "WP")
 def check_heads(values: List[Any]) -> List[Optional[int]]:
     """The heads as ints or None, checked (a DataError names the first bad token)."""
     n = len(values)
-    if n and None not in values:  # a complete parse (what a parser sets): checked as one array
+    if n and all(type(h) is int for h in values):  # a complete parse as Python ints (what a parser sets)
+        if min(values) >= 0 and max(values) < n:
+            return list(values)
+    elif n and None not in values:  # a complete parse of other ints (numpy): checked as one array
         import numpy as np
 
         arr = np.asarray(values)
