@@ -63,7 +63,7 @@ def build_init_config(pipeline: List[str], *, shared: bool = True, optimize: str
             model = {**default_model(name), "tok2vec": tok2vec}
         else:
             model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": "ner", "tok2vec": tok2vec}
-        components[name] = {"factory": name, "model": model}
+        components[name] = {"factory": name, "model": model, **default_block(tok2vec_model, "components").get(name, {})}
     sections = {"nlp": {"lang": "en", "pipeline": names}, "components": components}
     training = default_block(tok2vec_model, "training")
     if training:
