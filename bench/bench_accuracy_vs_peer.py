@@ -7,7 +7,8 @@ For each seed (seeds side by side with --jobs 2):
 - ours, `init config --optimize accuracy`, trained WHILE spaCy's `train` runs, on the same
   machine: its loop stops when spaCy's command ends, so both get the same wall clock under the
   same load (on a shared machine, a budget measured first and spent later is not the same
-  budget). --sequential instead trains ours after spaCy with `[training] max_seconds` set to
+  budget), or earlier at the preset's own end (its `max_epochs`, which its learn rate decays
+  to; the "ended" column says which). --sequential instead trains ours after spaCy with `[training] max_seconds` set to
   spaCy's time less 8% (for our set-up, last evaluation and saving);
 - with `--rows ... efficiency`: also ours with the default (`--optimize efficiency`), 30 epochs.
 Data: EWT dev with UNER entities, every 5th document held out (ewt.split_ewt;
@@ -156,12 +157,13 @@ def run_seed(args, seed: int, train_path: Path, dev_path: Path, tmp: Path) -> li
 
 def show(rows) -> None:
     print(f"{'system':<24} {'seed':>4} {'train s':>8} {'CPU s':>6} {'budget s':>8} {'epochs':>6} {'UPOS':>6} {'ENT P':>6} {'ENT R':>6} "
-          f"{'ENT F':>6} {'load':>5}")
+          f"{'ENT F':>6} {'load':>5} {'ended':>12}")
     for r in rows:
         budget = r.get("budget") or "-"
         budget = f"{budget:8.0f}" if isinstance(budget, float) else f"{budget:>8}"
         print(f"{r['system']:<24} {r['seed']:>4} {r['seconds']:8.0f} {r['cpu_seconds']:6.0f} {budget} {r['epochs']:>6} {100 * r['upos']:6.2f} "
-              f"{100 * r['ents_p']:6.2f} {100 * r['ents_r']:6.2f} {100 * r['ents_f']:6.2f} {r['load']:5.1f}", flush=True)
+              f"{100 * r['ents_p']:6.2f} {100 * r['ents_r']:6.2f} {100 * r['ents_f']:6.2f} {r['load']:5.1f} "
+              f"{r.get('stopped_by', '-'):>12}", flush=True)
 
 
 def summary(rows) -> None:

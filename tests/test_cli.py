@@ -60,8 +60,14 @@ def test_init_config_optimize_accuracy_writes_character_embeddings_that_train(tm
     model = config["components"]["tok2vec"]["model"]
     assert model["embed"]["@architectures"] == "workbench.CharacterEmbed.v1" and model["embed"]["width"] == 128
     assert model["encode"]["width"] == 128
+    T = config["training"]  # the preset's training: more epochs, a learn rate that decays to the run's end
+    assert T["max_epochs"] == 15 and T["patience"] == 0 and T["dropout"] == 0.2
+    assert config["components"]["tagger"]["label_smoothing"] == 0.1
+    assert T["optimizer"]["learn_rate"]["@schedules"] == "workbench.warmup_decay_to_end.v1"
     default = parse_config(run("init", "config", "-", "--pipeline", "tagger,ner").stdout)
     assert default["components"]["tok2vec"]["model"]["embed"]["@architectures"] == "workbench.MultiHashEmbed.v1"
+    assert default["training"]["max_epochs"] == 0 and default["training"]["optimizer"]["learn_rate"] == 0.001
+    assert default["components"]["tagger"]["label_smoothing"] == 0.0
     res = run("train", out, "--output", tmp_path / "run", "--paths.train", corpus, "--paths.dev", corpus,
               "--training.max_steps", "4", "--training.eval_frequency", "2", "--no-progress")
     assert res.returncode == 0, res.stderr

@@ -11,7 +11,7 @@ from confection import Config
 
 from .config import fill_config, load_config
 from .errors import ConfigError, WorkbenchError
-from .pipeline.defaults import default_model
+from .pipeline.defaults import default_block, default_model
 
 LISTENER_BLOCK = {"@architectures": "workbench.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}", "upstream": "*"}
 KNOWN_COMPONENTS = ("tagger", "parser", "ner", "textcat", "textcat_multilabel")
@@ -31,7 +31,8 @@ def build_init_config(pipeline: List[str], *, shared: bool = True, optimize: str
     """A complete training config for any of KNOWN_COMPONENTS, shared or independent.
 
     optimize: "efficiency" (the default tok2vec) or "accuracy" (default_configs/tok2vec_accuracy.cfg:
-    character embeddings, wider and deeper; see the README for what it buys).
+    character embeddings, wider and deeper, and the [training] settings written beside them:
+    more epochs, a learn rate that decays to the end of the run; see the README for what it buys).
     """
     import copy
 
@@ -64,9 +65,12 @@ def build_init_config(pipeline: List[str], *, shared: bool = True, optimize: str
             model = {**default_model(name), "tok2vec": tok2vec}
         else:
             model = {"@architectures": "workbench.TransitionBasedParser.v1", "state_type": "ner", "tok2vec": tok2vec}
-        components[name] = {"factory": name, "model": model}
-    config = Config({"nlp": {"lang": "en", "pipeline": names}, "components": components}, is_interpolated=False)
-    return fill_config(config)
+        components[name] = {"factory": name, "model": model, **default_block(tok2vec_model, "components").get(name, {})}
+    sections = {"nlp": {"lang": "en", "pipeline": names}, "components": components}
+    training = default_block(tok2vec_model, "training")
+    if training:
+        sections["training"] = training
+    return fill_config(Config(sections, is_interpolated=False))
 
 
 def init_config(output: str, pipeline: List[str], *, shared: bool = True, optimize: str = "efficiency") -> int:

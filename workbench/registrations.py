@@ -38,6 +38,7 @@ from .registry import register_factory, registry
 from .settings import NonNegativeInt, PositiveInt
 from .training.batchers import batch_by_words
 from .training.logger import console_logger
+from .training.schedules import warmup_decay_to_end
 from .vectors.formats import read_vectors
 
 
@@ -115,3 +116,6 @@ _register(registry.vectors, ["workbench.read_vectors.v1"], read_vectors)
 
 # ---------------------------------------------------------------- batchers
 _register(registry.batchers, ["workbench.batch_by_words.v1", "spacy.batch_by_words.v1"], batch_by_words)
+
+# ---------------------------------------------------------------- schedules
+_register(registry.schedules, ["workbench.warmup_decay_to_end.v1"], warmup_decay_to_end)

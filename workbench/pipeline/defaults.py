@@ -23,4 +23,9 @@ def _parsed(factory: str) -> Config:
 
 def default_model(factory: str) -> Dict[str, Any]:
     """A fresh copy of the factory's default `[model]` block as a dict."""
-    return Config(_parsed(factory)).copy()["model"]
+    return default_block(factory, "model")
+
+
+def default_block(factory: str, section: str) -> Dict[str, Any]:
+    """A fresh copy of another block of the file (e.g. the `[training]` of a preset), {} if none."""
+    return Config(_parsed(factory)).copy().get(section, {})

@@ -26,6 +26,7 @@ from ..scorer import weighted_score
 from .events import EventBus, Subscriber, TrainingEvent
 from .example import Example
 from .output import check_output
+from .schedules import check_run_has_an_end, progress_schedules
 
 
 @dataclass
@@ -42,6 +43,8 @@ class TrainingState:
     best_step: int = 0
     stopped_by: str = "end"
     started: float = field(default_factory=time.perf_counter)  # when the loop began: max_seconds counts from here
+    epoch_examples: int = 0  # examples done in the current epoch
+    examples_per_epoch: int = 0  # 0: not known until the first epoch ends
 
     @property
     def words_per_second(self) -> float:
@@ -105,7 +108,7 @@ def train(
     def evaluate() -> Dict[str, Any]:
         return nlp.evaluate(dev_examples) if dev_examples else {}
 
-    state = TrainingState()
+    state = TrainingState(examples_per_epoch=len(train_examples))
     bus.emit(TrainingEvent("start", message=f"{len(train_examples)} training and {len(dev_examples)} dev examples"))
     steps = train_while_improving(nlp, optimizer, batches, evaluate, weights, T, state, stop)
     try:
@@ -174,10 +177,13 @@ def train_while_improving(
     """
     frozen = set(T["frozen_components"])
     annotates = list(T["annotating_components"])
+    followers = progress_schedules(optimizer)
+    check_run_has_an_end(followers, [key for key in ENDS if T.get(key)])
     state.started = time.perf_counter()
     with long_lived_frozen():  # the corpus and the pipeline
         while True:
             state.epoch += 1
+            state.epoch_examples = 0
             for group in _groups(batches(state.epoch), T["accumulate_gradient"]):
                 losses: Dict[str, float] = {}
                 t0 = time.perf_counter()
@@ -186,9 +192,14 @@ def train_while_improving(
                     last = i == len(group) - 1
                     nlp.update(batch, drop=T["dropout"], sgd=optimizer if last else None, losses=losses,
                                exclude=frozen, annotates=annotates)
+                state.step += 1
+                state.epoch_examples += sum(len(batch) for batch in group)
+                if followers:  # schedules that decay to the end of the run: where it is now
+                    progress = run_progress(state, T)
+                    for schedule in followers.values():
+                        schedule.progress = progress
                 optimizer.step_schedules()  # learn_rate = a schedule: its next value for the next step
                 state.update_seconds += time.perf_counter() - t0
-                state.step += 1
                 state.words += sum(len(eg.reference) for batch in group for eg in batch)
                 for key, value in losses.items():
                     state.interval_losses[key] = state.interval_losses.get(key, 0.0) + value
@@ -203,9 +214,28 @@ def train_while_improving(
                 state.stopped_by = _stop_reason(state, T, stop)
                 if state.stopped_by != "end":
                     return
+            state.examples_per_epoch = state.examples_per_epoch or state.epoch_examples
             if T["max_epochs"] and state.epoch >= T["max_epochs"]:
                 state.stopped_by = "max_epochs"
                 return
+
+
+ENDS = ("max_steps", "max_epochs", "max_seconds")  # the [training] settings that end a run
+
+
+def run_progress(state: TrainingState, T: Dict[str, Any]) -> float:
+    """How far the run is, 0..1, by the earliest of its ends: steps done / max_steps,
+    (epochs done + the done share of this epoch's examples) / max_epochs, seconds since
+    the loop began / max_seconds. 0 when the run has none of these ends."""
+    fractions = []
+    if T.get("max_steps"):
+        fractions.append(state.step / T["max_steps"])
+    if T.get("max_epochs"):
+        in_epoch = min(1.0, state.epoch_examples / state.examples_per_epoch) if state.examples_per_epoch else 0.0
+        fractions.append((state.epoch - 1 + in_epoch) / T["max_epochs"])
+    if T.get("max_seconds"):
+        fractions.append((time.perf_counter() - state.started) / T["max_seconds"])
+    return min(1.0, max(fractions, default=0.0))
 
 
 def _groups(batches: Iterable[List[Example]], n: int) -> Iterator[List[List[Example]]]:
