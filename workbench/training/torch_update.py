@@ -74,9 +74,12 @@ def torch_update(optimizer: Any, holder_id: int, params: List[Tuple[str, torch.T
             live.append((key, optimizer.nr_update[key], scales.get(key, 1.0), p, p.grad))
         if live:
             _step(optimizer, live)
-        for _, p in params:
-            p.grad.zero_()
+        _zero_grads([p for _, p in params])
     return True
+
+
+def _zero_grads(params: List[torch.Tensor]) -> None:
+    torch._foreach_zero_([p.grad for p in params])
 
 
 def _step(optimizer: Any, live: list) -> None:
