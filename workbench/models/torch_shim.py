@@ -21,7 +21,7 @@ class TorchUpdateShim(PyTorchShim):
         params = [(name, p) for name, p in self._model.named_parameters() if p.grad is not None]
         if self._grad_scaler.found_inf:  # an overflow in mixed precision: skip the step (as thinc)
             for _, p in params:
-                p.grad.zero_()
+                p.grad = None
         elif not torch_update(optimizer, self.id, params):
             super().finish_update(optimizer)
             return

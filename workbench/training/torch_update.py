@@ -13,7 +13,8 @@ order, with torch's multi-tensor ops and its fused Adam kernel:
     SGD (beta2 = 0):                 w -= lr · g
     L2, L2_is_weight_decay = true:   w -= lr · L2 · w
     use_averages:                    avg += (1 - d)·(w - avg),  d = min((1 + t) / (10 + t), 0.9999)
-    then the gradient is zeroed.
+    then the gradient is released (set to None; thinc zeroes it in place: the next
+    backward pass gives the same gradient either way).
 
 torch's Adam kernel divides m by sqrt(v) / sqrt(1 - b2^t) + eps, so it is given
 eps / sqrt(1 - b2^t), which makes its formula thinc's exactly.
@@ -56,7 +57,7 @@ def can_update(optimizer: Any, params: List[Tuple[str, torch.Tensor]]) -> bool:
 
 def torch_update(optimizer: Any, holder_id: int, params: List[Tuple[str, torch.Tensor]]) -> bool:
     """Update the (name, parameter) pairs that have a gradient as `optimizer` would, keyed
-    (holder_id, name); zero their gradients. False (and nothing done) when `can_update`
+    (holder_id, name); release their gradients. False (and nothing done) when `can_update`
     refuses the optimizer: call thinc's path then."""
     params = [(name, p) for name, p in params if p.grad is not None]
     if not can_update(optimizer, params):
@@ -79,7 +80,10 @@ def torch_update(optimizer: Any, holder_id: int, params: List[Tuple[str, torch.T
 
 
 def _zero_grads(params: List[torch.Tensor]) -> None:
-    torch._foreach_zero_([p.grad for p in params])
+    """Release the gradients (None, as torch.optim's zero_grad does): the next backward
+    then writes fresh ones instead of adding onto zeros, one pass over every weight less."""
+    for p in params:
+        p.grad = None
 
 
 def _step(optimizer: Any, live: list) -> None:
