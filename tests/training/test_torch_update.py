@@ -101,6 +101,8 @@ def moved(sides):
         pytest.param(lambda: Adam(0.01, L2=0.01, L2_is_weight_decay=False, grad_clip=0.5, use_averages=False), id="adam-L2-into-gradient"),
         pytest.param(lambda: Adam(0.003, beta1=0.8, beta2=0.99, eps=1e-4, grad_clip=2.0, use_averages=True), id="adam-betas-eps-averages"),
         pytest.param(lambda: Adam(warmup_linear(0.02, 2, 10), L2=0.01, grad_clip=1.0, use_averages=True), id="adam-schedule"),
+        pytest.param(lambda: Adam(0.05, L2=0.5, grad_clip=1.0, use_averages=False), id="adam-strong-weight-decay"),
+        pytest.param(lambda: Adam(0.5, L2=3.0, grad_clip=0.0, use_averages=False), id="adam-odd-weight-decay"),
         pytest.param(lambda: SGD(0.01, L2=0.001, grad_clip=1.0, use_averages=True), id="sgd"),
     ],
 )

@@ -11,7 +11,7 @@ order, with torch's multi-tensor ops and its fused Adam kernel:
     Adam (beta1 > 0, beta2 > 0):     m = b1·m + (1 - b1)·g;  v = b2·v + (1 - b2)·g²
                                      w -= lr · sqrt(1 - b2^t) / (1 - b1^t) · m / (sqrt(v) + eps)
     SGD (beta2 = 0):                 w -= lr · g
-    L2, L2_is_weight_decay = true:   w -= lr · L2 · w
+    L2, L2_is_weight_decay = true:   w -= lr · L2 · w   (on the stepped weights; in Adam's kernel pass)
     use_averages:                    avg += (1 - d)·(w - avg),  d = min((1 + t) / (10 + t), 0.9999)
     then the gradient is released (set to None; thinc zeroes it in place: the next
     backward pass gives the same gradient either way).
@@ -101,12 +101,13 @@ def _step(optimizer: Any, live: list) -> None:
         lr = float(optimizer.learn_rate) * lr_scale
         w = [e[3] for e in entries]
         g = [e[4] for e in entries]
+        decay = lr * L2 if optimizer.L2_is_weight_decay else 0.0  # w *= 1 - decay after the step
         if optimizer.b1 > 0.0 and optimizer.b2 > 0.0:
-            _adam(optimizer, [e[0] for e in entries], w, g, t, lr)
+            _adam(optimizer, [e[0] for e in entries], w, g, t, lr, decay)
         else:
             torch._foreach_add_(w, g, alpha=-lr)
-        if L2 != 0.0 and optimizer.L2_is_weight_decay:
-            torch._foreach_mul_(w, 1.0 - lr * L2)
+            if decay:
+                torch._foreach_mul_(w, 1.0 - decay)
     if optimizer.averages is not None:
         _average(optimizer, live)
 
@@ -119,8 +120,17 @@ def _clip(grads: List[torch.Tensor], threshold: float) -> None:
         torch._foreach_mul_([g for g, _ in over], [f for _, f in over])
 
 
-def _adam(optimizer: Any, keys: list, weights: List[torch.Tensor], grads: List[torch.Tensor], t: int, lr: float) -> None:
+def _adam(optimizer: Any, keys: list, weights: List[torch.Tensor], grads: List[torch.Tensor], t: int, lr: float,
+          decay: float) -> None:
+    """thinc's Adam step, then w *= 1 - decay, in one pass of torch's fused kernel.
+
+    Its AdamW mode decays first: w' = w·(1 - lr_k·wd_k) - lr_k·step; with lr_k = lr·(1 - decay)
+    and lr_k·wd_k = decay that is (w - lr·step)·(1 - decay), thinc's order exactly.
+    """
     b1, b2 = float(optimizer.b1), float(optimizer.b2)
+    fold = 0.0 < decay < 1.0
+    lr_k = lr * (1.0 - decay) if fold else lr
+    wd_k = decay / lr_k if fold else 0.0
     mom1 = [_state(optimizer.mom1, k, w, flat=True) for k, w in zip(keys, weights)]
     mom2 = [_state(optimizer.mom2, k, w, flat=True) for k, w in zip(keys, weights)]
     device = weights[0].device
@@ -128,9 +138,11 @@ def _adam(optimizer: Any, keys: list, weights: List[torch.Tensor], grads: List[t
     torch_adam(
         weights, grads, mom1, mom2, [], steps,
         fused=_fused_ok(device), foreach=not _fused_ok(device),
-        amsgrad=False, beta1=b1, beta2=b2, lr=lr, weight_decay=0.0,
+        amsgrad=False, beta1=b1, beta2=b2, lr=lr_k, weight_decay=wd_k, decoupled_weight_decay=True,
         eps=float(optimizer.eps) / (1.0 - b2 ** t) ** 0.5, maximize=False,
     )
+    if decay and not fold:  # an odd L2 (lr·L2 >= 1 or < 0): its own pass
+        torch._foreach_mul_(weights, 1.0 - decay)
 
 
 def _average(optimizer: Any, live: list) -> None:
