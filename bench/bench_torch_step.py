@@ -3,14 +3,14 @@ per-parameter numpy path (before), in alternating fresh processes.
 
     python bench/bench_torch_step.py [--repeats 4] [--trf-steps 6] [--profile]
 
-First the optimizer step alone, in this process: MiniLM's 22.7M weights with random
-gradients, `finish_update` of the torch path and of thinc's path alternating, ms per step
-(median of --step-reps), without and with use_averages. Then whole fine-tuning runs: the
-same workload as bench_vs_peer.py's trf_train (EWT dev sentences, ~400-word batches,
-128/96 strided windows, Adam L2 0.01, grad_clip 1.0), each side in fresh processes,
-alternating; prints every run, min / median / max of each side and the ratio of the
+Whole fine-tuning runs: the workload of bench_vs_peer.py's trf_train (EWT dev sentences,
+~400-word batches, 128/96 strided windows, Adam L2 0.01, grad_clip 1.0), each side in
+fresh processes, alternating; prints every run, min / median / max of each side and the ratio of the
 medians. --profile adds the stage breakdown of the new step (bench_vs_peer.py's
-trf_profile) with and without use_averages.
+trf_profile) with and without use_averages. Last, the optimizer step alone, in this
+process: MiniLM's 22.7M weights with random gradients, `finish_update` of the torch path
+and of thinc's path alternating, ms per step (median of --step-reps), without and with
+use_averages.
 """
 import argparse
 import copy
@@ -73,11 +73,6 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bench_torch_step_"))
     data = prepare(tmp, args.trf_steps)
     model = model_dir(sys.executable)
-    ms = optimizer_step_ms(model, args.step_reps)
-    print(f"optimizer step alone (MiniLM, Adam L2 0.01 grad_clip 1.0; median of {args.step_reps}; load {os.getloadavg()[0]:.2f}):")
-    for averages in (False, True):
-        t, n = ms[("torch", averages)], ms[("thinc", averages)]
-        print(f"   use_averages={str(averages):<5}  torch path {t:7.1f} ms   thinc path {n:7.1f} ms   {n / t:.1f}x")
     log = open(tmp / "runs.jsonl", "w")
     results = {side: [] for side in SIDES}
     for rep in range(args.repeats):
@@ -100,6 +95,12 @@ def main():
                 print(f"\n{task}: {r['wps']:,.0f} words/s, share of the update time:")
                 for stage, share in r["breakdown"].items():
                     print(f"   {stage:<38} {100 * share:5.1f}%")
+    # last: a process started after this one has grown would report its peak memory as its own
+    ms = optimizer_step_ms(model, args.step_reps)
+    print(f"\noptimizer step alone (MiniLM, Adam L2 0.01 grad_clip 1.0; median of {args.step_reps}; load {os.getloadavg()[0]:.2f}):")
+    for averages in (False, True):
+        t, n = ms[("torch", averages)], ms[("thinc", averages)]
+        print(f"   use_averages={str(averages):<5}  torch path {t:7.1f} ms   thinc path {n:7.1f} ms   {n / t:.1f}x")
     print(f"\nload average at the end: {os.getloadavg()}; every run: {tmp / 'runs.jsonl'}")
     json.dump({k: [r["wps"] for r in v] for k, v in results.items()}, open(tmp / "summary.json", "w"))
 

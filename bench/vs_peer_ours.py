@@ -6,7 +6,7 @@ Tasks: tokenizer, cnn_infer, cnn_train, trf_infer, trf_train (the workloads of
 `vs_peer_spacy.py`), and
 - trf_profile: trf_train with every stage timed (printed as `breakdown`);
 - trf_raw: the same fine-tuning batches as a raw torch step (HF forward over the same
-  padded windows, mean-pooled token rows, softmax head, cross-entropy, backward, Adam);
+  padded windows, mean-pooled token rows, softmax head, cross-entropy, backward, fused AdamW);
 - trf_train_thinc_step: trf_train with the transformer's weights stepped by thinc's
   per-parameter numpy optimizer path, as before workbench.training.torch_update (the
   baseline of bench/bench_torch_step.py);
@@ -241,7 +241,7 @@ def trf_raw(model_dir, data):
     tag_id = {t: i for i, t in enumerate(tags)}
     head = torch.nn.Linear(module.config.hidden_size, len(tags))
     params = list(module.parameters()) + list(head.parameters())
-    adam = torch.optim.AdamW(params, lr=0.00005, weight_decay=0.01, foreach=True)
+    adam = torch.optim.AdamW(params, lr=0.00005, weight_decay=0.01, fused=True)  # torch's fastest Adam
     drop = torch.nn.Dropout(0.1)
 
     def prepare(batch):
