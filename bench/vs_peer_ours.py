@@ -228,9 +228,11 @@ def trf_raw(model_dir, data):
     """The limit: one raw torch training step over the same padded sub-batches as ours."""
     import torch
 
+    from workbench.allocator import keep_freed_memory
     from workbench.models.transformer.model import hf_model
     from workbench.models.transformer.windows import pack_windows, plan_windows
 
+    keep_freed_memory()  # as our training forward does
     nlp = trf(model_dir)
     egs = examples(nlp, data["train"])
     nlp.initialize(lambda: iter(egs))

@@ -4,16 +4,23 @@
 precision and serialization) with `TorchUpdateShim` as its shim: its `finish_update`
 applies the optimizer's update through `workbench.training.torch_update` (multi-tensor
 ops, fused Adam), and takes thinc's per-parameter numpy path only for the settings that
-module refuses.
+module refuses. Training forwards keep freed memory for reuse (`workbench.allocator`).
 """
 from typing import Any, Callable, Optional
 
 from thinc.api import Model, PyTorchGradScaler, PyTorchShim
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
+from ..allocator import keep_freed_memory
+
 
 class TorchUpdateShim(PyTorchShim):
-    """thinc's PyTorchShim with the optimizer step run in torch."""
+    """thinc's PyTorchShim with the optimizer step run in torch; its first training
+    forward applies the allocator policy (`workbench.allocator`)."""
+
+    def begin_update(self, inputs: Any):
+        keep_freed_memory()
+        return super().begin_update(inputs)
 
     def finish_update(self, optimizer: Any) -> None:
         from ..training.torch_update import torch_update
