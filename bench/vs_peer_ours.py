@@ -6,7 +6,10 @@ Tasks: tokenizer, cnn_infer, cnn_train, trf_infer, trf_train (the workloads of
 `vs_peer_spacy.py`), and
 - trf_profile: trf_train with every stage timed (printed as `breakdown`);
 - trf_raw: the same fine-tuning batches as a raw torch step (HF forward over the same
-  padded windows, mean-pooled token rows, softmax head, cross-entropy, backward, Adam);
+  padded windows, mean-pooled token rows, softmax head, cross-entropy, backward, fused AdamW);
+- trf_train_thinc_step: trf_train with the transformer's weights stepped by thinc's
+  per-parameter numpy optimizer path, as before workbench.training.torch_update (the
+  baseline of bench/bench_torch_step.py);
 (bench/native_profile.py samples cnn_infer and cnn_train with py-spy for the BLAS share).
 Prints one JSON line.
 """
@@ -196,9 +199,15 @@ def trf_profile(model_dir, data, averages):
         return out, clock.wrap("PyTorchWrapper conversions", backprop)
     trf_model._convert_outputs = clock.wrap("PyTorchWrapper conversions", outputs)
     torch.autograd.backward = clock.wrap("torch backward", torch.autograd.backward)
+    import workbench.training.torch_update as torch_update
+    from workbench.models.torch_shim import TorchUpdateShim
+
     call = thinc_optimizers.Optimizer.__call__
-    thinc_optimizers.Optimizer.__call__ = clock.wrap("optimizer step", call)
+    thinc_optimizers.Optimizer.__call__ = clock.wrap("optimizer step", call)  # thinc weights (the tagger's)
     NumpyOps.update_averages = clock.wrap("moving averages", NumpyOps.update_averages)  # thinc's optimizer: get_array_ops
+    TorchUpdateShim.finish_update = clock.wrap("optimizer step", TorchUpdateShim.finish_update)  # torch weights
+    torch_update._average = clock.wrap("moving averages", torch_update._average)
+    torch_update._zero_grads = clock.wrap("gradient zeroing", torch_update._zero_grads)
     nlp = trf(model_dir)
     module = trf_model.hf_model(nlp.get_pipe("transformer").model)
     module.forward = clock.wrap("torch forward", module.forward)
@@ -219,9 +228,11 @@ def trf_raw(model_dir, data):
     """The limit: one raw torch training step over the same padded sub-batches as ours."""
     import torch
 
+    from workbench.allocator import keep_freed_memory
     from workbench.models.transformer.model import hf_model
     from workbench.models.transformer.windows import pack_windows, plan_windows
 
+    keep_freed_memory()  # as our training forward does
     nlp = trf(model_dir)
     egs = examples(nlp, data["train"])
     nlp.initialize(lambda: iter(egs))
@@ -232,7 +243,7 @@ def trf_raw(model_dir, data):
     tag_id = {t: i for i, t in enumerate(tags)}
     head = torch.nn.Linear(module.config.hidden_size, len(tags))
     params = list(module.parameters()) + list(head.parameters())
-    adam = torch.optim.AdamW(params, lr=0.00005, weight_decay=0.01, foreach=True)
+    adam = torch.optim.AdamW(params, lr=0.00005, weight_decay=0.01, fused=True)  # torch's fastest Adam
     drop = torch.nn.Dropout(0.1)
 
     def prepare(batch):
@@ -302,6 +313,13 @@ def main():
     elif task == "trf_infer":
         words, seconds = infer(trf(model_dir), data, "trf_docs", 64)
     elif task == "trf_train":
+        words, seconds = train(trf(model_dir), data, "trf_batches", 0.00005)
+    elif task == "trf_train_thinc_step":
+        from thinc.api import PyTorchShim
+
+        from workbench.models.torch_shim import TorchUpdateShim
+
+        TorchUpdateShim.finish_update = PyTorchShim.finish_update
         words, seconds = train(trf(model_dir), data, "trf_batches", 0.00005)
     elif task in ("trf_profile", "trf_profile_avg"):
         words, seconds, extra["breakdown"] = trf_profile(model_dir, data, averages=task.endswith("_avg"))

@@ -40,7 +40,6 @@ from thinc.api import (
     ArgsKwargs,
     Model,
     PyTorchGradScaler,
-    PyTorchWrapper_v3,
     get_current_ops,
     torch2xp,
     xp2torch,
@@ -51,6 +50,7 @@ from ...damage import DamagedFileError, reading
 from ...errors import ConfigError, ListenerError
 from ...settings import NonNegativeFloat, PositiveInt, checked
 from ...text.doc import Doc
+from ..torch_shim import PyTorchWrapper
 from .alignment import doc_alignment
 from .data import FullTransformerBatch
 from .hf_loading import (
@@ -102,7 +102,7 @@ def TransformerModel(
     on_gpu = torch.cuda.is_available()
     scaler = PyTorchGradScaler(enabled=bool(mixed_precision and on_gpu), **dict(grad_scaler_config or {}))
     settings = {"output_attentions": output_attentions}
-    wrapper = PyTorchWrapper_v3(
+    wrapper = PyTorchWrapper(  # its shim runs the optimizer step in torch (torch_shim.py)
         UnloadedModule(),
         convert_inputs=_convert_inputs,
         convert_outputs=_convert_outputs,
