@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 from confection import Config
 from thinc.api import Optimizer, fix_random_seed, torch2xp
 
+from ..allocator import release_freed_memory
 from ..config import interpolate, require_complete, resolve_block
 from ..errors import ConfigError
 from ..ops import use_blas_cpu_ops, use_gpu_allocator
@@ -126,6 +127,7 @@ def train(
         raise
     finally:
         steps.close()
+        release_freed_memory()  # the heap the torch allocator policy kept for training goes back to the system
     if optimizer.averages:
         # use_averages: from here on the pipeline holds the averaged weights; the last
         # evaluation and model-last use them, as every evaluation during training did.
