@@ -14,6 +14,7 @@ where the C library is not glibc.
 """
 import ctypes
 import ctypes.util
+import functools
 from typing import Optional
 
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # glibc's malloc.h
@@ -22,6 +23,7 @@ SETTINGS = ((M_MMAP_THRESHOLD, 32 * 1024 * 1024), (M_TRIM_THRESHOLD, 2**31 - 1),
 _applied: Optional[bool] = None  # None: not tried yet; True: applied; False: not glibc
 
 
+@functools.lru_cache(maxsize=1)  # find_library runs ldconfig: once per process
 def _libc() -> Optional[ctypes.CDLL]:
     name = ctypes.util.find_library("c")
     try:
