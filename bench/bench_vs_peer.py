@@ -10,7 +10,9 @@ strided windows. Tasks:
 - CNN inference (tok2vec + tagger + ner, batch 256) and training (same config as spaCy's
   `init config -p tagger,ner -o efficiency`, ~1000-word batches, one epoch);
 - transformer inference (MiniLM + tagger, batch 64) and fine-tuning (~400-word batches);
-- the model tasks again while `bench/bench_contention.py` keeps a core busy ("busy");
+- the model tasks again while `bench/bench_contention.py` keeps a core busy ("busy"), and
+  ours once more on the quiet machine with the threads its busy run chose: busy divided by
+  that is the cost of contention beyond the core the neighbour holds;
 - peak memory (RSS) of each process.
 Prints min / median / max words/s of each side, the ratio of the medians, the busy/quiet
 slowdown of each side, and the machine's load average at every measurement. Our own
@@ -105,11 +107,14 @@ def model_dir(python: str) -> str:
     return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def run(side: str, python: str, task: str, data: Path, model: str, log) -> dict:
+def run(side: str, python: str, task: str, data: Path, model: str, log, n_threads: int = 0) -> dict:
+    """One fresh process; `n_threads` > 0 fixes ours to that many threads ([system] n_threads)."""
     script = OURS if side == "ours" else PEER
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONWARNINGS="ignore")
     for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.pop(key, None)  # each side sizes its own pools
+    if n_threads:
+        env["WB_N_THREADS"] = str(n_threads)
     before = os.getloadavg()[0]
     out = subprocess.run([python, str(script), task, str(data), model], capture_output=True, text=True, env=env, cwd=ROOT)
     if out.returncode != 0:
@@ -119,7 +124,8 @@ def run(side: str, python: str, task: str, data: Path, model: str, log) -> dict:
     r["load_before"] = before
     log.write(json.dumps({"side": side, **r}) + "\n")
     log.flush()
-    print(f"   {side:<4} {task:<12} {r['wps']:>10,.0f} words/s  peak {r['peak_mb']:6.0f} MB  "
+    label = f"{task} @{n_threads}t" if n_threads else task
+    print(f"   {side:<4} {label:<12} {r['wps']:>10,.0f} words/s  peak {r['peak_mb']:6.0f} MB  "
           f"load {before:.2f} -> {r['load'][0]:.2f}", flush=True)
     return r
 
@@ -141,6 +147,12 @@ class Busy:
         out, _ = self.proc.communicate(timeout=30)
         line = out.strip().splitlines()[-1] if out.strip() else "{}"
         print(f"   (busy neighbour: {json.loads(line).get('matmuls_per_s', 0):.0f} matmuls/s)", flush=True)
+
+
+def busy_threads(r: dict, task: str) -> int:
+    """The threads of the pool doing a run's heavy work: torch for a transformer, BLAS for the CNN."""
+    pools = r.get("pools", {})
+    return int(pools.get("torch" if task.startswith("trf") else "blas", 0))
 
 
 def mmm(values):
@@ -175,6 +187,14 @@ def table(results, have_peer):
             q, b = wps(side, "quiet", task), wps(side, "busy", task)
             row.append(f"{side} {statistics.median(b) / statistics.median(q):.2f}" if q and b else f"{side} —")
         print(f"   {LABELS[task]:<26} " + "   ".join(row))
+    print("\nours busy / ours quiet with the threads the busy run chose (the policy leaves the neighbour's core;"
+          " this is what contention costs beyond that core; 1.00 = no thread fight)")
+    for task in BUSY_TASKS:
+        same, b = wps("ours", "quiet_same", task), wps("ours", "busy", task)
+        if same and b:
+            threads = sorted({busy_threads(r, task) for r in results[("ours", "busy", task)]})
+            print(f"   {LABELS[task]:<26} ours {statistics.median(b) / statistics.median(same):.2f}   "
+                  f"(busy {statistics.median(b):,.0f} vs quiet at {'/'.join(map(str, threads))} thread(s) {statistics.median(same):,.0f} words/s)")
     print("\npeak memory (MB), min – median – max")
     for task in QUIET_TASKS:
         o = [r["peak_mb"] for r in results[("ours", "quiet", task)]]
@@ -242,7 +262,7 @@ def main():
     import torch
     import transformers
     print(f"ours: workbench (this checkout), thinc {thinc.__version__}, torch {torch.__version__}, transformers {transformers.__version__}")
-    results = {(side, cond, t): [] for side in ("ours", "peer") for cond in ("quiet", "busy") for t in QUIET_TASKS}
+    results = {(side, cond, t): [] for side in ("ours", "peer") for cond in ("quiet", "busy", "quiet_same") for t in QUIET_TASKS}
     log = open(tmp / "runs.jsonl", "w")
     sides = [("ours", ours_py, ours_model)] + ([("peer", args.peer_python, peer_model)] if args.peer_python else [])
     for rep in range(args.repeats):
@@ -262,6 +282,13 @@ def main():
                         r = run(side, py, task, data, model, log)
                         if r:
                             results[(side, "busy", task)].append(r)
+            # ours again on the quiet machine, with the threads the busy run chose
+            for task in busy_tasks:
+                chosen = [busy_threads(r, task) for r in results[("ours", "busy", task)][-1:]]
+                if chosen and chosen[0]:
+                    r = run("ours", ours_py, task, data, ours_model, log, n_threads=chosen[0])
+                    if r:
+                        results[("ours", "quiet_same", task)].append(r)
     if args.peer_python:
         versions = next((r["versions"] for k, rs in results.items() if k[0] == "peer" for r in rs), {})
         print(f"\npeer versions: {versions}")
