@@ -79,7 +79,7 @@ def _apply(kind, lab, stack, sp, b, head, label, lmost, rmost):
 
 
 @_jit
-def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kinds, labels_of,
+def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, tail, kinds, labels_of,
                  heads_out, labels_out):
     """Greedy decode of the docs of one chunk.
 
@@ -88,7 +88,9 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
     bias (nOP,) likewise; W2T (nH, nA), b2 (nA,): the upper layer, or shape (0, 0)
     for none (then the maxout output is the scores); starts, lengths (n_docs,): each
     doc's first row in P and token count; slots (nF,) PARSER_SLOTS ids; valid
-    (3, nA) uint8; kinds, labels_of (nA,) each action's kind and label. Writes
+    (3, nA) uint8; tail (3,): per validity code, where the run of valid actions
+    that ends the table starts (actions 2..tail-1 are invalid there, see
+    `valid_tails`): only actions 0, 1 and that run are scored; kinds, labels_of (nA,) each action's kind and label. Writes
     local heads (-1 root) and label ids (-1 root) into heads_out, labels_out
     (n_tok,). With an empty stack SHIFT, the only valid action, is taken unscored.
     """
@@ -127,10 +129,17 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
             r = rows[0]  # (nOP,) the sum of the slot rows, in slot order, then the bias
             for j in range(nOP):
                 z[j] = P[r, 0, j]
-            for f in range(1, nF):
+            f = 1
+            while f + 3 <= nF:  # three rows a pass over z
+                ra, rb, rc = rows[f], rows[f + 1], rows[f + 2]
+                for j in range(nOP):
+                    z[j] = ((z[j] + P[ra, f, j]) + P[rb, f + 1, j]) + P[rc, f + 2, j]
+                f += 3
+            while f < nF:
                 r = rows[f]
                 for j in range(nOP):
                     z[j] += P[r, f, j]
+                f += 1
             for j in range(nOP):
                 z[j] += bias[j]
             for o in range(nH):  # maxout over the pieces
@@ -138,21 +147,39 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
             for p in range(1, n_pieces):
                 for o in range(nH):
                     h[o] = max(h[o], z[p * nH + o])
+            lo = tail[code]  # scored: actions 0, 1 and the valid run lo..nA-1 (the rest are invalid)
             if has_upper:
-                for a in range(nA):
+                s0, s1 = np.float32(0.0), np.float32(0.0)
+                for a in range(lo, nA):
                     s[a] = 0.0
                 for o in range(nH):
-                    ho = h[o]
-                    for a in range(nA):
-                        s[a] += ho * W2T[o, a]
-                for a in range(nA):
+                    s0 += h[o] * W2T[o, 0]
+                    s1 += h[o] * W2T[o, 1]
+                o = 0  # four hidden units a pass: a quarter of the loads and stores of s
+                while o + 4 <= nH:
+                    h0, h1, h2, h3 = h[o], h[o + 1], h[o + 2], h[o + 3]
+                    for a in range(lo, nA):  # summed in the order of o, as one unit a pass would
+                        s[a] = (((s[a] + h0 * W2T[o, a]) + h1 * W2T[o + 1, a]) + h2 * W2T[o + 2, a]) + h3 * W2T[o + 3, a]
+                    o += 4
+                while o < nH:
+                    for a in range(lo, nA):
+                        s[a] += h[o] * W2T[o, a]
+                    o += 1
+                s0 += b2[0]
+                s1 += b2[1]
+                for a in range(lo, nA):
                     s[a] += b2[a]
             else:
-                for a in range(nA):
+                s0, s1 = h[0], h[1]
+                for a in range(lo, nA):
                     s[a] = h[a]
             act, top = 0, -np.inf
-            for a in range(nA):
-                if valid[code, a] and s[a] > top:
+            if valid[code, 0]:
+                act, top = 0, s0
+            if valid[code, 1] and s1 > top:
+                act, top = 1, s1
+            for a in range(lo, nA):
+                if s[a] > top:
                     act, top = a, s[a]
             sp, b = _apply(kinds[act], labels_of[act], stack, sp, b, head, label, lmost, rmost)
         heads_out[start:start + n] = head[:n]

@@ -325,6 +325,6 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
         np.matmul(X[t0:t1], Wr, out=P[:t1 - t0])
         P[t1 - t0] = pad
         decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2T, b2, nP, starts[d0:d1] - t0, lengths[d0:d1],
-                     slots, valid, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])
+                     slots, valid, moves.valid_tail, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])
     cuts = ends[:-1].tolist()
     return np.split(heads, cuts), np.split(labels, cuts)
