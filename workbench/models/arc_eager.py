@@ -51,14 +51,6 @@ class ArcEagerMoves:
         table[1] = (self.kind == SHIFT) | (self.kind == LEFT) | (self.kind == RIGHT)
         table[2] = (self.kind == SHIFT) | (self.kind == REDUCE) | (self.kind == RIGHT)
         self.valid_table = table
-        # Per code, where the run of valid actions ending the table starts (none of 2..tail-1
-        # is valid): the decode scores actions 0, 1 and that run only.
-        tail = np.full(3, self.n_actions, dtype=np.int64)
-        for c in range(3):
-            while tail[c] > 2 and table[c, tail[c] - 1]:
-                tail[c] -= 1
-            assert not table[c, 2:tail[c]].any()
-        self.valid_tail = tail
 
     def __repr__(self) -> str:
         return f"ArcEagerMoves(labels={list(self.labels)})"
