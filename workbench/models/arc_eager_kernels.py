@@ -4,7 +4,7 @@ Both kernels walk one doc at a time through its transitions (at most 2n per doc
 of n tokens), with the state in small arrays that stay in cache:
 
 - `decode_chunk`: per state, the sum of the precomputed slot rows of P (+ bias),
-  maxout, the upper layer's scores of the valid actions, the best one, apply. Python computes P for a
+  maxout, the upper layer's scores of the valid actions only, the best one, apply. Python computes P for a
   chunk of docs (one GEMM) and calls the kernel once per chunk.
 - `oracle_walk`: per state, its feature rows, validity code and static-oracle action.
 
@@ -79,23 +79,25 @@ def _apply(kind, lab, stack, sp, b, head, label, lmost, rmost):
 
 
 @_jit
-def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kinds, labels_of,
-                 heads_out, labels_out):
+def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols, n_valid, kinds,
+                 labels_of, heads_out, labels_out):
     """Greedy decode of the docs of one chunk.
 
     P (n_tok + 1, nF, nOP): each chunk token's lower-layer projection per slot, row
     n_tok the pads, pieces first (column p * nH + o is piece p of hidden unit o);
-    bias (nOP,) likewise; W2T (nH, nA), b2 (nA,): the upper layer, or shape (0, 0)
-    for none (then the maxout output is the scores); starts, lengths (n_docs,): each
-    doc's first row in P and token count; slots (nF,) PARSER_SLOTS ids; valid
-    (3, nA) uint8; kinds, labels_of (nA,) each action's kind and label. Writes
-    local heads (-1 root) and label ids (-1 root) into heads_out, labels_out
+    bias (nOP,) likewise; valid_cols (3, nA), n_valid (3,): per validity code its
+    n_valid valid action ids, ascending, in the first columns; W2c (3, nH, nA), b2c
+    (3, nA): the upper layer's weights and biases of those actions in the same
+    columns, or shape (3, 0, 0) for no upper layer (then the maxout output is the
+    scores); starts, lengths (n_docs,): each doc's first row in P and token count;
+    slots (nF,) PARSER_SLOTS ids; kinds, labels_of (nA,) each action's kind and label.
+    Writes local heads (-1 root) and label ids (-1 root) into heads_out, labels_out
     (n_tok,). With an empty stack SHIFT, the only valid action, is taken unscored.
     """
     _, nF, nOP = P.shape
     pad_row = P.shape[0] - 1
     nH = nOP // n_pieces
-    has_upper = W2T.shape[0] > 0
+    has_upper = W2c.shape[1] > 0
     nA = kinds.shape[0]
     T = 1
     for n in lengths:
@@ -138,22 +140,25 @@ def decode_chunk(P, bias, W2T, b2, n_pieces, starts, lengths, slots, valid, kind
             for p in range(1, n_pieces):
                 for o in range(nH):
                     h[o] = max(h[o], z[p * nH + o])
-            if has_upper:
-                for a in range(nA):
-                    s[a] = 0.0
+            cols, nk = valid_cols[code], n_valid[code]  # the valid actions, ascending
+            if has_upper:  # only the valid actions' scores, from their own contiguous weights
+                Wc, bc = W2c[code], b2c[code]
+                for k in range(nk):
+                    s[k] = 0.0
                 for o in range(nH):
                     ho = h[o]
-                    for a in range(nA):
-                        s[a] += ho * W2T[o, a]
-                for a in range(nA):
-                    s[a] += b2[a]
+                    for k in range(nk):
+                        s[k] += ho * Wc[o, k]
+                for k in range(nk):
+                    s[k] += bc[k]
             else:
-                for a in range(nA):
-                    s[a] = h[a]
-            act, top = 0, -np.inf
-            for a in range(nA):
-                if valid[code, a] and s[a] > top:
-                    act, top = a, s[a]
+                for k in range(nk):
+                    s[k] = h[cols[k]]
+            best, top = 0, -np.inf
+            for k in range(nk):
+                if s[k] > top:
+                    best, top = k, s[k]
+            act = cols[best]
             sp, b = _apply(kinds[act], labels_of[act], stack, sp, b, head, label, lmost, rmost)
         heads_out[start:start + n] = head[:n]
         labels_out[start:start + n] = label[:n]

@@ -299,14 +299,23 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     Wr = np.ascontiguousarray(W.transpose(1, 0, 3, 2).reshape((nI, nF * nOP)))
     bias = np.ascontiguousarray(b.T.reshape(nOP))
     pad = np.ascontiguousarray(pad.transpose(0, 2, 1).reshape(nF * nOP))
+    # per validity code, its valid actions (ascending) and their upper-layer weights, in the first columns
+    nA = moves.n_actions
+    n_valid = moves.valid_table.sum(axis=1).astype(np.int64)  # (3,)
+    valid_cols = np.zeros((3, nA), dtype=np.int64)
+    for c in range(3):
+        valid_cols[c, :n_valid[c]] = np.flatnonzero(moves.valid_table[c])
     if model.has_ref("upper"):
         upper = model.get_ref("upper")
-        W2T = np.ascontiguousarray(model.ops.to_numpy(upper.get_param("W")).T, dtype="float32")  # (nO, nA)
-        b2 = np.ascontiguousarray(model.ops.to_numpy(upper.get_param("b")), dtype="float32")
+        W2T = np.asarray(model.ops.to_numpy(upper.get_param("W")).T, dtype="float32")  # (nO, nA)
+        b2 = np.asarray(model.ops.to_numpy(upper.get_param("b")), dtype="float32")
+        W2c, b2c = np.zeros((3, nO, nA), "float32"), np.zeros((3, nA), "float32")
+        for c in range(3):
+            W2c[c, :, :n_valid[c]] = W2T[:, valid_cols[c, :n_valid[c]]]
+            b2c[c, :n_valid[c]] = b2[valid_cols[c, :n_valid[c]]]
     else:
-        W2T, b2 = np.zeros((0, 0), "float32"), np.zeros(0, "float32")
+        W2c, b2c = np.zeros((3, 0, 0), "float32"), np.zeros((3, 0), "float32")
     slots = slot_ids(model.attrs["feature_slots"])
-    valid = moves.valid_table.astype(np.uint8)
     lengths = np.asarray(lengths, dtype=np.int64)
     ends = np.cumsum(lengths)
     starts = ends - lengths
@@ -324,7 +333,7 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
         P = buf[:(t1 - t0 + 1) * nF * nOP].reshape((t1 - t0 + 1, nF * nOP))
         np.matmul(X[t0:t1], Wr, out=P[:t1 - t0])
         P[t1 - t0] = pad
-        decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2T, b2, nP, starts[d0:d1] - t0, lengths[d0:d1],
-                     slots, valid, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])
+        decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2c, b2c, nP, starts[d0:d1] - t0, lengths[d0:d1],
+                     slots, valid_cols, n_valid, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])
     cuts = ends[:-1].tolist()
     return np.split(heads, cuts), np.split(labels, cuts)

@@ -78,9 +78,7 @@ class ParserComponent(TrainableComponent):
         heads = np.where(heads >= 0, heads, np.arange(len(heads)) - offsets).tolist()  # a root is its own head
         a = 0
         for doc, b in zip(docs, ends):
-            doc.heads = heads[a:b]
-            doc.deps = labels[a:b]
-            doc.sent_starts = starts[a:b]
+            doc._set_parse(heads[a:b], labels[a:b], starts[a:b])  # a decoded forest: no checks needed
             a = b
 
     # ------------------------------------------------------------ learning

@@ -415,6 +415,12 @@ class Doc(_VectorMixin, _Extensible):
     def deps(self, values: Sequence[Optional[str]]) -> None:
         self._deps = [v or None for v in _check_len(values, len(self), "deps")]
 
+    def _set_parse(self, heads: List[int], deps: List[str], sent_starts: List[bool]) -> None:
+        """Unchecked writes for the parser, whose output is a valid forest: heads as doc
+        indices (a root is its own head), non-empty labels, bool starts, one per token."""
+        self._heads, self._deps, self._sent_starts = heads, deps, sent_starts
+        self._children = None
+
     @property
     def has_heads(self) -> bool:
         return self._heads is not None and any(h is not None for h in self._heads)
