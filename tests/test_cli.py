@@ -58,10 +58,10 @@ def test_init_config_optimize_accuracy_writes_character_embeddings_that_train(tm
     config = parse_config(out.read_text())
     assert missing_values(config) == []
     model = config["components"]["tok2vec"]["model"]
-    assert model["embed"]["@architectures"] == "workbench.CharacterEmbed.v1" and model["embed"]["width"] == 128
-    assert model["encode"]["width"] == 128
+    assert model["embed"]["@architectures"] == "workbench.CharacterEmbed.v1" and model["embed"]["width"] == 192
+    assert model["encode"]["width"] == 192
     T = config["training"]  # the preset's training: more epochs, a learn rate that decays to the run's end
-    assert T["max_epochs"] == 15 and T["patience"] == 0 and T["dropout"] == 0.2
+    assert T["max_epochs"] == 10 and T["patience"] == 0 and T["dropout"] == 0.2
     assert config["components"]["tagger"]["label_smoothing"] == 0.1
     assert T["optimizer"]["learn_rate"]["@schedules"] == "workbench.warmup_decay_to_end.v1"
     default = parse_config(run("init", "config", "-", "--pipeline", "tagger,ner").stdout)
