@@ -7,7 +7,8 @@ thread, set-up included), or at `--wall` seconds of wall-clock time, whichever c
 both are printed, with the words trained on. `[training] max_cpu_seconds` = the budget, so a
 learn rate that decays to the end of the run follows the CPU clock (the set-up's CPU seconds,
 printed, come first, so it stops short of the end of its decay by their share). Scored on
-the held-out split of bench_embedding_layouts (every 5th EWT-dev document). `--frozen` keeps the transformer as loaded (3x cheaper updates).
+the held-out split of bench_embedding_layouts (every 5th EWT-dev document). `--frozen` keeps
+the transformer as loaded (3x cheaper updates).
 
 The spacy-transformers reference (94.4 UPOS on this held-out text, 10 CPU minutes) is the
 peer's: with --peer it is also trained here, in the same run, with /work/peer/trf/minilm_tagger.cfg.
