@@ -61,6 +61,7 @@ patience = 1600
 max_epochs = 0
 max_steps = 20000
 max_seconds = 0
+max_cpu_seconds = 0
 eval_frequency = 200
 frozen_components = []
 annotating_components = []

@@ -55,6 +55,7 @@ def training_section(
     max_epochs: NonNegativeInt = 0,
     max_steps: NonNegativeInt = 20000,
     max_seconds: NonNegativeFloat = 0,  # wall-clock budget of the loop (evaluations included); 0: none
+    max_cpu_seconds: NonNegativeFloat = 0,  # CPU budget of the loop: this process's CPU seconds, all threads; 0: none
     eval_frequency: PositiveInt = 200,
     frozen_components: List[str] = [],  # noqa: B006
     annotating_components: List[str] = [],  # noqa: B006

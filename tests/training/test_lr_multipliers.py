@@ -184,6 +184,8 @@ def test_init_config_with_a_transformer_mixes_layers_and_scales_the_heads(tmp_pa
     config = build_init_config(["transformer", "tagger", "ner"])
     assert config["nlp"]["pipeline"] == ["transformer", "tagger", "ner"]
     assert config["training"]["learn_rate_multipliers"] == {"tagger": HEAD_LEARN_RATE_MULTIPLIER, "ner": HEAD_LEARN_RATE_MULTIPLIER}
+    assert config["training"]["optimizer"]["learn_rate"] == {  # decays to the end of the run (bench_trf_accuracy.py)
+        "@schedules": "workbench.warmup_decay_to_end.v1", "peak": 0.0005, "warmup_steps": 50, "final": 0.0}
     for name in ("tagger", "ner"):
         block = config["components"][name]["model"]["tok2vec"]
         assert block["@architectures"] == "workbench.TransformerListener.v1" and block["layer_mix"] is True

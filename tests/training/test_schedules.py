@@ -32,7 +32,8 @@ def scheduled_tagger(schedule=SCHEDULE):
 
 def loop_settings(**ends):
     T = {"frozen_components": [], "annotating_components": [], "accumulate_gradient": 1, "dropout": 0.0,
-         "eval_frequency": 10 ** 6, "max_steps": 0, "max_epochs": 0, "max_seconds": 0, "patience": 0}
+         "eval_frequency": 10 ** 6, "max_steps": 0, "max_epochs": 0, "max_seconds": 0, "max_cpu_seconds": 0,
+         "patience": 0}
     T.update(ends)
     return T
 
@@ -106,6 +107,23 @@ def test_max_seconds_decays_with_the_clock(monkeypatch):
     assert state.stopped_by == "max_seconds" and state.step == 4
 
 
+def test_max_cpu_seconds_decays_with_the_cpu_clock_not_the_wall_clock(monkeypatch):
+    # a busy machine: 40 wall seconds pass per step, of which this process gets 25 CPU seconds
+    clock = types.SimpleNamespace(now=0.0, cpu=7.0)  # 7 CPU s were used before the loop began
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: clock.now, process_time=lambda: clock.cpu))
+    nlp, optimizer, examples = scheduled_tagger()
+
+    def tick():
+        clock.now += 40.0
+        clock.cpu += 25.0
+
+    state = TrainingState()
+    steps = train_while_improving(nlp, optimizer, lambda epoch: [examples], dict, {}, loop_settings(max_cpu_seconds=100),
+                                  state)
+    assert rates_per_step(optimizer, steps, tick) == [0.01, 0.0075, 0.005, 0.0025]
+    assert state.stopped_by == "max_cpu_seconds" and state.step == 4 and state.cpu_started == 7.0
+
+
 def test_the_earliest_end_wins(monkeypatch):
     clock = types.SimpleNamespace(now=0.0)
     monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
@@ -114,6 +132,8 @@ def test_the_earliest_end_wins(monkeypatch):
     clock.now = 30.0
     T = loop_settings(max_steps=10, max_epochs=4, max_seconds=60)
     assert run_progress(state, T) == 0.5  # steps 0.2, epochs 0.125, seconds 0.5
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: clock.now, process_time=lambda: 24.0))
+    assert run_progress(state, dict(T, max_cpu_seconds=30)) == 0.8  # 24 of 30 CPU seconds
     assert run_progress(state, loop_settings(max_steps=10, max_epochs=1)) == 0.5  # half of the one epoch
     assert run_progress(state, loop_settings(max_steps=4)) == 0.5
     assert run_progress(state, loop_settings(max_steps=1)) == 1.0  # never past the end
@@ -124,14 +144,14 @@ def test_a_run_without_an_end_is_refused(tmp_path):
     nlp, optimizer, examples = scheduled_tagger()
     steps = train_while_improving(nlp, optimizer, lambda epoch: [examples], dict, {}, loop_settings(patience=5),
                                   TrainingState())
-    with pytest.raises(ConfigError, match=r"learn_rate follows the run's progress.*max_steps, max_epochs and max_seconds"):
+    with pytest.raises(ConfigError, match=r"learn_rate follows the run's progress.*max_steps, max_epochs, max_seconds and max_cpu_seconds"):
         next(steps)
     corpus = tmp_path / "tiny.jsonl"
     corpus.write_text("".join(json.dumps(eg.reference.to_json()) + "\n" for eg in tiny_examples(workbench.blank("en"))))
     config = build_init_config(["tagger"], shared=True)
     config["paths"]["train"] = config["paths"]["dev"] = str(corpus)
     config["training"]["optimizer"]["learn_rate"] = dict(SCHEDULE)
-    config["training"].update(max_steps=0, max_epochs=0, max_seconds=0)
+    config["training"].update(max_steps=0, max_epochs=0, max_seconds=0, max_cpu_seconds=0)
     with pytest.raises(ConfigError, match="Set one of them"):
         train(config, None)
     assert not (tmp_path / "model-last").exists()

@@ -1,5 +1,6 @@
 """[training] accumulate_gradient, annotating_components and gpu_allocator do what they say."""
 import json
+import time
 
 import numpy
 import pytest
@@ -8,6 +9,7 @@ from thinc.api import fix_random_seed
 import workbench
 from tests.helpers import TINY, tiny_examples
 from workbench.commands import build_init_config
+from workbench.config import fill_config, load_config
 from workbench.errors import ConfigError
 from workbench.ops import use_gpu_allocator
 from workbench.pipeline.language import Pipeline
@@ -177,6 +179,27 @@ def test_max_seconds_is_declared_non_negative(corpus):
     config["paths"]["train"] = config["paths"]["dev"] = str(corpus)
     config["training"]["max_seconds"] = -5
     with pytest.raises(ConfigError, match="max_seconds"):
+        train(config, None)
+
+
+def test_max_cpu_seconds_from_the_config_ends_a_run_and_is_saved(corpus, tmp_path):
+    config = build_init_config(["tagger"], shared=True)
+    config["paths"]["train"] = config["paths"]["dev"] = str(corpus)
+    assert fill_config(config)["training"]["max_cpu_seconds"] == 0  # the default: no CPU budget
+    config["training"].update(max_steps=0, max_epochs=0, patience=0, max_cpu_seconds=1.5, eval_frequency=50)
+    cpu0 = time.process_time()
+    result = train(config, tmp_path / "out")
+    assert result.stopped_by == "max_cpu_seconds" and result.steps > 0
+    assert time.process_time() - cpu0 >= 1.5
+    saved = load_config(tmp_path / "out" / "model-last" / "config.cfg")
+    assert saved["training"]["max_cpu_seconds"] == 1.5
+
+
+def test_max_cpu_seconds_is_declared_non_negative(corpus):
+    config = build_init_config(["tagger"], shared=True)
+    config["paths"]["train"] = config["paths"]["dev"] = str(corpus)
+    config["training"]["max_cpu_seconds"] = -1
+    with pytest.raises(ConfigError, match=r"\[training\] max_cpu_seconds = -1: it should be greater than or equal to 0"):
         train(config, None)
 
 

@@ -44,6 +44,7 @@ class TrainingState:
     best_step: int = 0
     stopped_by: str = "end"
     started: float = field(default_factory=time.perf_counter)  # when the loop began: max_seconds counts from here
+    cpu_started: float = 0.0  # this process's CPU seconds when the loop began (set when max_cpu_seconds is)
     epoch_examples: int = 0  # examples done in the current epoch
     examples_per_epoch: int = 0  # 0: not known until the first epoch ends
 
@@ -73,7 +74,7 @@ def train(
     """Train the pipeline a complete config describes.
 
     Writes OUTPUT/model-best whenever the dev score improves and OUTPUT/model-last
-    at the end, also when stopped (stop event, Ctrl-C, patience, max_steps, max_seconds).
+    at the end, also when stopped (stop event, Ctrl-C, patience, max_steps, max_seconds, max_cpu_seconds).
     subscribers: callables that receive every TrainingEvent. With `progress` set
     (True/False), the [training.logger] from the config prints the run as well.
     """
@@ -182,6 +183,8 @@ def train_while_improving(
     followers = progress_schedules(optimizer)
     check_run_has_an_end(followers, [key for key in ENDS if T.get(key)])
     state.started = time.perf_counter()
+    if T.get("max_cpu_seconds"):
+        state.cpu_started = time.process_time()
     with long_lived_frozen():  # the corpus and the pipeline
         while True:
             state.epoch += 1
@@ -222,13 +225,14 @@ def train_while_improving(
                 return
 
 
-ENDS = ("max_steps", "max_epochs", "max_seconds")  # the [training] settings that end a run
+ENDS = ("max_steps", "max_epochs", "max_seconds", "max_cpu_seconds")  # the [training] settings that end a run
 
 
 def run_progress(state: TrainingState, T: Dict[str, Any]) -> float:
     """How far the run is, 0..1, by the earliest of its ends: steps done / max_steps,
     (epochs done + the done share of this epoch's examples) / max_epochs, seconds since
-    the loop began / max_seconds. 0 when the run has none of these ends."""
+    the loop began / max_seconds, CPU seconds since then / max_cpu_seconds. 0 when the
+    run has none of these ends."""
     fractions = []
     if T.get("max_steps"):
         fractions.append(state.step / T["max_steps"])
@@ -237,6 +241,8 @@ def run_progress(state: TrainingState, T: Dict[str, Any]) -> float:
         fractions.append((state.epoch - 1 + in_epoch) / T["max_epochs"])
     if T.get("max_seconds"):
         fractions.append((time.perf_counter() - state.started) / T["max_seconds"])
+    if T.get("max_cpu_seconds"):
+        fractions.append(_cpu_seconds(state) / T["max_cpu_seconds"])
     return min(1.0, max(fractions, default=0.0))
 
 
@@ -261,7 +267,14 @@ def _stop_reason(state: TrainingState, T: Dict[str, Any], stop: Optional[threadi
         return "patience"
     if T.get("max_seconds") and time.perf_counter() - state.started >= T["max_seconds"]:
         return "max_seconds"
+    if T.get("max_cpu_seconds") and _cpu_seconds(state) >= T["max_cpu_seconds"]:
+        return "max_cpu_seconds"
     return "end"
+
+
+def _cpu_seconds(state: TrainingState) -> float:
+    """CPU seconds this process (all its threads) has used since the loop began."""
+    return time.process_time() - state.cpu_started
 
 
 def _evaluation_event(state: TrainingState, scores: Dict[str, Any], weights: Dict[str, float]) -> TrainingEvent:

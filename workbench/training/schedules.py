@@ -3,9 +3,9 @@
 thinc 8.3's optimizer takes a schedule as an iterator and calls `next()` on it once when it
 is built and once after every step (`Optimizer.step_schedules`). A `ProgressSchedule` is
 such an iterator whose value also depends on `progress`, which the training loop sets
-before each step from `[training] max_steps`, `max_epochs` and `max_seconds` (the earliest
-end wins; see `training.loop.run_progress`). So a decay reaches its end when the run
-does, without a `total_steps` that depends on the data size and the budget.
+before each step from `[training] max_steps`, `max_epochs`, `max_seconds` and
+`max_cpu_seconds` (the earliest end wins; see `training.loop.run_progress`). So a decay
+reaches its end when the run does, without a `total_steps` that depends on the data size and the budget.
 """
 from typing import Any, Dict, List
 
@@ -52,8 +52,8 @@ class WarmupDecayToEnd(ProgressSchedule):
 @checked
 def warmup_decay_to_end(peak: PositiveFloat, warmup_steps: NonNegativeInt = 250, final: Probability = 0.0) -> WarmupDecayToEnd:
     """`workbench.warmup_decay_to_end.v1`: warm up to `peak` over `warmup_steps` steps, then
-    decay linearly to `peak * final` at the end of the run (max_steps, max_epochs or
-    max_seconds, the earliest). A run without any of those ends is refused."""
+    decay linearly to `peak * final` at the end of the run (max_steps, max_epochs,
+    max_seconds or max_cpu_seconds, the earliest). A run without any of those ends is refused."""
     return WarmupDecayToEnd(peak, warmup_steps, final)
 
 
@@ -69,6 +69,6 @@ def check_run_has_an_end(schedules: Dict[str, ProgressSchedule], ends: List[str]
         names = ", ".join(sorted(schedules))
         raise ConfigError(
             f"[training.optimizer] {names} follows the run's progress to its end, but the run has no end: "
-            f"[training] max_steps, max_epochs and max_seconds are all 0. Set one of them "
+            f"[training] max_steps, max_epochs, max_seconds and max_cpu_seconds are all 0. Set one of them "
             f"(e.g. max_epochs = 30), or use a schedule with its own length (e.g. warmup_linear.v1)."
         )
