@@ -273,8 +273,9 @@ def bench_ray(model: Path, folder: Path, words: int, big_words: int) -> dict:
     quiet = wait_for_ray_quiet()
     row = {"figure": "ray", "init_seconds": init_seconds, "prestart_seconds": quiet,
            "node_cpu_seconds_at_start": descendants_cpu()}
-    print(f"ray: a local node (3 CPUs) started in {init_seconds:.1f}s; its prestarted workers imported the "
-          f"workbench in {quiet:.1f}s more ({row['node_cpu_seconds_at_start']:.1f} CPU s in all) | {load()}", flush=True)
+    print(f"ray: a local node (3 CPUs) started in {init_seconds:.1f}s and went quiet {quiet:.1f}s later (its "
+          f"prestarted workers preload the workbench; {row['node_cpu_seconds_at_start']:.1f} CPU s in all) | {load()}",
+          flush=True)
 
     def run(side: str, name: str) -> float:
         source, target = folder / f"ray_{name}.jsonl", folder / f"ray_{name}.{side}.out"
@@ -285,7 +286,7 @@ def bench_ray(model: Path, folder: Path, words: int, big_words: int) -> dict:
             apply_ray(model, source, target, n_actors=2, batch_size=64, force=True, progress=False)
         seconds = time.perf_counter() - t0
         if side == "ray":
-            wait_for_ray_quiet()  # the finished run's actors exit in the background
+            wait_for_ray_quiet(30.0)  # the finished run's actors exit in the background
         return seconds
 
     try:
