@@ -31,10 +31,11 @@ def init_ray(address: Optional[str] = None, **options: Any) -> Any:
     """Join the Ray cluster at `address` (None: the one this machine runs, else a new local
     node) unless this process already has; returns `ray`. `options` go to `ray.init`.
 
-    A node started here imports WORKER_PRELOAD in each worker process as it starts; Ray
-    starts one worker per CPU with the node, before any work, so an actor or a trial then
-    only loads its pipeline. A cluster started with `ray start` gets the same when
-    RAY_preload_python_modules is set there (see the README)."""
+    A node started here imports WORKER_PRELOAD in each worker process as it starts (Ray
+    starts one per CPU with the node); a cluster started with `ray start` does the same
+    when RAY_preload_python_modules is set there (README). Measured on 2 cores, the actors
+    of `apply --ray` still start ~10 s each run: Ray Data's actors do not land on those
+    workers yet (bench/bench_scale_out.py --only ray)."""
     ray = require_ray()
     if ray.is_initialized():
         return ray
