@@ -8,16 +8,21 @@
    run prints where the time went (`multiprocess.last_profile()`: the parent's save,
    decode and wait, each worker's load, annotate and encode CPU seconds) and the CPU
    efficiency: CPU seconds of n_process=1 / those of the parent and both workers, a
-   figure the neighbours' load does not change much.
+   figure the neighbours' load does not change much. n_process=1 runs with the
+   pipeline's thread plan (all cores) and on one core ([system] n_threads = 1); the
+   ceiling printed beside each speed-up is what the cores could give at the workers'
+   own measured rate (words per CPU second).
 3. ray: `apply --ray` against `apply --n-process` at equal parallelism (2 annotators)
-   on a 50k-word JSONL input; goal: Ray's overhead <= 15%. Both sides also run an
-   8-doc input: their fixed cost (workers or actors starting and loading the
-   pipeline), and the overhead beyond it.
+   on a 50k-word JSONL input (goal: Ray's overhead <= 15%) and on a 500k-word one. Ray
+   runs on a local node started as `apply --ray` starts one; the first call on it is
+   timed apart (cold). Both sides also run an 8-doc input: their fixed cost (workers or
+   actors starting and loading the pipeline), and the overhead beyond it.
 4. growth: `apply` in a fresh process on 1x, 4x and 16x input: seconds per doc and
    peak memory (RSS) should both be flat.
 
     python bench/bench_scale_out.py [--only pipe-cnn,pipe-trf,ray,growth] [--words 200000]
-        [--trf-words 16000] [--ray-words 50000] [--growth-docs 300]
+        [--trf-words 16000] [--ray-words 50000]
+        [--ray-big-words 500000] [--growth-docs 300]
 
 Every figure names the machine's load (`os.getloadavg`) when it was measured: the
 machine is shared, and a busy neighbour takes the cores the second process needs.
@@ -95,6 +100,23 @@ def timed_pipe(nlp, texts, n_process: int, batch_size: int):
     return end - start, end - (first or end), words, time.process_time() - cpu
 
 
+def timed_pipe_one_core(nlp, texts, batch_size: int):
+    """`timed_pipe` with n_process=1 on one thread ([system] n_threads = 1), then the
+    pipeline's own thread plan again."""
+    from workbench.threads import apply_thread_policy, apply_to_pipeline, uses_torch
+
+    apply_thread_policy(1, uses_torch=uses_torch(nlp))
+    try:
+        timed_pipe(nlp, texts[: 2 * batch_size], 1, batch_size)
+        return timed_pipe(nlp, texts, 1, batch_size)
+    finally:
+        apply_to_pipeline(nlp)
+
+
+def row_cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
 def forkserver_cpu() -> float:
     """CPU seconds the forkserver has used so far (its one-off imports), from /proc; 0 if none."""
     from multiprocessing import forkserver
@@ -117,13 +139,19 @@ def bench_pipe(name: str, nlp, texts, batch_size: int) -> dict:
     timed_pipe(nlp, texts[: 2 * batch_size], 1, batch_size)  # warm-up: first-call costs out of the baseline
     one = timed_pipe(nlp, texts, 1, batch_size)
     load_one, threads_one = load(), pool_sizes()
+    core = timed_pipe_one_core(nlp, texts, batch_size)  # the fair reference: one process on one core
+    load_core = load()
     row = {"figure": name, "docs": len(texts), "words": one[2], "batch_size": batch_size,
            "threads_n1": {"torch": threads_one["torch"], "blas": threads_one.get("blas")},
            "worker_share_n2": worker_share(None, 2), "n1_seconds": one[0], "n1_cpu_seconds": one[3],
-           "n1_words_per_s": one[2] / one[0], "load_during_n1": load_one}
+           "n1_words_per_s": one[2] / one[0], "load_during_n1": load_one,
+           "n1_one_core_seconds": core[0], "n1_one_core_cpu_seconds": core[3],
+           "n1_one_core_words_per_s": core[2] / core[0], "load_during_n1_one_core": load_core}
     print(f"{name}: {row['words']:,} words, {len(texts)} docs, batch_size {batch_size}; n_process=1 "
           f"{row['n1_words_per_s']:,.0f} words/s ({one[0]:.1f}s wall, {one[3]:.1f}s CPU, threads "
           f"{row['threads_n1']}) | {load_one}", flush=True)
+    print(f"  n_process=1 on one core ([system] n_threads = 1): {row['n1_one_core_words_per_s']:,.0f} words/s "
+          f"({core[0]:.1f}s wall, {core[3]:.1f}s CPU) | {load_core}", flush=True)
     server_cpu = forkserver_cpu()
     for run in ("cold", "warm"):
         two = timed_pipe(nlp, texts, 2, batch_size)
@@ -142,9 +170,18 @@ def bench_pipe(name: str, nlp, texts, batch_size: int) -> dict:
             "load": load(),
         }
         r = row[run]
+        # The most n_process=2 can gain on these cores: every core annotating at the workers' own
+        # rate (words per CPU second, one thread each), against n_process=1 with all its threads.
+        worker_rate = two[2] / annotate if annotate else 0.0
+        r.update(worker_words_per_cpu_s=worker_rate, speedup_one_core=core[0] / two[0],
+                 speedup_ceiling=row_cores() * worker_rate / row["n1_words_per_s"],
+                 speedup_ceiling_one_core=row_cores() * worker_rate / row["n1_one_core_words_per_s"])
         print(f"  n_process=2 ({run} forkserver): {r['n2_words_per_s']:,.0f} words/s ({two[0]:.1f}s): "
-              f"{r['speedup']:.2f}x of n_process=1 (goal >= 1.7x); {r['speedup_after_first_doc']:.2f}x from the "
-              f"first doc on | {r['load']}", flush=True)
+              f"{r['speedup']:.2f}x of n_process=1 (goal >= 1.7x; ceiling on {row_cores()} cores "
+              f"{r['speedup_ceiling']:.2f}x = {row_cores()} x {worker_rate:,.0f} words per worker CPU s / "
+              f"{row['n1_words_per_s']:,.0f}); {r['speedup_one_core']:.2f}x of n_process=1 on one core (ceiling "
+              f"{r['speedup_ceiling_one_core']:.2f}x); {r['speedup_after_first_doc']:.2f}x from the first doc on "
+              f"| {r['load']}", flush=True)
         print(f"    CPU: n_process=1 {one[3]:.2f}s; n_process=2 {cpu_two:.2f}s (parent + workers) -> efficiency "
               f"{r['cpu_efficiency']:.2f} (1.0: no overhead), annotating alone {r['annotate_cpu_efficiency']:.2f}"
               + (f"; + the forkserver's one-off imports {r['forkserver_cpu_seconds']:.2f}s" if run == "cold" else ""),
@@ -162,66 +199,126 @@ def write_jsonl(path: Path, texts) -> None:
             f.write(json.dumps({"text": t}) + "\n")
 
 
-def bench_ray(model: Path, folder: Path, words: int) -> dict:
+def descendants_cpu() -> float:
+    """CPU seconds used so far by this process's descendants that are still running (the Ray
+    node this bench started: its raylet, GCS and worker processes), from /proc."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    mine, total, grew = {os.getpid()}, 0.0, True
+    while grew:
+        grew = False
+        for pid, (ppid, cpu) in stats.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                total += cpu
+                grew = True
+    return total
+
+
+def wait_for_ray_quiet(limit: float = 120.0) -> float:
+    """Wait until the Ray node's processes use < 0.15 CPU s per second (workers it prestarts
+    import the workbench; a finished run's actors exit): seconds waited."""
+    start, before = time.perf_counter(), descendants_cpu()
+    while time.perf_counter() - start < limit:
+        time.sleep(1.0)
+        now = descendants_cpu()
+        if now - before < 0.15:
+            break
+        before = now
+    return time.perf_counter() - start
+
+
+def bench_ray(model: Path, folder: Path, words: int, big_words: int) -> dict:
+    """apply --ray against apply --n-process 2 at `words` (and `big_words`, where a fixed
+    cost of seconds weighs less). Ray runs on a node this bench starts with
+    `workbench.distributed.init_ray` (its workers import the workbench as they start, as a
+    cluster started with RAY_preload_python_modules does); its first run (the driver imports
+    Ray Data, Ray Data starts its own actors) is timed apart, as the cold forkserver is."""
     os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")  # read when ray is imported; a loaded machine is slow
     import ray
 
     from workbench.apply import apply
-    from workbench.distributed import apply_ray
+    from workbench.distributed import apply_ray, init_ray
 
-    texts = ewt_texts(words)
-    data = folder / "ray_input.jsonl"
-    write_jsonl(data, texts)
+    texts = ewt_texts(max(words, big_words))
+    inputs = {"tiny": texts[:8]}  # 8 docs: what each side costs before its annotators work
+    total, n = 0, 0
+    for n, t in enumerate(texts, 1):
+        total += len(t.split())
+        if total >= words and "main" not in inputs:
+            inputs["main"] = texts[:n]
+    if big_words > words:
+        inputs["big"] = texts
+    for name, docs in inputs.items():
+        write_jsonl(folder / f"ray_{name}.jsonl", docs)
     # 2 annotators each side; Ray gets one more logical CPU for reading and writing, as on a cluster
     # where the driver does not hold an annotator's core.
+    started = time.perf_counter()
     for attempt in (1, 2):
         try:
-            ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, object_store_memory=300 * 2**20)
+            init_ray(None, num_cpus=3, object_store_memory=300 * 2**20)
             break
         except Exception as e:  # seen under heavy load: the raylet misses its start-up deadline
             ray.shutdown()
             if attempt == 2:
                 print(f"ray: SKIP, a local Ray node did not start twice under this load ({load()}): {e}", flush=True)
                 return {"figure": "ray", "error": str(e), "load": load()}
-    tiny = folder / "ray_tiny.jsonl"  # 8 docs: what each side costs before its annotators work
-    write_jsonl(tiny, texts[:8])
-    try:
-        t0 = time.perf_counter()
-        mp = apply(model, data, folder / "mp.jsonl", n_process=2, batch_size=64, force=True, progress=False)
-        mp_wall = time.perf_counter() - t0
-        load_mp = load()
-        from workbench.pipeline.multiprocess import last_profile
+    init_seconds = time.perf_counter() - started
+    quiet = wait_for_ray_quiet()
+    row = {"figure": "ray", "init_seconds": init_seconds, "prestart_seconds": quiet,
+           "node_cpu_seconds_at_start": descendants_cpu()}
+    print(f"ray: a local node (3 CPUs) started in {init_seconds:.1f}s and went quiet {quiet:.1f}s later (its "
+          f"prestarted workers preload the workbench; {row['node_cpu_seconds_at_start']:.1f} CPU s in all) | {load()}",
+          flush=True)
 
-        print(f"  apply --n-process 2: {last_profile().summary()}", flush=True)
+    def run(side: str, name: str) -> float:
+        source, target = folder / f"ray_{name}.jsonl", folder / f"ray_{name}.{side}.out"
         t0 = time.perf_counter()
-        rs = apply_ray(model, data, folder / "ray.jsonl", n_actors=2, batch_size=64, force=True, progress=False)
-        ray_wall = time.perf_counter() - t0
-        load_ray = load()
-        fixed = {}
-        for side, run in (("n_process", lambda: apply(model, tiny, folder / "tiny_mp.jsonl", n_process=2, batch_size=64,
-                                                      force=True, progress=False)),
-                          ("ray", lambda: apply_ray(model, tiny, folder / "tiny_ray.jsonl", n_actors=2, batch_size=64,
-                                                    force=True, progress=False))):
-            t0 = time.perf_counter()
-            run()
-            fixed[side] = time.perf_counter() - t0
+        if side == "n_process":
+            apply(model, source, target, n_process=2, batch_size=64, force=True, progress=False)
+        else:
+            apply_ray(model, source, target, n_actors=2, batch_size=64, force=True, progress=False)
+        seconds = time.perf_counter() - t0
+        if side == "ray":
+            wait_for_ray_quiet(30.0)  # the finished run's actors exit in the background
+        return seconds
+
+    try:
+        row["ray_first_call_seconds_8_docs"] = run("ray", "tiny")
+        row["n_process_first_call_seconds_8_docs"] = run("n_process", "tiny")  # the forkserver, if not running
+        print(f"  first call (8 docs): apply --ray {row['ray_first_call_seconds_8_docs']:.1f}s (the driver imports "
+              f"Ray Data; Ray Data starts its stats and autoscaling actors), apply --n-process 2 "
+              f"{row['n_process_first_call_seconds_8_docs']:.1f}s | {load()}", flush=True)
+        fixed = {side: run(side, "tiny") for side in ("n_process", "ray")}
+        sizes = [n for n in ("main", "big") if n in inputs]
+        for name in sizes:
+            mp, load_mp = run("n_process", name), load()
+            rs, load_ray = run("ray", name), load()
+            words_in = sum(len(doc.split()) for doc in inputs[name])
+            same = (folder / f"ray_{name}.n_process.out").read_bytes() == (folder / f"ray_{name}.ray.out").read_bytes()
+            steady_mp, steady_ray = max(mp - fixed["n_process"], 1e-9), max(rs - fixed["ray"], 1e-9)
+            r = row[name] = {
+                "docs": len(inputs[name]), "words": words_in, "n_process_seconds": mp, "ray_seconds": rs,
+                "n_process_words_per_s": words_in / mp, "ray_words_per_s": words_in / rs,
+                "ray_overhead": rs / mp - 1.0, "ray_overhead_beyond_fixed": steady_ray / steady_mp - 1.0,
+                "same_output": same, "load_during_n_process": load_mp, "load_during_ray": load_ray}
+            print(f"ray ({name}): {words_in:,} words; apply --n-process 2 {r['n_process_words_per_s']:,.0f} words/s "
+                  f"({mp:.1f}s), apply --ray (2 actors) {r['ray_words_per_s']:,.0f} words/s ({rs:.1f}s): overhead "
+                  f"{100 * r['ray_overhead']:+.1f}% (goal <= 15% at 50k words); beyond the fixed cost "
+                  f"{100 * r['ray_overhead_beyond_fixed']:+.1f}%; same output: {same} | {load_mp} / {load_ray}",
+                  flush=True)
+        row["fixed_seconds_8_docs"] = fixed
+        print(f"  fixed cost (an 8-doc input, cluster running): apply --n-process 2 {fixed['n_process']:.1f}s "
+              f"(workers fork and load the pipeline), apply --ray {fixed['ray']:.1f}s (actors start and load it) "
+              f"| {load()}", flush=True)
     finally:
         ray.shutdown()
-    same = (folder / "mp.jsonl").read_bytes() == (folder / "ray.jsonl").read_bytes()
-    steady_mp, steady_ray = max(mp_wall - fixed["n_process"], 1e-9), max(ray_wall - fixed["ray"], 1e-9)
-    row = {"figure": "ray", "docs": mp["docs"], "words": mp["words"], "n_process_seconds": mp_wall,
-           "ray_seconds": ray_wall, "n_process_words_per_s": mp["words"] / mp_wall,
-           "ray_words_per_s": rs["words"] / ray_wall, "ray_overhead": ray_wall / mp_wall - 1.0,
-           "fixed_seconds_8_docs": fixed, "ray_overhead_beyond_fixed": steady_ray / steady_mp - 1.0,
-           "same_output": same, "load_during_n_process": load_mp, "load_during_ray": load_ray, "load_end": load()}
-    print(f"ray: {row['words']:,} words; apply --n-process 2 {row['n_process_words_per_s']:,.0f} words/s "
-          f"({mp_wall:.1f}s), apply --ray (2 actors) {row['ray_words_per_s']:,.0f} words/s ({ray_wall:.1f}s): "
-          f"overhead {100 * row['ray_overhead']:+.1f}% (goal <= 15%); same output: {same} "
-          f"| {load_mp} / {load_ray}", flush=True)
-    print(f"  fixed cost (an 8-doc input): apply --n-process 2 {fixed['n_process']:.1f}s, apply --ray "
-          f"{fixed['ray']:.1f}s (actors start, import and load); beyond it: n-process {steady_mp:.1f}s, "
-          f"ray {steady_ray:.1f}s -> overhead {100 * row['ray_overhead_beyond_fixed']:+.1f}% | {row['load_end']}",
-          flush=True)
     return row
 
 
@@ -269,6 +366,7 @@ def main():
     p.add_argument("--words", type=int, default=200_000, help="pipe-cnn input (EWT train is 204k words)")
     p.add_argument("--trf-words", type=int, default=16_000, help="pipe-trf input")
     p.add_argument("--ray-words", type=int, default=50_000)
+    p.add_argument("--ray-big-words", type=int, default=500_000, help="ray: a second, larger input (0: none)")
     p.add_argument("--growth-docs", type=int, default=300, help="docs at 1x (16x: 4,800 docs, ~310k words)")
     args = p.parse_args()
     only = set(args.only.split(","))
@@ -293,7 +391,7 @@ def main():
             except ImportError:
                 print("ray: SKIP (Ray is not installed: pip install -e '.[distributed]')")
             else:
-                out["figures"].append(bench_ray(model, folder, args.ray_words))
+                out["figures"].append(bench_ray(model, folder, args.ray_words, args.ray_big_words))
         if "growth" in only:
             out["figures"].append(bench_growth(model, folder, args.growth_docs))
     out["peak_rss_mb_parent"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -9,12 +9,14 @@ def ray_cluster():
         import ray
     except ImportError:
         pytest.skip("Ray is not installed: pip install -e '.[distributed]' to run the Ray tests")
+    from workbench.distributed import init_ray
+
     started = not ray.is_initialized()
     if started:
         errors = []
         for _ in range(2):  # a busy machine can miss Ray's start-up deadline once
             try:
-                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=300 * 2**20)
+                init_ray(None, num_cpus=2, object_store_memory=300 * 2**20)  # as apply --ray starts one
                 break
             except Exception as e:
                 errors.append(f"{type(e).__name__}: {e}")

@@ -11,13 +11,12 @@ Actors: by default one per cluster CPU, less one CPU left for reading and writin
 several machines MODEL and INPUT must be readable at the same path on every node
 (shared storage).
 """
-import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from ..apply import OutputFile, Progress, doc_record, input_files, text_of_line
 from ..errors import WorkbenchError
-from . import require_ray
+from . import init_ray, require_ray
 
 
 class Annotator:
@@ -72,10 +71,9 @@ def apply_ray(model: Union[str, Path], input_path: Union[str, Path], output_path
     model = str(Path(model).resolve())
     if not (Path(model) / "config.cfg").exists():
         raise WorkbenchError(f"apply: {model} is not a saved pipeline (no config.cfg). Pass OUTPUT/model-best of `train`.")
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
-    elif address:
+    if ray.is_initialized() and address:
         raise WorkbenchError("apply_ray: Ray is already running in this process; drop --address or call ray.shutdown().")
+    init_ray(address)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     n_actors = n_actors or max(1, cpus - 1)
     if batch_size is None:
