@@ -237,8 +237,7 @@ def wait_for_ray_quiet(limit: float = 120.0) -> float:
 def bench_ray(model: Path, folder: Path, words: int, big_words: int) -> dict:
     """apply --ray against apply --n-process 2 at `words` (and `big_words`, where a fixed
     cost of seconds weighs less). Ray runs on a node this bench starts with
-    `workbench.distributed.init_ray` (its workers import the workbench as they start, as a
-    cluster started with RAY_preload_python_modules does); its first run (the driver imports
+    `workbench.distributed.init_ray`, as `apply --ray` starts one; its first run (the driver imports
     Ray Data, Ray Data starts its own actors) is timed apart, as the cold forkserver is."""
     os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")  # read when ray is imported; a loaded machine is slow
     import ray
@@ -273,8 +272,8 @@ def bench_ray(model: Path, folder: Path, words: int, big_words: int) -> dict:
     quiet = wait_for_ray_quiet()
     row = {"figure": "ray", "init_seconds": init_seconds, "prestart_seconds": quiet,
            "node_cpu_seconds_at_start": descendants_cpu()}
-    print(f"ray: a local node (3 CPUs) started in {init_seconds:.1f}s and went quiet {quiet:.1f}s later (its "
-          f"prestarted workers preload the workbench; {row['node_cpu_seconds_at_start']:.1f} CPU s in all) | {load()}",
+    print(f"ray: a local node (3 CPUs) started in {init_seconds:.1f}s and went quiet {quiet:.1f}s later ("
+          f"{row['node_cpu_seconds_at_start']:.1f} CPU s in all) | {load()}",
           flush=True)
 
     def run(side: str, name: str) -> float:

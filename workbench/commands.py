@@ -32,7 +32,7 @@ def build_init_config(pipeline: List[str], *, shared: bool = True, optimize: str
 
     optimize: "efficiency" (the default tok2vec) or "accuracy" (default_configs/tok2vec_accuracy.cfg:
     character embeddings, wider and deeper, and the [training] settings written beside them:
-    more epochs, a learn rate that decays to the end of the run; see the README for what it buys).
+    10 epochs, a learn rate that decays to the end of the run; see the README for what it buys).
     """
     import copy
 

@@ -67,19 +67,3 @@ def test_apply_ray_reads_txt_files_and_names_a_bad_line(ray_cluster, model, tmp_
         with pytest.raises(DataError, match=r"not valid JSON .*'\{\"text\": \"broken\"'"):
             apply_ray(model, bad, tmp_path / "out.jsonl", progress=False)
     assert not Path(tmp_path / "out.jsonl").exists()
-
-
-def test_a_node_started_by_init_ray_preloads_the_workbench_in_its_workers(ray_cluster):
-    """Each worker process of the node (an actor's too) imports Ray Data and the workbench as
-    it starts, before it takes work: the raylet passes them on its command line."""
-    from workbench.distributed import WORKER_PRELOAD
-
-    @ray_cluster.remote(num_cpus=1)
-    class Probe:
-        def command_line(self):
-            import sys
-
-            return sys.argv
-
-    line = ray_cluster.get(Probe.remote().command_line.remote(), timeout=120)
-    assert "--worker-preload-modules=" + ",".join(WORKER_PRELOAD) in line
