@@ -113,10 +113,6 @@ def timed_pipe_one_core(nlp, texts, batch_size: int):
         apply_to_pipeline(nlp)
 
 
-def row_cores() -> int:
-    return len(os.sched_getaffinity(0))
-
-
 def forkserver_cpu() -> float:
     """CPU seconds the forkserver has used so far (its one-off imports), from /proc; 0 if none."""
     from multiprocessing import forkserver
@@ -134,7 +130,7 @@ def bench_pipe(name: str, nlp, texts, batch_size: int) -> dict:
     torch, thinc and the workbench once), the second finds it running. The CPU efficiency
     (CPU seconds of one process / of the parent and both workers) does not depend on the load."""
     from workbench.pipeline.multiprocess import last_profile
-    from workbench.threads import pool_sizes, worker_share
+    from workbench.threads import available_cores, pool_sizes, worker_share
 
     timed_pipe(nlp, texts[: 2 * batch_size], 1, batch_size)  # warm-up: first-call costs out of the baseline
     one = timed_pipe(nlp, texts, 1, batch_size)
@@ -174,11 +170,11 @@ def bench_pipe(name: str, nlp, texts, batch_size: int) -> dict:
         # rate (words per CPU second, one thread each), against n_process=1 with all its threads.
         worker_rate = two[2] / annotate if annotate else 0.0
         r.update(worker_words_per_cpu_s=worker_rate, speedup_one_core=core[0] / two[0],
-                 speedup_ceiling=row_cores() * worker_rate / row["n1_words_per_s"],
-                 speedup_ceiling_one_core=row_cores() * worker_rate / row["n1_one_core_words_per_s"])
+                 speedup_ceiling=available_cores() * worker_rate / row["n1_words_per_s"],
+                 speedup_ceiling_one_core=available_cores() * worker_rate / row["n1_one_core_words_per_s"])
         print(f"  n_process=2 ({run} forkserver): {r['n2_words_per_s']:,.0f} words/s ({two[0]:.1f}s): "
-              f"{r['speedup']:.2f}x of n_process=1 (goal >= 1.7x; ceiling on {row_cores()} cores "
-              f"{r['speedup_ceiling']:.2f}x = {row_cores()} x {worker_rate:,.0f} words per worker CPU s / "
+              f"{r['speedup']:.2f}x of n_process=1 (goal >= 1.7x; ceiling on {available_cores()} cores "
+              f"{r['speedup_ceiling']:.2f}x = {available_cores()} x {worker_rate:,.0f} words per worker CPU s / "
               f"{row['n1_words_per_s']:,.0f}); {r['speedup_one_core']:.2f}x of n_process=1 on one core (ceiling "
               f"{r['speedup_ceiling_one_core']:.2f}x); {r['speedup_after_first_doc']:.2f}x from the first doc on "
               f"| {r['load']}", flush=True)
@@ -222,8 +218,8 @@ def descendants_cpu() -> float:
 
 
 def wait_for_ray_quiet(limit: float = 120.0) -> float:
-    """Wait until the Ray node's processes use < 0.15 CPU s per second (workers it prestarts
-    import the workbench; a finished run's actors exit): seconds waited."""
+    """Wait until the Ray node's processes use < 0.15 CPU s per second (the workers it
+    starts with the node; a finished run's actors exit): seconds waited."""
     start, before = time.perf_counter(), descendants_cpu()
     while time.perf_counter() - start < limit:
         time.sleep(1.0)
