@@ -12,7 +12,7 @@ For each seed (seeds side by side with --jobs 2):
   spaCy's time less 8% (for our set-up, last evaluation and saving);
 - with `--rows ... efficiency`: also ours with the default (`--optimize efficiency`), 30 epochs.
 Data: EWT dev with UNER entities, every 5th document held out (ewt.split_ewt;
-the peer's DocBins under PEER/corpus hold the same sentences). No vectors, no other data.
+the peer reads the same JSONL lines as DocBins, made by ewt.peer_docbins). No vectors, no other data.
 Prints UPOS accuracy and entity P/R/F per run, the mean over seeds, the differences to
 spaCy, the budgets in seconds and the load average; writes the rows to bench/results/.
 
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ewt import split_ewt  # noqa: E402
+from ewt import peer_docbins, split_ewt  # noqa: E402
 
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
@@ -61,8 +61,8 @@ class SpacyRun:
     """spaCy's default tagger+ner: init config, then `spacy train` in the background (timed), then
     `spacy evaluate --gold-preproc` (gold words, as we score)."""
 
-    def __init__(self, peer: Path, seed: int, work: Path, epochs: int):
-        self.py, self.corpus, self.seed, self.epochs = str(peer / "venv" / "bin" / "python"), peer / "corpus", seed, epochs
+    def __init__(self, peer: Path, corpus: Path, seed: int, work: Path, epochs: int):
+        self.py, self.corpus, self.seed, self.epochs = str(peer / "venv" / "bin" / "python"), corpus, seed, epochs
         self.cfg, self.model, self.scores = work / "config.cfg", work / "model", work / "eval.json"
         work.mkdir(parents=True, exist_ok=True)
         self.log = (work / "train.log").open("w")
@@ -140,7 +140,7 @@ def run_seed(args, seed: int, train_path: Path, dev_path: Path, tmp: Path) -> li
                              max_seconds=round(args.spacy_seconds * (1 - MARGIN), 1)))
         show(rows[-1:])
         return rows
-    spacy = SpacyRun(args.peer, seed, tmp / f"spacy-{seed}", args.epochs)
+    spacy = SpacyRun(args.peer, tmp / "peer-corpus", seed, tmp / f"spacy-{seed}", args.epochs)
     if args.sequential or "accuracy" not in args.rows:
         rows.append(spacy.finish())
         show(rows[-1:])
@@ -183,7 +183,7 @@ def summary(rows) -> None:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--peer", type=Path, default=ROOT.parent / "peer", help="folder with venv/ (spaCy 3.8) and corpus/*.spacy")
+    p.add_argument("--peer", type=Path, default=ROOT.parent / "peer", help="folder with venv/ (spaCy 3.8)")
     p.add_argument("--rows", nargs="+", default=["spacy", "efficiency", "accuracy"], choices=["spacy", "efficiency", "accuracy"])
     p.add_argument("--epochs", type=int, default=30, help="spaCy's epochs and our efficiency run's")
     p.add_argument("--spacy-seconds", type=float, help="the budget, without running spaCy (ours-only runs)")
@@ -200,6 +200,8 @@ def main():
     train_path, dev_path, n_train, n_dev = split_ewt(tmp)
     print(f"tagger + ner, EWT dev + UNER: {n_train} sentences to train, {n_dev} held out (every 5th document); "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}\n")
+    if "spacy" in args.rows:
+        peer_docbins(args.peer / "venv" / "bin" / "python", tmp / "peer-corpus", train_path, dev_path)
     jobs = [(args, seed, train_path, dev_path, tmp) for seed in args.seeds]
     if args.jobs > 1:  # seeds side by side: each spaCy run and the run given its budget share the machine's load
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -1,9 +1,8 @@
 """Tagger + parser against spaCy 3.8, trained and scored in the same run.
 
 Data: the EWT-dev split of bench/bench_embedding_layouts.py (every 5th document held
-out: 1,636 sentences to train, 365 held out). spaCy reads the same split as DocBin
-files made by the peer's make_spacy_data.py (/work/peer/corpus, checked there to match
-this split sentence for sentence). For each seed: spaCy's efficiency tagger,parser
+out: 1,636 sentences to train, 365 held out). spaCy reads the same JSONL lines as DocBin
+files (ewt.peer_docbins, written by the peer's own spaCy). For each seed: spaCy's efficiency tagger,parser
 config is trained for --spacy-epochs (wall clock timed), then ours trains with the same
 wall-clock budget (a stop event at spaCy's seconds; its epochs are capped by
 --max-epochs). Both are scored on the held-out gold tokens (spaCy: `evaluate
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT.parent / "peer"
 sys.path.insert(0, str(ROOT))
 
-from ewt import split_ewt  # noqa: E402  (bench/ewt.py)
+from ewt import peer_docbins, split_ewt  # noqa: E402  (bench/ewt.py)
 
 import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
@@ -45,7 +44,7 @@ def peer_env(threads: int = 2) -> dict:
     return env
 
 
-def run_spacy(seed: int, epochs: int, out: Path) -> dict:
+def run_spacy(seed: int, epochs: int, corpus: Path, out: Path) -> dict:
     py = str(PEER / "venv" / "bin" / "python")
     env = peer_env()
     cfg = out / "config.cfg"
@@ -55,12 +54,12 @@ def run_spacy(seed: int, epochs: int, out: Path) -> dict:
                     "-F", str(cfg)], check=True, env=env, stdout=log, stderr=subprocess.STDOUT)
     start = time.perf_counter()
     subprocess.run([py, "-m", "spacy", "train", str(cfg), "--output", str(out / "model"),
-                    "--paths.train", str(PEER / "corpus" / "train.spacy"), "--paths.dev", str(PEER / "corpus" / "heldout.spacy"),
+                    "--paths.train", str(corpus / "train.spacy"), "--paths.dev", str(corpus / "heldout.spacy"),
                     "--training.max_epochs", str(epochs), "--training.max_steps", "0", "--system.seed", str(seed),
                     "--nlp.batch_size", "1000"], check=True, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
     scores = out / "eval.json"
-    subprocess.run([py, "-m", "spacy", "evaluate", str(out / "model" / "model-last"), str(PEER / "corpus" / "heldout.spacy"),
+    subprocess.run([py, "-m", "spacy", "evaluate", str(out / "model" / "model-last"), str(corpus / "heldout.spacy"),
                     "--output", str(scores), "--gold-preproc"], check=True, env=env, stdout=log, stderr=subprocess.STDOUT)
     s = json.loads(scores.read_text())
     return {"system": "spaCy 3.8", "seed": seed, "epochs": epochs, "seconds": seconds,
@@ -126,16 +125,18 @@ def main():
     args = p.parse_args()
     for key, value in args.set:
         OVERRIDES[key] = json.loads(value)
-    if not (PEER / "venv" / "bin" / "python").exists() or not (PEER / "corpus" / "train.spacy").exists():
-        print(f"SKIP: the spaCy peer venv and corpus are not at {PEER} (see /work/peer/RESULTS.md).")
+    if not (PEER / "venv" / "bin" / "python").exists():
+        print(f"SKIP: no spaCy 3.8 venv at {PEER}/venv (pip install 'spacy==3.8.*' in a scratch venv there).")
         return
     tmp = Path(tempfile.mkdtemp(prefix="bench_parser_peer_"))
     rows = []
     try:
         train_path, held_path, n_train, n_held = split_ewt(tmp, entities=False, cats=True)  # heads, deps and genre cats
+        corpus = tmp / "peer-corpus"
+        peer_docbins(PEER / "venv" / "bin" / "python", corpus, train_path, held_path)
         print(f"tagger + parser, EWT dev split: {n_train} sentences to train, {n_held} held out; load {os.getloadavg()}")
         for seed in args.seeds:
-            peer = run_spacy(seed, args.spacy_epochs, tmp / f"spacy-{seed}")
+            peer = run_spacy(seed, args.spacy_epochs, corpus, tmp / f"spacy-{seed}")
             rows.append(peer)
             print(show(rows[-1:]), flush=True)
             rows.append(run_ours(seed, peer["seconds"], args.max_epochs, train_path, held_path, tmp / f"ours-{seed}"))

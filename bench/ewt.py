@@ -4,11 +4,15 @@
 - `split_ewt(tmp)`: EWT dev as JSONL (UPOS, heads and relations; UNER entities and the
   genre as cats on request), every 5th document held out: whole documents, so names
   seen in training do not leak into the held-out part, and every genre is on both sides;
+- `peer_docbins(peer_python, out, *jsonl)`: the same JSONL files as spaCy DocBins, written by
+  the peer's interpreter (bench/spacy_docbin.py), so both sides read the same sentences;
 - `dir_size(path)`: bytes on disk under a folder.
 """
+import json
+import subprocess
 import sys
 from pathlib import Path
-from typing import Tuple
+from typing import List, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -45,6 +49,22 @@ def split_ewt(tmp: Path, *, entities: bool = True, cats: bool = False, every: in
     (tmp / "train.jsonl").write_text("\n".join(train) + "\n", encoding="utf8")
     (tmp / "heldout.jsonl").write_text("\n".join(held) + "\n", encoding="utf8")
     return tmp / "train.jsonl", tmp / "heldout.jsonl", len(train), len(held)
+
+
+def peer_docbins(peer_python: Path, out: Path, *jsonl: Path) -> List[Path]:
+    """`out/<stem>.spacy` for each JSONL file, made by the peer's spaCy from exactly these lines."""
+    out.mkdir(parents=True, exist_ok=True)
+    targets = [out / f"{Path(src).stem}.spacy" for src in jsonl]
+    args = [str(a) for pair in zip(jsonl, targets) for a in pair]
+    done = subprocess.run([str(peer_python), str(ROOT / "bench" / "spacy_docbin.py"), *args],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"the peer could not write its DocBins ({peer_python}):\n{done.stderr[-2000:]}")
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    for src, dst in zip(jsonl, targets):
+        lines = sum(1 for line in Path(src).read_text(encoding="utf8").splitlines() if line.strip())
+        assert counts[str(dst)]["docs"] == lines, f"{dst}: {counts[str(dst)]['docs']} docs for {lines} lines of {src}"
+    return targets
 
 
 def dir_size(path: Path) -> int:
