@@ -166,3 +166,76 @@ def test_override_sets_n_threads():
     assert fill_config(config)["system"]["n_threads"] == 3
     workbench.Pipeline.from_config(config)
     assert reported()[0] == {3}
+
+
+def _samples(monkeypatch, others_per_call, cores=2):
+    """Fake `_sample`s one second apart (as stamps; the real clock is far ahead of them, so every
+    call is due) in which other processes kept `others` cores busy and this process used none."""
+    state = {"t": 0.0, "idle": 0.0, "total": 0.0}
+
+    def sample():
+        others = next(others_per_call)
+        state["t"] += 1.0
+        state["total"] += 100.0 * cores
+        state["idle"] += 100.0 * (cores - others)
+        return state["t"], state["idle"], state["total"], 0.0
+
+    monkeypatch.setattr(threads, "_sample", sample)
+    monkeypatch.setattr(threads, "available_cores", lambda: cores)
+    monkeypatch.setattr(threads, "_last_sample", None)
+
+
+def test_follow_load_gives_a_core_to_a_neighbour_that_arrives_and_takes_it_back(monkeypatch):
+    nlp = workbench.blank("en")
+    nlp.add_pipe("tok2vec")  # n_threads null: BLAS takes the idle cores
+    _samples(monkeypatch, iter([0.0, 0.0, 1.0, 1.0, 0.0]))
+    threads.apply_thread_policy(2, uses_torch=False)
+    assert threads.follow_load(nlp) is None  # the first call only takes a sample
+    assert threads.follow_load(nlp) is None and reported()[0] == {2}  # quiet: unchanged
+    assert threads.follow_load(nlp) == {"blas": 1, "torch": 1} and reported()[0] == {1}  # a neighbour came
+    assert threads.follow_load(nlp) is None and reported()[0] == {1}
+    assert threads.follow_load(nlp) == {"blas": 2, "torch": 1} and reported()[0] == {2}  # and left
+
+
+def test_follow_load_keeps_a_number_written_in_the_config(monkeypatch):
+    nlp = workbench.Pipeline.from_config(parse_config(CNN.format(n=2)))
+    _samples(monkeypatch, iter([0.0, 2.0, 2.0]))
+    assert threads.follow_load(nlp) is None and threads.follow_load(nlp) is None
+    assert reported()[0] == {2}
+
+
+def test_follow_load_runs_in_training_between_batches(monkeypatch):
+    nlp = workbench.blank("en")
+    nlp.add_pipe("tok2vec")
+    nlp.add_pipe("tagger", config={"attr": "pos"})
+    nlp.initialize(lambda: tiny_examples(nlp))
+    _samples(monkeypatch, iter([0.0, 1.0, 1.0]))
+    threads.apply_thread_policy(2, uses_torch=False)
+    nlp.update(tiny_examples(nlp))  # first sample
+    nlp.update(tiny_examples(nlp))  # a neighbour took a core
+    assert reported()[0] == {1}
+    list(nlp.pipe(["Alice works in Paris ."]))  # still there
+    assert reported()[0] == {1}
+
+
+def test_others_busy_cores_counts_a_real_neighbour_and_not_this_process():
+    """A spinning child process reads as about one busy core; this process's own work reads as none."""
+    import subprocess
+    import sys
+    import time
+
+    before = threads._sample()
+    end = time.perf_counter() + 0.6
+    while time.perf_counter() < end:  # this process spins: its own CPU time is left out
+        pass
+    mine = threads.others_busy_cores(before, threads._sample())
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 5\nwhile time.time() < end: pass"])
+    try:
+        time.sleep(0.3)  # let it start
+        before = threads._sample()
+        time.sleep(1.0)
+        theirs = threads.others_busy_cores(before, threads._sample())
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert theirs - mine > 0.4, (mine, theirs)  # the neighbour shows, this process's own work does not

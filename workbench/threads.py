@@ -17,7 +17,12 @@ those other processes keep busy when the pipeline is built (measured over 0.1 s
 from /proc/stat, at least 1): with a neighbour on one of 2 cores, a 2-thread
 BLAS or OpenMP pool waits for its descheduled thread and runs 3-12x slower than
 one thread (measured for numpy and torch matmuls here), so the engine takes the
-idle cores only. A number written in the config is used as it is.
+idle cores only. A neighbour may also start after the pipeline is built: while
+it trains or annotates with `n_threads = null`, `follow_load` re-measures between
+batches (at most every RECHECK_SECONDS, from /proc/stat and this process's own
+CPU time, without sleeping) and resizes the heavy pool to the cores others leave
+idle now, down when a neighbour arrives and back up when it leaves.
+A number written in the config is used as it is.
 The pools are process-wide, so the pipeline built or extended last decides.
 `nlp.pipe(n_process=k)` workers each take `worker_share(n, k)` threads: a worker
 process (also a Ray actor or a Tune trial) calls `enter_worker(share)` first, and
@@ -36,6 +41,8 @@ _applied: Optional[Dict[str, int]] = None  # the last plan applied in this proce
 _worker_share: Optional[int] = None  # set by enter_worker: this process's share of the cores
 _idle_cache: Tuple[float, int] = (-1e9, 0)  # (when measured, idle cores)
 IDLE_CACHE_SECONDS = 30.0
+RECHECK_SECONDS = 1.0  # follow_load: how often the cores others keep busy are measured again
+_last_sample: Optional[Tuple[float, float, float, float]] = None  # (monotonic s, idle, total jiffies, own CPU s)
 
 
 def available_cores() -> int:
@@ -84,6 +91,44 @@ def idle_cores(seconds: float = 0.1) -> int:
     result = max(1, min(n, int(idle + 0.5)))
     _idle_cache = (time.monotonic(), result)
     return result
+
+
+def _sample() -> Tuple[float, float, float, float]:
+    """(now, idle jiffies, total jiffies of this process's cores, this process's CPU seconds)."""
+    idle, total = _cpu_times(sorted(os.sched_getaffinity(0)))
+    own = os.times()
+    return time.monotonic(), idle, total, own.user + own.system
+
+
+def others_busy_cores(before: Tuple[float, float, float, float], after: Tuple[float, float, float, float]) -> float:
+    """Cores that other processes kept busy between two `_sample`s: all busy time less this process's."""
+    wall, total = after[0] - before[0], after[2] - before[2]
+    if wall <= 0 or total <= 0:
+        return 0.0
+    busy_cores = available_cores() * (total - (after[1] - before[1])) / total
+    return max(0.0, busy_cores - (after[3] - before[3]) / wall)
+
+
+def follow_load(nlp: Any) -> Optional[Dict[str, int]]:
+    """Between batches: with `[system] n_threads = null` (and not in a worker), at most every
+    RECHECK_SECONDS, resize the heavy pool to the cores other processes left idle since the
+    last call; returns the new plan when it changed, else None."""
+    global _last_sample, _idle_cache
+    if _worker_share is not None or (_last_sample and time.monotonic() - _last_sample[0] < RECHECK_SECONDS):
+        return None
+    try:
+        sample = _sample()
+    except (AttributeError, OSError, ValueError, IndexError):  # no /proc/stat: keep the plan
+        return None
+    before, _last_sample = _last_sample, sample
+    if before is None or config_n_threads(nlp._config) is not None:
+        return None
+    n = available_cores()
+    idle = max(1, min(n, int(n - others_busy_cores(before, sample) + 0.5)))
+    _idle_cache = (sample[0], idle)
+    if _applied is not None and max(_applied.values()) == idle:
+        return None
+    return apply_thread_policy(idle, uses_torch=uses_torch(nlp))
 
 
 def default_n_threads() -> int:

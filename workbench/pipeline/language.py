@@ -22,7 +22,7 @@ from ..registry import UnknownFunctionError, get_factory
 from ..text.doc import Doc
 from ..text.tokenizer import Tokenizer
 from ..text.vocab import Vocab
-from ..threads import apply_to_pipeline
+from ..threads import apply_to_pipeline, follow_load
 
 PIPELINE_VERSION = 1
 
@@ -246,6 +246,7 @@ class Pipeline:
             yield from self._process(batch, disable)
 
     def _process(self, docs: List[Doc], disable) -> List[Doc]:
+        follow_load(self)  # [system] n_threads = null: the cores a neighbour leaves idle now
         for name, comp in self._components:
             if name not in disable:
                 docs = comp.process(docs)
@@ -292,6 +293,7 @@ class Pipeline:
         losses = {} if losses is None else losses
         if not examples:
             return losses
+        follow_load(self)
         exclude, annotates = set(exclude), set(annotates)
         predicted = [eg.predicted for eg in examples]
         for name, comp in self._components:
