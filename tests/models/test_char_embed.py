@@ -141,3 +141,30 @@ def test_attrs_and_word_dropout_train_and_round_trip_through_bytes(docs):
     fresh.from_bytes(model.to_bytes())
     for a, b in zip(fresh.predict(docs), model.predict(docs)):
         assert numpy.array_equal(a, b)
+
+
+def test_the_ngram_bag_is_the_mean_of_the_marked_ngrams_and_learns(docs):
+    from workbench.models.char_embed import _word_ngrams
+    from workbench.text.strings import hash_string
+
+    ids = _word_ngrams("Cat", (3, 4), 1000)
+    expected = [hash_string(g) % 1000 for g in ["<ca", "cat", "at>", "<cat", "cat>"]]
+    assert list(ids) == expected and list(_word_ngrams("a", (4,), 1000)) == [hash_string("<a>") % 1000]
+    fix_random_seed(0)
+    model = CharacterEmbed(width=8, rows=50, nM=4, nC=4, ngrams=[3, 4], ngram_rows=1000)
+    model.initialize(X=docs)
+    bag = next(node for node in model.walk() if node.name == "ngram_bag")
+    Y, _ = bag(docs, is_train=False)
+    E = bag.get_param("E")
+    assert Y.dataXd.shape == (7, 8)
+    assert numpy.allclose(Y.dataXd[0], E[_word_ngrams("The", (3, 4), 1000)].mean(axis=0))
+    mix = next(node for node in model.walk() if node.name == "maxout_norm")
+    assert mix.get_dim("nI") == 8 + 8 + 4 * 4
+    before = E.copy()
+    optimizer = Adam(0.01)
+    for _ in range(5):
+        Y, backprop = model.begin_update(docs)
+        backprop([y - 1.0 for y in Y])
+        model.finish_update(optimizer)
+    changed = ~numpy.isclose(bag.get_param("E"), before).all(axis=1)
+    assert changed[_word_ngrams("runner", (3, 4), 1000)].all() and changed.sum() < 200  # only the words' rows

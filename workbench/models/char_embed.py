@@ -11,7 +11,9 @@ Two options, both off by default (the layer is then the one above): `attrs`, mor
 lexical attributes (e.g. PREFIX, SUFFIX, SHAPE, as MultiHashEmbed's) in the concatenation,
 each with its own table; `word_dropout`, the share of tokens whose `feature` is replaced by
 one shared unknown-word key while training, so that rare and unseen words lean on their
-characters and affixes, as they must at prediction.
+characters and affixes, as they must at prediction; `ngrams`, a bag of the word's character
+n-grams (lowercased, with boundary marks, as fastText's), hashed into `ngram_rows` rows and
+averaged: a vector for any word, built from the pieces it shares with known words.
 """
 from functools import lru_cache
 from typing import Callable, List, Optional, Tuple, Union
@@ -23,6 +25,7 @@ from thinc.types import Floats2d
 from ..errors import ConfigError
 from ..settings import Fraction, PositiveInt, checked
 from ..text.doc import Doc
+from ..text.strings import hash_string
 from .combinators import RaggedToList, ragged_chain_forward, with_ragged_data
 from .embed import _resolve_rows, _static_vectors_layer
 from .encode import MaxoutNorm
@@ -43,12 +46,15 @@ def CharacterEmbed(
     attrs: List[str] = [],  # noqa: B006
     attr_rows: Union[PositiveInt, List[PositiveInt]] = 2500,
     word_dropout: Fraction = 0.0,
+    ngrams: List[PositiveInt] = [],  # noqa: B006
+    ngram_rows: PositiveInt = 20000,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Hash embedding of `feature` (rows x width) + nC characters (nM each), mixed to `width`.
 
     Output: one (n_tokens, width) array per doc. `attrs`: more hashed attributes, one
     (attr_rows x width) table each (attr_rows: one int, or one per attribute), concatenated
     too. `word_dropout`: while training, that share of tokens gets UNKNOWN_KEY for `feature`.
+    `ngrams` (e.g. [3, 4, 5]): the mean of the word's hashed n-gram vectors (ngram_rows x width).
     With include_static_vectors the token's static vector, projected to `width`, joins.
     """
     cols = resolve_attrs([feature, *attrs], where="CharacterEmbed.feature/attrs")
@@ -63,6 +69,9 @@ def CharacterEmbed(
     steps.append(with_ragged_data(tables[0] if len(tables) == 1 else concatenate(*tables)))
     parts = [chain(*steps), CharacterTable(nM, nC)]  # Ragged (N, width * n_tables), Ragged (N, nC * nM)
     n_inputs = width * len(tables) + nM * nC
+    if ngrams:
+        parts.append(NgramBag(width, ngram_rows, tuple(sorted(set(ngrams)))))
+        n_inputs += width
     if include_static_vectors:
         parts.append(_static_vectors_layer(width))
         n_inputs += width
@@ -74,7 +83,8 @@ def CharacterEmbed(
         layers=[concatenate(*parts), mix, RaggedToList()],
         dims={"nO": width},
         attrs={"feature": feature, "rows": rows, "nM": nM, "nC": nC, "include_static_vectors": include_static_vectors,
-               "attrs": list(attrs), "attr_rows": sizes[1:], "word_dropout": word_dropout},
+               "attrs": list(attrs), "attr_rows": sizes[1:], "word_dropout": word_dropout, "ngrams": list(ngrams),
+               "ngram_rows": ngram_rows},
     )
 
 
@@ -98,6 +108,49 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     model.layers[0].initialize(X=X)
     for layer in model.layers[1:]:
         layer.initialize()
+
+
+def NgramBag(width: int, rows: int, ngrams: Tuple[int, ...]) -> Model[List[Doc], Ragged]:
+    """List[Doc] -> Ragged (n_tokens_total, width): per token the mean of its n-grams' rows of E.
+
+    Param E: (rows, width). A word's n-grams: those of "<" + lowercased word + ">" for each n
+    in `ngrams` (the whole marked word when it is shorter), hashed (text.strings.hash_string) mod rows.
+    """
+    return Model("ngram_bag", _bag_forward, init=_bag_init, dims={"nO": width, "nV": rows},
+                 params={"E": None}, attrs={"ngrams": ngrams})
+
+
+def _bag_init(model: Model, X=None, Y=None) -> None:
+    nV, nO = model.get_dim("nV"), model.get_dim("nO")
+    scale = 1.0 / numpy.sqrt(nO)
+    model.set_param("E", model.ops.xp.random.uniform(-scale, scale, (nV, nO)).astype("float32"))
+
+
+def _bag_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
+    E = model.get_param("E")  # (nV, width)
+    words = [word for doc in docs for word in doc.words]
+    per_word = [_word_ngrams(word, model.attrs["ngrams"], E.shape[0]) for word in words]
+    counts = model.ops.asarray1i([len(ids) for ids in per_word])  # (N,)
+    ids = model.ops.xp.asarray(numpy.concatenate(per_word) if per_word else numpy.zeros((0,), dtype="int32"))
+    Y = model.ops.reduce_mean(E[ids], counts)  # (N, width)
+    lengths = model.ops.asarray1i([len(doc) for doc in docs])
+
+    def backprop(dY: Ragged) -> List:
+        dE = model.ops.alloc2f(*E.shape)
+        model.ops.scatter_add(dE, ids, model.ops.backprop_reduce_mean(model.ops.asarray2f(dY.dataXd), counts))
+        model.inc_grad("E", dE)
+        return []
+
+    return Ragged(Y, lengths), backprop
+
+
+@lru_cache(maxsize=100_000)
+def _word_ngrams(word: str, ngrams: Tuple[int, ...], n_rows: int) -> numpy.ndarray:
+    """int32 row ids of the word's marked n-grams (at least one: the whole marked word)."""
+    marked = f"<{word.lower()}>"
+    grams = [marked[i:i + n] for n in ngrams for i in range(len(marked) - n + 1)] or [marked]
+    keys = numpy.asarray([hash_string(g) for g in grams], dtype="uint64")
+    return (keys % numpy.uint64(n_rows)).astype("int32")
 
 
 def CharacterTable(nM: int, nC: int) -> Model[List[Doc], Ragged]:
