@@ -168,3 +168,7 @@ def test_the_ngram_bag_is_the_mean_of_the_marked_ngrams_and_learns(docs):
         model.finish_update(optimizer)
     changed = ~numpy.isclose(bag.get_param("E"), before).all(axis=1)
     assert changed[_word_ngrams("runner", (3, 4), 1000)].all() and changed.sum() < 200  # only the words' rows
+    fresh = CharacterEmbed(width=8, rows=50, nM=4, nC=4, ngrams=[3, 4], ngram_rows=1000)
+    fresh.initialize(X=docs)
+    fresh.from_bytes(model.to_bytes())  # attrs come back as lists
+    assert numpy.array_equal(fresh.predict(docs)[0], model.predict(docs)[0])

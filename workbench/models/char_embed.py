@@ -129,7 +129,8 @@ def _bag_init(model: Model, X=None, Y=None) -> None:
 def _bag_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     E = model.get_param("E")  # (nV, width)
     words = [word for doc in docs for word in doc.words]
-    per_word = [_word_ngrams(word, model.attrs["ngrams"], E.shape[0]) for word in words]
+    grams = tuple(model.attrs["ngrams"])  # a list once the model has been copied or loaded
+    per_word = [_word_ngrams(word, grams, E.shape[0]) for word in words]
     counts = model.ops.asarray1i([len(ids) for ids in per_word])  # (N,)
     ids = model.ops.xp.asarray(numpy.concatenate(per_word) if per_word else numpy.zeros((0,), dtype="int32"))
     Y = model.ops.reduce_mean(E[ids], counts)  # (N, width)
