@@ -25,17 +25,19 @@ from ewt import split_ewt  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "accuracy_grid.jsonl"
 EMBED, ENCODE = "components.tok2vec.model.embed", "components.tok2vec.model.encode"
+# Each feature variant starts from the preset with its three features off (the previous preset).
+OFF = {f"{EMBED}.attrs": [], f"{EMBED}.ngrams": [], f"{EMBED}.word_dropout": 0.0}
 AFFIX = {f"{EMBED}.attrs": ["PREFIX", "SUFFIX", "SHAPE"], f"{EMBED}.attr_rows": 2500}
 NGRAM = {f"{EMBED}.ngrams": [3, 4, 5], f"{EMBED}.ngram_rows": 20000}
 VARIANTS = {
     "preset": {},
-    "affix": AFFIX,
-    "wdrop.15": {f"{EMBED}.word_dropout": 0.15},
-    "affix+wdrop.15": {**AFFIX, f"{EMBED}.word_dropout": 0.15},
-    "affix+wdrop.3": {**AFFIX, f"{EMBED}.word_dropout": 0.3},
-    "ngram": NGRAM,
-    "affix+ngram": {**AFFIX, **NGRAM},
-    "affix+ngram+wdrop.15": {**AFFIX, **NGRAM, f"{EMBED}.word_dropout": 0.15},
+    "no_features": OFF,
+    "affix": {**OFF, **AFFIX},
+    "wdrop.15": {**OFF, f"{EMBED}.word_dropout": 0.15},
+    "affix+wdrop.15": {**OFF, **AFFIX, f"{EMBED}.word_dropout": 0.15},
+    "ngram": {**OFF, **NGRAM},
+    "affix+ngram": {**OFF, **AFFIX, **NGRAM},
+    "affix+ngram+wdrop.15": {**AFFIX, **NGRAM, f"{EMBED}.word_dropout": 0.15},  # = the preset
     "window2": {f"{ENCODE}.window_size": 2},
     "depth5": {f"{ENCODE}.depth": 5},
     "tagger_lr2": {"training.learn_rate_multipliers": {"tagger": 2.0}},
