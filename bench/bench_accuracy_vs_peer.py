@@ -101,9 +101,16 @@ class SpacyRun:
 
 
 def run_ours(optimize: str, seed: int, train_path: Path, dev_path: Path, out: Path, *, epochs: int = 0,
-             max_seconds: float = 0.0, stop: Optional[threading.Event] = None) -> dict:
-    """Train and score ours; the loop stops on max_seconds, on `stop` (spaCy's run ended), or after `epochs`."""
+             max_seconds: float = 0.0, stop: Optional[threading.Event] = None, overrides: Optional[dict] = None) -> dict:
+    """Train and score ours; the loop stops on max_seconds, on `stop` (spaCy's run ended), or after `epochs`.
+    overrides: {"dotted.key": value} set in the config first (bench/bench_accuracy_grid.py)."""
     config = build_init_config(["tagger", "ner"], shared=True, optimize=optimize)
+    for key, value in (overrides or {}).items():
+        *path, name = key.split(".")
+        node = config
+        for part in path:
+            node = node.setdefault(part, {})
+        node[name] = value
     config["paths"]["train"], config["paths"]["dev"] = str(train_path), str(dev_path)
     config["system"]["seed"] = seed
     T = config["training"]

@@ -60,6 +60,9 @@ def test_init_config_optimize_accuracy_writes_character_embeddings_that_train(tm
     model = config["components"]["tok2vec"]["model"]
     assert model["embed"]["@architectures"] == "workbench.CharacterEmbed.v1" and model["embed"]["width"] == 192
     assert model["encode"]["width"] == 192
+    embed = model["embed"]  # the features: affixes and shape, an n-gram bag, word dropout
+    assert embed["attrs"] == ["PREFIX", "SUFFIX", "SHAPE"] and embed["ngrams"] == [3, 4, 5]
+    assert embed["word_dropout"] == 0.15
     T = config["training"]  # the preset's training: more epochs, a learn rate that decays to the run's end
     assert T["max_epochs"] == 10 and T["patience"] == 0 and T["dropout"] == 0.2
     assert config["components"]["tagger"]["label_smoothing"] == 0.1
@@ -72,7 +75,11 @@ def test_init_config_optimize_accuracy_writes_character_embeddings_that_train(tm
               "--training.max_steps", "4", "--training.eval_frequency", "2", "--no-progress")
     assert res.returncode == 0, res.stderr
     nlp = workbench.load(tmp_path / "run" / "model-last")
-    assert nlp.get_pipe("tok2vec").model.get_ref("embed").name == "character_embed"
+    embed = nlp.get_pipe("tok2vec").model.get_ref("embed")
+    assert embed.name == "character_embed"
+    assert {"ngram_bag", "word_dropout"} <= {node.name for node in embed.walk()}
+    doc = nlp("The runner was running quickly.")
+    assert len(doc) == 6 and all(t.tag_ for t in doc)  # the saved model, loaded, tags
     res = run("init", "config", tmp_path / "y.cfg", "--optimize", "speed")
     assert res.returncode != 0 and "speed" in res.stderr
 

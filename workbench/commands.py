@@ -31,7 +31,8 @@ def build_init_config(pipeline: List[str], *, shared: bool = True, optimize: str
     """A complete training config for any of KNOWN_COMPONENTS, shared or independent.
 
     optimize: "efficiency" (the default tok2vec) or "accuracy" (default_configs/tok2vec_accuracy.cfg:
-    character embeddings, wider and deeper, and the [training] settings written beside them:
+    character embeddings with affixes, an n-gram bag and word dropout, width 192, and the [training]
+    settings written beside them:
     10 epochs, a learn rate that decays to the end of the run; see the README for what it buys).
     """
     import copy
