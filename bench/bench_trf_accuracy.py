@@ -87,12 +87,20 @@ def peer_command(python: str, seed: int, train_path: Path, heldout: Path, budget
             str(budget), str(eval_frequency)]
 
 
-def last_json(proc: subprocess.Popen, what: str, prefix: str = "") -> dict:
-    """The last line starting with `prefix` of a finished process's stdout, parsed; exits naming `what` if it failed."""
-    out, err = proc.communicate()
-    lines = [line[len(prefix):] for line in out.splitlines() if line.startswith(prefix) and line[len(prefix):].startswith("{")]
+def launch(cmd: list, log: Path, env=None) -> tuple:
+    """Start `cmd` with stdout and stderr in files (no pipe to fill while another process is awaited)."""
+    out, err = open(log.with_suffix(".out"), "w"), open(log.with_suffix(".err"), "w")
+    return subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env), log
+
+
+def last_json(started: tuple, what: str, prefix: str = "") -> dict:
+    """The last line of a process's stdout that starts with `prefix` + "{", parsed; exits naming `what` if it failed."""
+    proc, log = started
+    proc.wait()
+    out = log.with_suffix(".out").read_text()
+    lines = [line[len(prefix):] for line in out.splitlines() if line.startswith(prefix + "{")]
     if proc.returncode or not lines:
-        raise SystemExit(f"{what} failed (exit {proc.returncode}):\n{(err or '')[-3000:]}")
+        raise SystemExit(f"{what} failed (exit {proc.returncode}):\n{log.with_suffix('.err').read_text()[-3000:]}")
     return json.loads(lines[-1])
 
 
@@ -101,7 +109,7 @@ def run_all(args, train_path: Path, heldout: Path, tmp: Path) -> list:
     cmd = [sys.executable, __file__, "--budget", str(args.budget), "--wall", str(args.wall)] + (["--frozen"] if args.frozen else [])
 
     def start_ours(seed):
-        return subprocess.Popen(cmd + ["--one", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return launch(cmd + ["--one", str(seed)], tmp / f"ours_{seed}")
 
     if not args.peer:
         procs = [start_ours(s) for s in args.seeds]
@@ -109,8 +117,8 @@ def run_all(args, train_path: Path, heldout: Path, tmp: Path) -> list:
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONUNBUFFERED="1")
     rows = []
     for seed in args.seeds:
-        theirs = subprocess.Popen(peer_command(args.peer_python, seed, train_path, heldout, args.budget, args.eval_frequency, tmp),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        theirs = launch(peer_command(args.peer_python, seed, train_path, heldout, args.budget, args.eval_frequency, tmp),
+                        tmp / f"peer_{seed}_log", env)
         mine = start_ours(seed)
         rows += [last_json(mine, f"ours seed {seed}", "ROW "), last_json(theirs, f"spacy-transformers seed {seed}")]
         print(f"seed {seed}: ours {rows[-2]['upos']:.2f}, spacy-transformers {rows[-1]['upos']:.2f} "
