@@ -12,7 +12,11 @@ update with neither head).
     python bench/bench_parser_cost.py [--steps 60] [--repeats 5] [--set hidden_width 128 --set maxout_pieces 3]
 
 --set changes the parser's model settings (the default, default_configs/parser.cfg: hidden_width 64,
-maxout_pieces 2).
+maxout_pieces 2). At width 64 the lower layer's projection of every token for each of the 8 slots
+(96 x 8 * 64 * 2 multiply-adds, one GEMM) alone costs ~1.4x the NER's whole inference, and the
+(vectorised) decode kernel ~1x more. Measured 2026-12-02: --set hidden_width 32 gives 1.2-1.9x
+(load 2.5-4.4), 48 gives 2.05x, but width 32 falls short of spaCy's UAS in bench_parser_vs_peer
+(bench/results/parser_vs_peer-hidden32.json), so the default stays 64.
 """
 import argparse
 import os
