@@ -17,6 +17,19 @@ def docs():
     return [Doc(vocab, words="The runner was running quickly".split()), Doc(vocab, words=["é", "at"]), Doc(vocab, words=[])]
 
 
+def fit_to_ones(model, docs, steps: int = 30) -> list:
+    """Train `model` (width 8) towards all-ones outputs with Adam; the squared loss per step."""
+    optimizer = Adam(0.01)
+    target = [numpy.ones((len(d), 8), dtype="float32") for d in docs]
+    losses = []
+    for _ in range(steps):
+        Y, backprop = model.begin_update(docs)
+        losses.append(sum(float(((y - t) ** 2).sum()) for y, t in zip(Y, target)))
+        backprop([y - t for y, t in zip(Y, target)])
+        model.finish_update(optimizer)
+    return losses
+
+
 def test_char_ids_are_the_first_and_last_utf8_bytes_padded_with_zeros(docs):
     ids = char_ids(docs, nC=6)
     assert ids.shape == (7, 6) and ids.dtype == numpy.uint8
@@ -44,14 +57,7 @@ def test_the_character_tables_learn(docs):
     model.initialize(X=docs)
     table = next(node for node in model.walk() if node.name == "char_table")
     before = table.get_param("E").copy()
-    optimizer = Adam(0.01)
-    target = [numpy.ones((len(d), 8), dtype="float32") for d in docs]
-    losses = []
-    for _ in range(30):
-        Y, backprop = model.begin_update(docs)
-        losses.append(sum(float(((y - t) ** 2).sum()) for y, t in zip(Y, target)))
-        backprop([y - t for y, t in zip(Y, target)])
-        model.finish_update(optimizer)
+    losses = fit_to_ones(model, docs)
     assert losses[-1] < 0.5 * losses[0]
     after = table.get_param("E")
     used = char_ids(docs, 4)
@@ -126,14 +132,7 @@ def test_attrs_and_word_dropout_train_and_round_trip_through_bytes(docs):
     model.initialize(X=docs)
     suffix = [node for node in model.walk() if node.name == "hashembed"][1]
     before = suffix.get_param("E").copy()
-    optimizer = Adam(0.01)
-    target = [numpy.ones((len(d), 8), dtype="float32") for d in docs]
-    losses = []
-    for _ in range(30):
-        Y, backprop = model.begin_update(docs)
-        losses.append(sum(float(((y - t) ** 2).sum()) for y, t in zip(Y, target)))
-        backprop([y - t for y, t in zip(Y, target)])
-        model.finish_update(optimizer)
+    losses = fit_to_ones(model, docs)
     assert losses[-1] < 0.5 * losses[0]
     assert not numpy.allclose(suffix.get_param("E"), before)  # the SUFFIX table learns
     fresh = CharacterEmbed(**kwargs)
@@ -161,11 +160,7 @@ def test_the_ngram_bag_is_the_mean_of_the_marked_ngrams_and_learns(docs):
     mix = next(node for node in model.walk() if node.name == "maxout_norm")
     assert mix.get_dim("nI") == 8 + 8 + 4 * 4
     before = E.copy()
-    optimizer = Adam(0.01)
-    for _ in range(5):
-        Y, backprop = model.begin_update(docs)
-        backprop([y - 1.0 for y in Y])
-        model.finish_update(optimizer)
+    fit_to_ones(model, docs, steps=5)
     changed = ~numpy.isclose(bag.get_param("E"), before).all(axis=1)
     assert changed[_word_ngrams("runner", (3, 4), 1000)].all() and changed.sum() < 200  # only the words' rows
     fresh = CharacterEmbed(width=8, rows=50, nM=4, nC=4, ngrams=[3, 4], ngram_rows=1000)
