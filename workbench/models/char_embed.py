@@ -7,7 +7,7 @@ UTF-8 bytes of the word: the first `nC // 2` and the last `nC - nC // 2`, padded
 zero bytes for short words, so each position keeps its meaning ("2nd byte",
 "last byte"). Suffixes like -ing, -ly, -ed and capitals are seen whatever the word.
 
-Two options, both off by default (the layer is then the one above): `attrs`, more hashed
+Three options, all off by default (the layer is then the one above): `attrs`, more hashed
 lexical attributes (e.g. PREFIX, SUFFIX, SHAPE, as MultiHashEmbed's) in the concatenation,
 each with its own table; `word_dropout`, the share of tokens whose `feature` is replaced by
 one shared unknown-word key while training, so that rare and unseen words lean on their
