@@ -34,6 +34,7 @@ import workbench  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
 from workbench.corpora.convert import convert  # noqa: E402
 from workbench.corpora.corpus import Corpus  # noqa: E402
+from workbench.models.low_precision import bf16_native  # noqa: E402
 
 
 def timed(fn, docs, n_words: int, repeats: int) -> float:
@@ -75,22 +76,38 @@ def main():
     run = lambda comp: (lambda ds: list(comp.pipe(ds, batch_size=256)))  # noqa: E731
     list(tok2vec.pipe(docs, batch_size=256))  # stores the output the listeners read
     run(parser)(docs[:20]), run(ner)(docs[:20])  # warm up
-    costs = {"tok2vec": [], "parser": [], "ner": []}
-    for _ in range(2):  # interleaved, so load changes hit both
-        for name, comp in (("parser", parser), ("ner", ner), ("tok2vec", tok2vec)):
-            costs[name].append(timed(run(comp), docs, n_words, args.repeats))
+    # the same trained heads with float32 and, where the CPU has native bfloat16, mixed precision
+    modes = [False] + ([True] if bf16_native() else [])
+    costs = {(name, mixed): [] for name in ("parser", "ner") for mixed in modes}
+    costs[("tok2vec", False)] = []
+    parses = {}
+    for _ in range(2):  # interleaved, so load changes hit all
+        for (name, mixed) in costs:
+            comp = nlp.get_pipe(name)
+            comp.model.attrs["mixed_precision"] = mixed
+            costs[(name, mixed)].append(timed(run(comp), docs, n_words, args.repeats))
+            if name == "parser":
+                parses[mixed] = [(t.head.i, t.dep_) for d in run(comp)(docs) for t in d]
     best = {k: min(v) for k, v in costs.items()}
-    ratio = best["parser"] / best["ner"]
+    ratio = best[("parser", False)] / best[("ner", False)]
     print(f"{len(docs)} docs, {n_words} words (EWT dev, ~10 sentences per doc), batch 256; "
           f"{len(parser.labels)} dependency labels, {len(ner.labels)} entity labels; load {os.getloadavg()}")
     model = config["components"]["parser"]["model"]
     print(f"parser: hidden_width {model['hidden_width']}, maxout_pieces {model['maxout_pieces']}; "
           f"ner: hidden_width {config['components']['ner']['model']['hidden_width']}, "
           f"maxout_pieces {config['components']['ner']['model']['maxout_pieces']}")
-    print(f"{'component':<10} {'us/word':>8} {'words/s':>10}")
-    for name in ("tok2vec", "parser", "ner"):
-        print(f"{name:<10} {best[name]:>8.1f} {1e6 / best[name]:>10,.0f}")
+    print(f"{'component':<10} {'precision':<10} {'us/word':>8} {'words/s':>10}")
+    for (name, mixed), cost in best.items():
+        print(f"{name:<10} {'mixed' if mixed else 'float32':<10} {cost:>8.1f} {1e6 / cost:>10,.0f}")
     print(f"parser / ner cost per word: {ratio:.2f}x (goal: <= 2x) -> {'MET' if ratio <= 2 else 'NOT MET'}")
+    if True in modes:
+        same = sum(a == b for a, b in zip(parses[False], parses[True])) / n_words
+        print(f"with mixed_precision = true on both: parser / ner {best[('parser', True)] / best[('ner', True)]:.2f}x; "
+              f"parser {best[('parser', False)] / best[('parser', True)]:.2f}x faster than float32, ner "
+              f"{best[('ner', False)] / best[('ner', True)]:.2f}x; same head and label as float32 for {100 * same:.2f}% of words")
+    else:
+        print("mixed precision not measured: this CPU has no native bfloat16 products")
+    parser.model.attrs["mixed_precision"] = ner.model.attrs["mixed_precision"] = False
     # Training (no goal): nlp.update (gradients only, sgd=None) with one head learning at a time,
     # and with neither (the shared tok2vec's own share); a head's cost is its update minus that.
     train_docs = examples[:len(examples) // 2]

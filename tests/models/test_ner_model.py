@@ -541,3 +541,26 @@ def test_with_workbench_tok2vec():
 def _params(model):
     return [node.get_param(name) for node in model.walk() for name in node.param_names
             if node.has_param(name)]
+
+
+def test_mixed_precision_decodes_with_bf16_products(monkeypatch):
+    """mixed_precision = true sends the projection to low_precision.matmul with bf16 and
+    still decodes valid BILUO sequences, nearly always the float32 ones."""
+    import workbench.models.parser as parser_module
+
+    rng = np.random.default_rng(3)
+    model = make_model(width=8, seed=2, upper_scale=3.0, mixed_precision=True)
+    assert model.attrs["mixed_precision"] is True
+    docs = random_docs(rng, 20, 8, max_len=15, min_len=1)
+    X, lens = np.concatenate(docs), np.array([len(d) for d in docs], dtype=np.int64)
+    asked, real = [], parser_module.matmul
+    monkeypatch.setattr(parser_module, "matmul", lambda *a, **kw: asked.append(kw["bf16"]) or real(*a, **kw))
+    mixed = greedy_decode(model, X, lens)
+    assert asked == [True]
+    model.attrs["mixed_precision"] = False
+    exact = greedy_decode(model, X, lens)
+    assert asked == [True, False]
+    starts = np.cumsum(lens) - lens
+    for s, n in zip(starts, lens):
+        assert replay_is_valid(get_ner_moves(model), mixed[s : s + n], n)
+    assert (mixed == exact).mean() > 0.95

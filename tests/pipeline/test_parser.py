@@ -258,3 +258,47 @@ def test_set_annotations_of_a_batch_equal_each_doc_on_its_own(trained):
         assert [len(list(d.sents)) for d in docs] == [1, 0, 2, 1] and docs[1].heads == []
     finally:
         parser.cfg.update(saved)
+
+
+def test_mixed_precision_parses_with_bf16_products_like_float32(trained, monkeypatch):
+    import workbench.models.dep_parser as dep_parser
+    from workbench.models.low_precision import bf16_native
+
+    nlp, examples = trained
+    parser = nlp.get_pipe("parser")
+    texts = [" ".join(eg.reference.words) for eg in examples]
+    before = [doc.heads for doc in nlp.pipe(texts)]
+    asked = []
+    real = dep_parser.matmul
+    monkeypatch.setattr(dep_parser, "matmul", lambda *a, **kw: asked.append(kw["bf16"]) or real(*a, **kw))
+    parser.model.attrs["mixed_precision"] = True
+    try:
+        after = list(nlp.pipe(texts))
+    finally:
+        parser.model.attrs["mixed_precision"] = False
+    assert asked and all(asked)
+    for doc in after:
+        assert_valid_parse(doc)
+    if bf16_native():  # the tiny corpus is learnt with wide margins: the same trees
+        assert [doc.heads for doc in after] == before
+
+
+def test_mixed_precision_is_a_model_setting_that_survives_save_load(tmp_path):
+    config = build_init_config(["parser", "ner"], shared=True)
+    for name in ("parser", "ner"):
+        config["components"][name]["model"]["mixed_precision"] = True
+    nlp = workbench.Pipeline.from_config(config)
+    assert nlp.get_pipe("parser").model.attrs["mixed_precision"] is True
+    assert nlp.get_pipe("ner").model.attrs["mixed_precision"] is True
+    config = build_init_config(["parser"], shared=True)
+    config["components"]["parser"]["model"]["mixed_precision"] = True
+    nlp = workbench.Pipeline.from_config(config)
+    examples = parsed_examples(nlp)
+    nlp.initialize(lambda: iter(examples))
+    nlp.to_disk(tmp_path / "model")
+    loaded = workbench.load(tmp_path / "model")
+    assert loaded.get_pipe("parser").model.attrs["mixed_precision"] is True
+    assert build_init_config(["parser"], shared=True)["components"]["parser"]["model"].get("mixed_precision", False) is False
+    config["components"]["parser"]["model"]["mixed_precision"] = "fast"
+    with pytest.raises(ConfigError, match="mixed_precision"):
+        workbench.Pipeline.from_config(config)

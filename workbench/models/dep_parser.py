@@ -26,13 +26,14 @@ from thinc.types import Floats2d
 
 from ..errors import ConfigError, DataError
 from .arc_eager import get_arc_eager_moves, oracle_states, slot_ids
+from .low_precision import matmul
 
 ParseGold = Tuple[np.ndarray, np.ndarray]  # local heads (-1: root), label ids
 
 
 def DependencyParser(
     tok2vec: Model, slots: Sequence[str], hidden_width: int, maxout_pieces: int,
-    use_upper: bool, nO: Optional[int] = None,
+    use_upper: bool, nO: Optional[int] = None, mixed_precision: bool = False,
 ) -> Model:
     width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
     lower = _ParserLower(len(slots), nO=int(hidden_width) if use_upper else None,
@@ -46,7 +47,8 @@ def DependencyParser(
     return Model(
         "dep_parser", _forward, init=_init, layers=layers, refs=refs, dims={"nO": nO},
         attrs={"labels": [], "state_type": "parser", "feature_slots": list(slots),
-               "use_upper": bool(use_upper), "hidden_width": int(hidden_width)},
+               "use_upper": bool(use_upper), "hidden_width": int(hidden_width),
+               "mixed_precision": bool(mixed_precision)},
     )
 
 
@@ -316,6 +318,7 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     else:
         W2c, b2c = np.zeros((3, 0, 0), "float32"), np.zeros((3, 0), "float32")
     slots = slot_ids(model.attrs["feature_slots"])
+    bf16 = bool(model.attrs.get("mixed_precision"))
     lengths = np.asarray(lengths, dtype=np.int64)
     ends = np.cumsum(lengths)
     starts = ends - lengths
@@ -331,7 +334,7 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     for d0, d1 in zip(bounds, bounds[1:]):
         t0, t1 = int(starts[d0]), int(ends[d1 - 1])
         P = buf[:(t1 - t0 + 1) * nF * nOP].reshape((t1 - t0 + 1, nF * nOP))
-        np.matmul(X[t0:t1], Wr, out=P[:t1 - t0])
+        matmul(X[t0:t1], Wr, out=P[:t1 - t0], bf16=bf16)
         P[t1 - t0] = pad
         decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2c, b2c, nP, starts[d0:d1] - t0, lengths[d0:d1],
                      slots, valid_cols, n_valid, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])

@@ -34,6 +34,7 @@ from ..settings import PositiveInt, checked
 from ..text.doc import Doc
 from .arc_eager import N_DEFAULT_SLOTS, PARSER_SLOTS
 from .dep_parser import DependencyParser
+from .low_precision import matmul
 from .ner_moves import BiluoMoves, Gold, get_moves
 
 FEATURE_SLOTS = ("B0", "E0", "B-1", "B+1", "B-2", "B+2")
@@ -50,6 +51,7 @@ def TransitionBasedParser(
     use_upper: bool = True,
     nO: Optional[PositiveInt] = None,
     nr_feature_tokens: Optional[PositiveInt] = None,
+    mixed_precision: bool = False,
 ) -> Model[List[Doc], Any]:
     """Greedy transition-based NER (`state_type = "ner"`) or dependency parser
     (`state_type = "parser"`, see `dep_parser.py`) over token vectors from `tok2vec`.
@@ -62,6 +64,9 @@ def TransitionBasedParser(
         is false: the lower layer then outputs one score per action).
     nO: number of actions, 1 + 4 * n_labels; inferred from the labels at
         initialize (give it only to check it).
+    mixed_precision: at inference, the lower layer's projection of the tokens runs in
+        bfloat16 where the CPU has native bfloat16 products (`low_precision.py`); training
+        and saved weights stay float32.
     """
     if state_type not in ("ner", "parser"):
         raise ConfigError(
@@ -85,7 +90,7 @@ def TransitionBasedParser(
         )
     slots = all_slots[:n_slots]
     if state_type == "parser":
-        return DependencyParser(tok2vec, slots, hidden_width, maxout_pieces, use_upper, nO)
+        return DependencyParser(tok2vec, slots, hidden_width, maxout_pieces, use_upper, nO, mixed_precision)
     width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
     lower = _NERLower(
         slots, nO=int(hidden_width) if use_upper else None, nP=int(maxout_pieces), nI=width
@@ -109,6 +114,7 @@ def TransitionBasedParser(
             "feature_slots": list(slots),
             "use_upper": bool(use_upper),
             "hidden_width": int(hidden_width),
+            "mixed_precision": bool(mixed_precision),
         },
     )
 
@@ -260,10 +266,11 @@ def _lower_init(model: Model, X: Any = None, Y: Any = None) -> None:
     model.set_param("pad", model.ops.alloc3f(nF, nO, nP))
 
 
-def _project(ops, X, idx, W, pad, slots: List[int]):
+def _project(ops, X, idx, W, pad, slots: List[int], bf16: bool = False):
     """Sum over `slots` of the projected token (or pad) vectors -> (N, nO * nP).
 
-    Returns also the gathered inputs and pad mask that backprop needs.
+    Returns also the gathered inputs and pad mask that backprop needs. `bf16`: the
+    product in bfloat16 (inference only, see `low_precision.matmul`).
     """
     N, nI = X.shape
     k = len(slots)
@@ -272,7 +279,7 @@ def _project(ops, X, idx, W, pad, slots: List[int]):
     sel = idx[:, slots]  # (N, k)
     G = Xe[sel].reshape((N, k * nI))  # (N, k * nI)
     Wk = W[slots].reshape((k * nI, nOP))
-    Z = G @ Wk  # (N, nO * nP); numpy BLAS beats ops.gemm here
+    Z = matmul(G, Wk, bf16=bf16)  # (N, nO * nP); numpy BLAS beats ops.gemm here
     is_pad = (sel < 0).astype("float32")  # (N, k)
     Z += is_pad @ pad[slots].reshape((k, nOP))
     return Z, G, Wk, is_pad
@@ -530,7 +537,8 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     e_slot = slots.index("E0") if "E0" in slots else None
     idx = feature_index(lengths, slots)
     static = [f for f in range(nF) if f != e_slot]
-    Zs = _project(NumpyOps(), X, idx, W, pad, static)[0]  # (N, nP * nO): the position slots, one product
+    bf16 = bool(model.attrs.get("mixed_precision"))
+    Zs = _project(NumpyOps(), X, idx, W, pad, static, bf16)[0]  # (N, nP * nO): the position slots, one product
     Zs += b.T.reshape((1, nOP))
     if e_slot is not None:  # the E0 term of each doc's state: its open entity's first token, or the pad
         W_E = np.ascontiguousarray(W[e_slot].reshape((nI, nOP)))
