@@ -10,7 +10,7 @@ from .corpora.corpus import Corpus, JsonlCorpus
 from .models.char_embed import CharacterEmbed
 from .models.embed import MultiHashEmbed, MultiHashEmbedV1
 from .models.encode import MaxoutWindowEncoder
-from .models.parser import TransitionBasedParser
+from .models.parser import TransitionBasedParser, TransitionBasedParserV2
 from .models.pretrain import PretrainCharacters, PretrainVectors
 from .models.static_vectors import StaticVectors
 from .models.tagger import Tagger
@@ -58,6 +58,7 @@ _register(registry.architectures, ["workbench.HashEmbedCNN.v1", "spacy.HashEmbed
 _register(registry.architectures, ["workbench.Tok2VecListener.v1", "spacy.Tok2VecListener.v1"], Tok2VecListener)
 _register(registry.architectures, ["workbench.Tagger.v1", "spacy.Tagger.v1", "spacy.Tagger.v2"], Tagger)
 _register(registry.architectures, ["workbench.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v1", "spacy.TransitionBasedParser.v2"], TransitionBasedParser)
+_register(registry.architectures, ["workbench.TransitionBasedParser.v2"], TransitionBasedParserV2)
 _register(registry.architectures, ["workbench.TextCatBOW.v1", "spacy.TextCatBOW.v3"], TextCatBOW)
 _register(registry.architectures, ["workbench.TextCatReduce.v1", "spacy.TextCatReduce.v1"], TextCatReduce)
 _register(registry.architectures, ["workbench.TextCatEnsemble.v1", "spacy.TextCatEnsemble.v2"], TextCatEnsemble)

@@ -19,6 +19,7 @@ from workbench.models.ner_moves import MISSING, B, BiluoMoves, I, L, O, U, get_m
 from workbench.models.parser import (
     FEATURE_SLOTS,
     TransitionBasedParser,
+    TransitionBasedParserV2,
     add_label,
     feature_index,
     get_labels,
@@ -549,7 +550,13 @@ def test_mixed_precision_decodes_with_bf16_products(monkeypatch):
     import workbench.models.parser as parser_module
 
     rng = np.random.default_rng(3)
-    model = make_model(width=8, seed=2, upper_scale=3.0, mixed_precision=True)
+    model = make_model(width=8, seed=2, upper_scale=3.0)
+    assert model.attrs["mixed_precision"] is False  # v1
+    fix_random_seed(2)
+    model = TransitionBasedParserV2(FakeTok2Vec(8), mixed_precision=True)
+    initialize_ner(model, LABELS)
+    upper = model.get_ref("upper")
+    upper.set_param("W", (np.random.randn(*upper.get_param("W").shape) * 3.0).astype("float32"))
     assert model.attrs["mixed_precision"] is True
     docs = random_docs(rng, 20, 8, max_len=15, min_len=1)
     X, lens = np.concatenate(docs), np.array([len(d) for d in docs], dtype=np.int64)

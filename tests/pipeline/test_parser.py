@@ -1,12 +1,14 @@
 """The parser component: training, doc.sents from the parse, listeners, save/load, errors."""
 import numpy
 import pytest
+from confection import Config
 from thinc.api import Adam, fix_random_seed
 
 import workbench
 from tests.helpers.trf import save_tiny_bert, transformer_block
 from workbench import Doc, Example
 from workbench.commands import build_init_config
+from workbench.config import missing_values
 from workbench.errors import ConfigError, DataError
 from workbench.models.nonproj import is_projective
 from workbench.models.parser import TransitionBasedParser
@@ -286,12 +288,15 @@ def test_mixed_precision_parses_with_bf16_products_like_float32(trained, monkeyp
 def test_mixed_precision_is_a_model_setting_that_survives_save_load(tmp_path):
     config = build_init_config(["parser", "ner"], shared=True)
     for name in ("parser", "ner"):
-        config["components"][name]["model"]["mixed_precision"] = True
+        config["components"][name]["model"].update({"@architectures": "workbench.TransitionBasedParser.v2",
+                                                     "mixed_precision": True})
     nlp = workbench.Pipeline.from_config(config)
     assert nlp.get_pipe("parser").model.attrs["mixed_precision"] is True
     assert nlp.get_pipe("ner").model.attrs["mixed_precision"] is True
     config = build_init_config(["parser"], shared=True)
-    config["components"]["parser"]["model"]["mixed_precision"] = True
+    config["components"]["parser"]["model"].update({"@architectures": "workbench.TransitionBasedParser.v2",
+                                                    "mixed_precision": True})
+    assert missing_values(Config(config)) == []  # v1 configs stay complete; v2 adds one setting
     nlp = workbench.Pipeline.from_config(config)
     examples = parsed_examples(nlp)
     nlp.initialize(lambda: iter(examples))

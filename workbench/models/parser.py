@@ -51,7 +51,6 @@ def TransitionBasedParser(
     use_upper: bool = True,
     nO: Optional[PositiveInt] = None,
     nr_feature_tokens: Optional[PositiveInt] = None,
-    mixed_precision: bool = False,
 ) -> Model[List[Doc], Any]:
     """Greedy transition-based NER (`state_type = "ner"`) or dependency parser
     (`state_type = "parser"`, see `dep_parser.py`) over token vectors from `tok2vec`.
@@ -64,9 +63,27 @@ def TransitionBasedParser(
         is false: the lower layer then outputs one score per action).
     nO: number of actions, 1 + 4 * n_labels; inferred from the labels at
         initialize (give it only to check it).
-    mixed_precision: at inference, the lower layer's projection of the tokens runs in
-        bfloat16 where the CPU has native bfloat16 products (`low_precision.py`); training
-        and saved weights stay float32.
+    """
+    return TransitionBasedParserV2(tok2vec, state_type, extra_state_tokens, hidden_width,
+                                   maxout_pieces, use_upper, nO, nr_feature_tokens)
+
+
+@checked
+def TransitionBasedParserV2(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    state_type: str = "ner",
+    extra_state_tokens: bool = False,
+    hidden_width: PositiveInt = 64,
+    maxout_pieces: PositiveInt = 2,
+    use_upper: bool = True,
+    nO: Optional[PositiveInt] = None,
+    nr_feature_tokens: Optional[PositiveInt] = None,
+    mixed_precision: bool = False,
+) -> Model[List[Doc], Any]:
+    """`workbench.TransitionBasedParser.v2`: v1's settings plus `mixed_precision`: at
+    inference, the lower layer's projection of the tokens runs in bfloat16 where the CPU
+    has native bfloat16 products (`low_precision.py`); training and saved weights stay
+    float32. (A new version, so that complete v1 configs stay complete.)
     """
     if state_type not in ("ner", "parser"):
         raise ConfigError(
