@@ -25,6 +25,7 @@ from ewt import split_ewt  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "accuracy_grid.jsonl"
 EMBED, ENCODE = "components.tok2vec.model.embed", "components.tok2vec.model.encode"
+NER = "components.ner.model"
 # Each feature variant starts from the preset with its three features off (the previous preset).
 OFF = {f"{EMBED}.attrs": [], f"{EMBED}.ngrams": [], f"{EMBED}.word_dropout": 0.0}
 AFFIX = {f"{EMBED}.attrs": ["PREFIX", "SUFFIX", "SHAPE"], f"{EMBED}.attr_rows": 2500}
@@ -42,6 +43,9 @@ VARIANTS = {
     "depth5": {f"{ENCODE}.depth": 5},
     "tagger_lr2": {"training.learn_rate_multipliers": {"tagger": 2.0}},
     "dropout.3": {"training.dropout": 0.3},
+    "ner_lr2": {"training.learn_rate_multipliers": {"ner": 2.0}},
+    "ner_h128": {f"{NER}.hidden_width": 128},
+    "ner_lr2+h128": {"training.learn_rate_multipliers": {"ner": 2.0}, f"{NER}.hidden_width": 128},
 }
 
 

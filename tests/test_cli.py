@@ -64,7 +64,7 @@ def test_init_config_optimize_accuracy_writes_character_embeddings_that_train(tm
     assert embed["attrs"] == ["PREFIX", "SUFFIX", "SHAPE"] and embed["ngrams"] == [3, 4, 5]
     assert embed["word_dropout"] == 0.15
     T = config["training"]  # the preset's training: more epochs, a learn rate that decays to the run's end
-    assert T["max_epochs"] == 10 and T["patience"] == 0 and T["dropout"] == 0.2
+    assert T["max_epochs"] == 18 and T["patience"] == 0 and T["dropout"] == 0.2
     assert config["components"]["tagger"]["label_smoothing"] == 0.1
     assert T["optimizer"]["learn_rate"]["@schedules"] == "workbench.warmup_decay_to_end.v1"
     default = parse_config(run("init", "config", "-", "--pipeline", "tagger,ner").stdout)
