@@ -318,7 +318,7 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     else:
         W2c, b2c = np.zeros((3, 0, 0), "float32"), np.zeros((3, 0), "float32")
     slots = slot_ids(model.attrs["feature_slots"])
-    bf16 = bool(model.attrs.get("mixed_precision"))
+    bf16 = model.attrs["mixed_precision"]
     lengths = np.asarray(lengths, dtype=np.int64)
     ends = np.cumsum(lengths)
     starts = ends - lengths

@@ -554,7 +554,7 @@ def greedy_decode(model: Model, X: Floats2d, lengths: np.ndarray) -> np.ndarray:
     e_slot = slots.index("E0") if "E0" in slots else None
     idx = feature_index(lengths, slots)
     static = [f for f in range(nF) if f != e_slot]
-    bf16 = bool(model.attrs.get("mixed_precision"))
+    bf16 = model.attrs["mixed_precision"]
     Zs = _project(NumpyOps(), X, idx, W, pad, static, bf16)[0]  # (N, nP * nO): the position slots, one product
     Zs += b.T.reshape((1, nOP))
     if e_slot is not None:  # the E0 term of each doc's state: its open entity's first token, or the pad
