@@ -13,10 +13,11 @@ update with neither head).
 
 --set changes the parser's model settings (the default, default_configs/parser.cfg: hidden_width 64,
 maxout_pieces 2). At width 64 the lower layer's projection of every token for each of the 8 slots
-(96 x 8 * 64 * 2 multiply-adds, one GEMM) alone costs ~1.4x the NER's whole inference, and the
-(vectorised) decode kernel ~1x more. Measured 2026-12-02: --set hidden_width 32 gives 1.2-1.9x
-(load 2.5-4.4), 48 gives 2.05x, but width 32 falls short of spaCy's UAS in bench_parser_vs_peer
-(bench/results/parser_vs_peer-hidden32.json), so the default stays 64.
+(96 x 8 * 64 * 2 multiply-adds per token, one GEMM per chunk of docs) is most of the parser's cost:
+~2.5 us/word on one core in float32, ~1.3 in bfloat16. The decode kernel adds ~1.2. With the thread
+plan's 2 threads, two workers each take whole chunks (product and decode), so both cores work on
+both; the NER's product uses both BLAS threads. The last lines repeat the timing under a one-thread
+plan (what a busy machine gets), where the parser's product runs on one core.
 """
 import argparse
 import os
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from ewt import DATA, need  # noqa: E402  (bench/ewt.py)
 
 import workbench  # noqa: E402
+from workbench import threads  # noqa: E402
 from workbench.commands import build_init_config  # noqa: E402
 from workbench.corpora.convert import convert  # noqa: E402
 from workbench.corpora.corpus import Corpus  # noqa: E402
@@ -91,7 +93,8 @@ def main():
     best = {k: min(v) for k, v in costs.items()}
     ratio = best[("parser", False)] / best[("ner", False)]
     print(f"{len(docs)} docs, {n_words} words (EWT dev, ~10 sentences per doc), batch 256; "
-          f"{len(parser.labels)} dependency labels, {len(ner.labels)} entity labels; load {os.getloadavg()}")
+          f"{len(parser.labels)} dependency labels, {len(ner.labels)} entity labels; load {os.getloadavg()}; "
+          f"thread plan {threads.pool_sizes()}")
     model = config["components"]["parser"]["model"]
     print(f"parser: hidden_width {model['hidden_width']}, maxout_pieces {model['maxout_pieces']}; "
           f"ner: hidden_width {config['components']['ner']['model']['hidden_width']}, "
@@ -108,6 +111,13 @@ def main():
     else:
         print("mixed precision not measured: this CPU has no native bfloat16 products")
     parser.model.attrs["mixed_precision"] = ner.model.attrs["mixed_precision"] = False
+    plan = threads.pool_sizes()
+    threads.apply_thread_policy(1, uses_torch=False)  # as on a busy machine
+    one = {name: min(timed(run(nlp.get_pipe(name)), docs, n_words, args.repeats) for _ in range(2))
+           for name in ("parser", "ner")}
+    print(f"one-thread plan (float32): parser {one['parser']:.1f}, ner {one['ner']:.1f} us/word, "
+          f"parser / ner {one['parser'] / one['ner']:.2f}x")
+    threads.apply_thread_policy(max(plan["blas"], plan["torch"]), uses_torch=False)
     # Training (no goal): nlp.update (gradients only, sgd=None) with one head learning at a time,
     # and with neither (the shared tok2vec's own share); a head's cost is its update minus that.
     train_docs = examples[:len(examples) // 2]

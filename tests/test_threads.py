@@ -239,3 +239,18 @@ def test_others_busy_cores_counts_a_real_neighbour_and_not_this_process():
         spinner.kill()
         spinner.wait()
     assert theirs - mine > 0.4, (mine, theirs)  # the neighbour shows, this process's own work does not
+
+
+@pytest.mark.parametrize("uses_torch", [False, True])
+def test_worker_threads_hold_both_pools_at_one_thread_meanwhile(uses_torch):
+    plan = threads.apply_thread_policy(2, uses_torch=uses_torch)
+    with threads.worker_threads() as k:
+        assert k == 2
+        assert reported()[0] == {1} and torch.get_num_threads() == 1
+    assert reported()[0] == {plan["blas"]} and torch.get_num_threads() == plan["torch"]
+    threads.apply_thread_policy(1, uses_torch=uses_torch)
+    with threads.worker_threads() as k:
+        assert k == 1
+    threads._applied = None  # before any pipeline: one worker
+    with threads.worker_threads() as k:
+        assert k == 1

@@ -24,16 +24,21 @@ CPU time, without sleeping) and resizes the heavy pool to the cores others leave
 idle now, down when a neighbour arrives and back up when it leaves.
 A number written in the config is used as it is.
 The pools are process-wide, so the pipeline built or extended last decides.
+A component that splits its own work over Python threads (the parser's decode)
+runs them inside `worker_threads()`: as many threads as the plan's total, with
+both pools at one thread meanwhile.
 `nlp.pipe(n_process=k)` workers each take `worker_share(n, k)` threads: a worker
 process (also a Ray actor or a Tune trial) calls `enter_worker(share)` first, and
 every pipeline it builds then uses that share in place of `[system] n_threads`.
 """
 import os
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import torch
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 from .errors import ConfigError
 
@@ -180,6 +185,33 @@ def apply_thread_policy(n_threads: Optional[int] = None, *, uses_torch: bool) ->
                 pass
         _applied = plan
     return plan
+
+
+@contextmanager
+def worker_threads() -> Iterator[int]:
+    """For work split over Python threads: yields k, how many to run, with both pools at one
+    thread until the block ends (then the plan again), so k threads use k cores.
+
+    k is the applied plan's total; 1 (and nothing changed) before any plan or with one thread.
+    """
+    k = max(_applied.values()) if _applied is not None else 1
+    if k < 2:
+        yield 1
+        return
+    if _applied["torch"] > 1:
+        torch.set_num_threads(1)
+    try:
+        with _controller().limit(limits=1, user_api="blas"):
+            yield k
+    finally:
+        if torch.get_num_threads() != _applied["torch"]:
+            torch.set_num_threads(_applied["torch"])
+
+
+@lru_cache(maxsize=1)
+def _controller() -> ThreadpoolController:
+    """The BLAS pools, inspected once (a fresh inspection walks every loaded library)."""
+    return ThreadpoolController()
 
 
 def uses_torch(nlp: Any) -> bool:

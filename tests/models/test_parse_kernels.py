@@ -7,16 +7,21 @@ give exactly what it gives, on the same weights.
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from thinc.api import Linear, NumpyOps
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from tests.models.test_arc_eager import LABELS, assert_forest, random_projective
-from workbench.models import dep_parser
+from workbench import threads
+from workbench.models import arc_eager_kernels, dep_parser
 from workbench.models.arc_eager import LEFT, PARSER_SLOTS, REDUCE, RIGHT, get_arc_eager_moves, oracle_states
 from workbench.models.dep_parser import DependencyParser, greedy_parse
 
@@ -228,3 +233,44 @@ def test_kernels_work_where_no_cache_directory_is_writable(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[0, 3]"  # SHIFT, RIGHT-x
     assert not (tmp_path / "cache").exists()  # nothing written
+
+
+@pytest.fixture
+def thread_plan():
+    """Apply a thread plan for one test, then put the pools and the plan back."""
+    saved = (threads._applied, torch.get_num_threads(),
+             [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"])
+    yield lambda n, uses_torch=False: threads.apply_thread_policy(n, uses_torch=uses_torch)
+    threads._applied = saved[0]
+    torch.set_num_threads(saved[1])
+    if saved[2]:
+        threadpool_limits(limits=saved[2][0], user_api="blas")
+
+
+@pytest.mark.parametrize("uses_torch", [False, True])
+def test_chunks_split_over_worker_threads_decode_as_one_thread_does(monkeypatch, thread_plan, uses_torch):
+    """With a 2-thread plan two workers take the chunks, with both pools at one thread meanwhile."""
+    rng = np.random.default_rng(3)
+    model = random_parser(rng)
+    lengths = rng.integers(1, 60, size=60)
+    X = rng.normal(size=(int(lengths.sum()), 12)).astype("float32")
+    monkeypatch.setattr(dep_parser, "CHUNK_TOKENS", 100)
+    thread_plan(1, uses_torch)
+    want = greedy_parse(model, X, lengths)
+    thread_plan(2, uses_torch)
+    seen = []  # (thread, BLAS pool size, torch pool size) per chunk
+    decode = arc_eager_kernels.decode_chunk
+
+    def spy(*args):
+        seen.append((threading.get_ident(), threads.pool_sizes()["blas"], torch.get_num_threads()))
+        time.sleep(0.002)  # each worker holds its chunk a while, so that both get some
+        return decode(*args)
+
+    monkeypatch.setattr(arc_eager_kernels, "decode_chunk", spy)
+    heads, labels = greedy_parse(model, X, lengths)
+    assert len({ident for ident, _, _ in seen}) == 2
+    assert {(blas, n_torch) for _, blas, n_torch in seen} == {(1, 1)}
+    assert [h.tolist() for h in heads] == [h.tolist() for h in want[0]]
+    assert [lab.tolist() for lab in labels] == [lab.tolist() for lab in want[1]]
+    assert threads.pool_sizes()["torch"] == (2 if uses_torch else 1)  # the plan again afterwards
+    assert threads.pool_sizes()["blas"] == (1 if uses_torch else 2)

@@ -28,26 +28,77 @@ def _jit(fn):
         return njit(cache=False, nogil=True)(fn)
 
 
+# reassociation and contraction only (no assumptions about inf or nan): the sums vectorise
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
+
+def _jit_fast(fn):
+    """_jit with reassociated float sums (vectorised reductions)."""
+    try:
+        return njit(cache=True, nogil=True, fastmath=_FASTMATH)(fn)
+    except RuntimeError:
+        return njit(cache=False, nogil=True, fastmath=_FASTMATH)(fn)
+
+
+@_jit_fast
+def _sum_rows(P, rows, bias, z):
+    """z (nOP,) = bias + sum over slots f of P[rows[f], f]; four slots per pass over z."""
+    nF, nOP = P.shape[1], P.shape[2]
+    for j in range(nOP):
+        z[j] = bias[j]
+    f = 0
+    while f + 4 <= nF:
+        r0, r1, r2, r3 = rows[f], rows[f + 1], rows[f + 2], rows[f + 3]
+        for j in range(nOP):
+            z[j] += (P[r0, f, j] + P[r1, f + 1, j]) + (P[r2, f + 2, j] + P[r3, f + 3, j])
+        f += 4
+    while f < nF:
+        r = rows[f]
+        for j in range(nOP):
+            z[j] += P[r, f, j]
+        f += 1
+
+
+@_jit_fast
+def _scores(h, W2c, b2c, code, nk, s):
+    """s[:nk] = W2c[code, :nk] @ h + b2c[code, :nk], W2c (3, nA, nH); four actions per pass
+    over h. (Whole arrays and the code, not views: a view per state costs reference counts.)"""
+    nH = W2c.shape[2]
+    k = 0
+    while k + 4 <= nk:
+        a0 = a1 = a2 = a3 = np.float32(0.0)
+        for o in range(nH):
+            ho = h[o]
+            a0 += ho * W2c[code, k, o]
+            a1 += ho * W2c[code, k + 1, o]
+            a2 += ho * W2c[code, k + 2, o]
+            a3 += ho * W2c[code, k + 3, o]
+        s[k], s[k + 1] = a0 + b2c[code, k], a1 + b2c[code, k + 1]
+        s[k + 2], s[k + 3] = a2 + b2c[code, k + 2], a3 + b2c[code, k + 3]
+        k += 4
+    while k < nk:
+        a = np.float32(0.0)
+        for o in range(nH):
+            a += h[o] * W2c[code, k, o]
+        s[k] = a + b2c[code, k]
+        k += 1
+
+
 @_jit
-def _slot_token(slot, stack, sp, b, n, lmost, rmost):
-    """The local token at feature slot `slot` (a PARSER_SLOTS index), -1 if none."""
-    if slot == 0 or slot == 2 or slot == 4 or slot == 5 or slot == 6 or slot == 8:  # reads the stack
-        depth = 1 if slot == 2 or slot == 8 else (2 if slot == 4 else 0)
-        if sp - 1 - depth < 0:
-            return -1
-        s = stack[sp - 1 - depth]
-        if slot == 5:
-            return lmost[s]
-        if slot == 6 or slot == 8:
-            return rmost[s]
-        return s
-    if slot == 1:
-        return b
-    if slot == 3:
-        return b + 1 if b + 1 < n else -1
-    if slot == 9:
-        return b + 2 if b + 2 < n else -1
-    return lmost[b]  # slot 7: B0L
+def _context(ctx, stack, sp, b, n, lmost, rmost):
+    """ctx (10,): the local token at each PARSER_SLOTS position, -1 if none."""
+    s0 = stack[sp - 1] if sp > 0 else -1
+    s1 = stack[sp - 2] if sp > 1 else -1
+    ctx[0] = s0
+    ctx[1] = b
+    ctx[2] = s1
+    ctx[3] = b + 1 if b + 1 < n else -1
+    ctx[4] = stack[sp - 3] if sp > 2 else -1
+    ctx[5] = lmost[s0] if s0 >= 0 else -1
+    ctx[6] = rmost[s0] if s0 >= 0 else -1
+    ctx[7] = lmost[b]
+    ctx[8] = rmost[s1] if s1 >= 0 else -1
+    ctx[9] = b + 2 if b + 2 < n else -1
 
 
 @_jit
@@ -86,9 +137,9 @@ def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols
     P (n_tok + 1, nF, nOP): each chunk token's lower-layer projection per slot, row
     n_tok the pads, pieces first (column p * nH + o is piece p of hidden unit o);
     bias (nOP,) likewise; valid_cols (3, nA), n_valid (3,): per validity code its
-    n_valid valid action ids, ascending, in the first columns; W2c (3, nH, nA), b2c
-    (3, nA): the upper layer's weights and biases of those actions in the same
-    columns, or shape (3, 0, 0) for no upper layer (then the maxout output is the
+    n_valid valid action ids, ascending, in the first columns; W2c (3, nA, nH), b2c
+    (3, nA): the upper layer's weights (rows) and biases of those actions in the same
+    order, or shape (3, 0, 0) for no upper layer (then the maxout output is the
     scores); starts, lengths (n_docs,): each doc's first row in P and token count;
     slots (nF,) PARSER_SLOTS ids; kinds, labels_of (nA,) each action's kind and label.
     Writes local heads (-1 root) and label ids (-1 root) into heads_out, labels_out
@@ -97,7 +148,7 @@ def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols
     _, nF, nOP = P.shape
     pad_row = P.shape[0] - 1
     nH = nOP // n_pieces
-    has_upper = W2c.shape[1] > 0
+    has_upper = W2c.shape[2] > 0
     nA = kinds.shape[0]
     T = 1
     for n in lengths:
@@ -108,6 +159,7 @@ def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols
     lmost = np.empty(T + 1, np.int64)
     rmost = np.empty(T + 1, np.int64)
     rows = np.empty(nF, np.int64)
+    ctx = np.empty(10, np.int64)
     z = np.empty(nOP, np.float32)
     h = np.empty(nH, np.float32)
     s = np.empty(nA, np.float32)
@@ -123,42 +175,27 @@ def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols
             if code == 0:  # empty stack: SHIFT is the only valid action
                 sp, b = _apply(0, -1, stack, sp, b, head, label, lmost, rmost)
                 continue
+            _context(ctx, stack, sp, b, n, lmost, rmost)
             for f in range(nF):
-                tok = _slot_token(slots[f], stack, sp, b, n, lmost, rmost)
+                tok = ctx[slots[f]]
                 rows[f] = start + tok if tok >= 0 else pad_row
-            r = rows[0]  # (nOP,) the sum of the slot rows, in slot order, then the bias
-            for j in range(nOP):
-                z[j] = P[r, 0, j]
-            for f in range(1, nF):
-                r = rows[f]
-                for j in range(nOP):
-                    z[j] += P[r, f, j]
-            for j in range(nOP):
-                z[j] += bias[j]
+            _sum_rows(P, rows, bias, z)
             for o in range(nH):  # maxout over the pieces
                 h[o] = z[o]
             for p in range(1, n_pieces):
                 for o in range(nH):
                     h[o] = max(h[o], z[p * nH + o])
-            cols, nk = valid_cols[code], n_valid[code]  # the valid actions, ascending
+            nk = n_valid[code]  # the valid actions, ascending: valid_cols[code, :nk]
             if has_upper:  # only the valid actions' scores, from their own contiguous weights
-                Wc, bc = W2c[code], b2c[code]
-                for k in range(nk):
-                    s[k] = 0.0
-                for o in range(nH):
-                    ho = h[o]
-                    for k in range(nk):
-                        s[k] += ho * Wc[o, k]
-                for k in range(nk):
-                    s[k] += bc[k]
+                _scores(h, W2c, b2c, code, nk, s)
             else:
                 for k in range(nk):
-                    s[k] = h[cols[k]]
+                    s[k] = h[valid_cols[code, k]]
             best, top = 0, -np.inf
             for k in range(nk):
                 if s[k] > top:
                     best, top = k, s[k]
-            act = cols[best]
+            act = valid_cols[code, best]
             sp, b = _apply(kinds[act], labels_of[act], stack, sp, b, head, label, lmost, rmost)
         heads_out[start:start + n] = head[:n]
         labels_out[start:start + n] = label[:n]
@@ -191,6 +228,7 @@ def oracle_walk(lengths, gold_head, gold_label, slots, n_labels):
     lmost = np.empty(T + 1, np.int64)
     rmost = np.empty(T + 1, np.int64)
     deps_left = np.empty(T + 1, np.int64)  # gold dependents not yet attached
+    ctx = np.empty(10, np.int64)
     m, start = 0, 0
     for d in range(len(lengths)):
         n = lengths[d]
@@ -207,8 +245,9 @@ def oracle_walk(lengths, gold_head, gold_label, slots, n_labels):
         while b < n:
             steps[m] = step
             step += 1
+            _context(ctx, stack, sp, b, n, lmost, rmost)
             for f in range(nF):
-                tok = _slot_token(slots[f], stack, sp, b, n, lmost, rmost)
+                tok = ctx[slots[f]]
                 feats[m, f] = start + tok if tok >= 0 else -1
             codes[m] = _code(stack, sp, head)
             s0 = stack[sp - 1] if sp > 0 else -1

@@ -18,6 +18,8 @@ takes the maxout; the optional zero-initialised upper layer maps to actions. At
 inference each token's projection for every slot is computed with one GEMM per
 chunk of docs before decoding, so a step only gathers and sums rows.
 """
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -25,6 +27,7 @@ from thinc.api import Model, glorot_uniform_init
 from thinc.types import Floats2d
 
 from ..errors import ConfigError, DataError
+from ..threads import worker_threads
 from .arc_eager import get_arc_eager_moves, oracle_states, slot_ids
 from .low_precision import matmul
 
@@ -285,8 +288,10 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     """Greedy arc-eager decode of all docs: per doc (local heads, label ids), -1 for roots.
 
     Per chunk of docs, one GEMM gives every token's lower-layer projection for every
-    slot, (n + 1, nF, nOP) with the pads last, in one reused buffer; the compiled
-    kernel then walks each doc's transitions.
+    slot, (n + 1, nF, nOP) with the pads last, in a reused buffer; the compiled
+    kernel then walks each doc's transitions. With a thread plan of k > 1 threads,
+    k workers take the chunks as they free up, the pools at one thread meanwhile
+    (`threads.worker_threads`).
     """
     from .arc_eager_kernels import decode_chunk
 
@@ -309,11 +314,11 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
         valid_cols[c, :n_valid[c]] = np.flatnonzero(moves.valid_table[c])
     if model.has_ref("upper"):
         upper = model.get_ref("upper")
-        W2T = np.asarray(model.ops.to_numpy(upper.get_param("W")).T, dtype="float32")  # (nO, nA)
+        W2 = np.asarray(model.ops.to_numpy(upper.get_param("W")), dtype="float32")  # (nA, nO)
         b2 = np.asarray(model.ops.to_numpy(upper.get_param("b")), dtype="float32")
-        W2c, b2c = np.zeros((3, nO, nA), "float32"), np.zeros((3, nA), "float32")
+        W2c, b2c = np.zeros((3, nA, nO), "float32"), np.zeros((3, nA), "float32")
         for c in range(3):
-            W2c[c, :, :n_valid[c]] = W2T[:, valid_cols[c, :n_valid[c]]]
+            W2c[c, :n_valid[c]] = W2[valid_cols[c, :n_valid[c]]]
             b2c[c, :n_valid[c]] = b2[valid_cols[c, :n_valid[c]]]
     else:
         W2c, b2c = np.zeros((3, 0, 0), "float32"), np.zeros((3, 0), "float32")
@@ -329,14 +334,29 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     while bounds[-1] < len(lengths):
         d0 = bounds[-1]
         bounds.append(max(d0 + 1, int(np.searchsorted(ends, starts[d0] + CHUNK_TOKENS, side="right"))))
-    size = max(int(ends[d1 - 1] - starts[d0]) for d0, d1 in zip(bounds, bounds[1:]))
-    buf = np.empty((size + 1) * nF * nOP, dtype="float32")  # reused by every chunk
-    for d0, d1 in zip(bounds, bounds[1:]):
-        t0, t1 = int(starts[d0]), int(ends[d1 - 1])
-        P = buf[:(t1 - t0 + 1) * nF * nOP].reshape((t1 - t0 + 1, nF * nOP))
-        matmul(X[t0:t1], Wr, out=P[:t1 - t0], bf16=bf16)
-        P[t1 - t0] = pad
-        decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2c, b2c, nP, starts[d0:d1] - t0, lengths[d0:d1],
-                     slots, valid_cols, n_valid, moves.kind, moves.label, heads[t0:t1], labels[t0:t1])
+    chunks = list(zip(bounds, bounds[1:]))
+    size = max(int(ends[d1 - 1] - starts[d0]) for d0, d1 in chunks)
+    next_chunk = itertools.count()  # the chunks are dealt out as workers free up
+
+    def work() -> None:
+        buf = np.empty((size + 1) * nF * nOP, dtype="float32")  # this worker's, reused by its chunks
+        while (c := next(next_chunk)) < len(chunks):
+            d0, d1 = chunks[c]
+            t0, t1 = int(starts[d0]), int(ends[d1 - 1])
+            P = buf[:(t1 - t0 + 1) * nF * nOP].reshape((t1 - t0 + 1, nF * nOP))
+            matmul(X[t0:t1], Wr, out=P[:t1 - t0], bf16=bf16)
+            P[t1 - t0] = pad
+            decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2c, b2c, nP, starts[d0:d1] - t0,
+                         lengths[d0:d1], slots, valid_cols, n_valid, moves.kind, moves.label,
+                         heads[t0:t1], labels[t0:t1])
+
+    if len(chunks) == 1:  # one chunk: its product may use every thread of the plan
+        work()
+    else:
+        with worker_threads() as k, ThreadPoolExecutor(max(1, min(k, len(chunks)) - 1)) as pool:
+            helpers = [pool.submit(work) for _ in range(min(k, len(chunks)) - 1)]
+            work()  # this thread is a worker too; each does the product and the (GIL-free) decode
+            for helper in helpers:
+                helper.result()  # re-raises a worker's error
     cuts = ends[:-1].tolist()
     return np.split(heads, cuts), np.split(labels, cuts)
