@@ -1,11 +1,17 @@
-"""The allocator policy: freed memory is kept for reuse once a torch model trains."""
+"""The allocator policy: freed memory is kept for reuse once a pipeline runs or a torch model trains."""
 import ctypes
+import os
 import resource
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 import workbench.allocator as allocator
 from tests.helpers.trf import build, tiny_bert_path, trf_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def glibc() -> bool:
@@ -38,3 +44,21 @@ def test_a_training_forward_applies_it_and_freed_memory_is_reused_without_page_f
     # glibc's own policy trims the 120 MB heap top after each such step: ~30,700 faults
     # every step (measured); kept, the second step reuses it
     assert step() < 300
+
+
+@pytest.mark.skipif(not glibc(), reason="the policy is glibc's mallopt; this C library is not glibc")
+def test_a_cnn_pipeline_applies_it_before_its_first_batch():
+    """In a fresh process: building a pipeline leaves malloc alone, running a batch applies the policy."""
+    script = (
+        "import workbench, workbench.allocator as a\n"
+        "from tests.helpers import tiny_examples\n"
+        "nlp = workbench.blank('en'); nlp.add_pipe('tok2vec'); nlp.add_pipe('tagger')\n"
+        "nlp.initialize(lambda: tiny_examples(nlp))\n"
+        "before = a._applied\n"
+        "list(nlp.pipe(['Alice works in Paris .']))\n"
+        "print(before, a._applied)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["None", "True"]

@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 from confection import Config
 from thinc.api import Optimizer
 
+from ..allocator import keep_freed_memory
 from ..config import (
     BASE_CONFIG,
     fill_config,
@@ -245,8 +246,13 @@ class Pipeline:
         if batch:
             yield from self._process(batch, disable)
 
-    def _process(self, docs: List[Doc], disable) -> List[Doc]:
+    def _before_batch(self) -> None:
+        """The process-wide policies, before each batch run or learned from."""
+        keep_freed_memory()  # the next batch reuses the memory this one frees (workbench.allocator)
         follow_load(self)  # [system] n_threads = null: the cores a neighbour leaves idle now
+
+    def _process(self, docs: List[Doc], disable) -> List[Doc]:
+        self._before_batch()
         for name, comp in self._components:
             if name not in disable:
                 docs = comp.process(docs)
@@ -293,7 +299,7 @@ class Pipeline:
         losses = {} if losses is None else losses
         if not examples:
             return losses
-        follow_load(self)
+        self._before_batch()
         exclude, annotates = set(exclude), set(annotates)
         predicted = [eg.predicted for eg in examples]
         for name, comp in self._components:
