@@ -4,8 +4,10 @@ Both kernels walk one doc at a time through its transitions (at most 2n per doc
 of n tokens), with the state in small arrays that stay in cache:
 
 - `decode_chunk`: per state, the sum of the precomputed slot rows of P (+ bias),
-  maxout, the upper layer's scores of the valid actions only, the best one, apply. Python computes P for a
-  chunk of docs (one GEMM) and calls the kernel once per chunk.
+  maxout, the upper layer's scores of the valid actions only, the best one, apply.
+  Python computes P for a chunk of docs (one GEMM) and calls the kernel once per
+  chunk. The sums (`_sum_rows`, `_scores`) are compiled with reassociation, so they
+  vectorise with several accumulators.
 - `oracle_walk`: per state, its feature rows, validity code and static-oracle action.
 
 State (per doc, local positions, -1 = none): `stack[:sp]`, buffer front `b`,

@@ -16,7 +16,8 @@ B0-B2, leftmost/rightmost dependents), a missing slot using a learned pad. The
 lower layer projects each slot to (hidden, pieces), sums them, adds a bias and
 takes the maxout; the optional zero-initialised upper layer maps to actions. At
 inference each token's projection for every slot is computed with one GEMM per
-chunk of docs before decoding, so a step only gathers and sums rows.
+chunk of docs before decoding, so a step only gathers and sums rows; with a thread
+plan of k threads, k workers share the chunks (`greedy_parse`).
 """
 import itertools
 from concurrent.futures import ThreadPoolExecutor
