@@ -270,6 +270,7 @@ def _drive_the_other_widgets(page, shots: Path) -> None:
 
     # ConfigEditor: a wrong value, and the engine's message appears beside the key
     editor = page.locator(".wb-config-editor")
+    expect(editor).to_be_attached(timeout=120_000)  # its cell may still be running on a loaded machine
     editor.scroll_into_view_if_needed()
     row = editor.locator(".widget-hbox").filter(has=page.locator(".widget-label", has_text=re.compile(r"^dropout$")))
     field = row.locator("input").first
