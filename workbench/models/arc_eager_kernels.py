@@ -22,27 +22,22 @@ import numpy as np
 from numba import njit
 
 
-def _jit(fn):
-    """njit with an on-disk cache, or without one where no cache location is writable."""
+def _jit(fn=None, *, fastmath=False):
+    """njit (nogil) with an on-disk cache, or without one where no cache location is writable;
+    `@_jit(fastmath=...)` passes numba's fastmath flags."""
+    if fn is None:
+        return lambda f: _jit(f, fastmath=fastmath)
     try:
-        return njit(cache=True, nogil=True)(fn)
+        return njit(cache=True, nogil=True, fastmath=fastmath)(fn)
     except RuntimeError:  # numba: "cannot cache function ...: no locator available"
-        return njit(cache=False, nogil=True)(fn)
+        return njit(cache=False, nogil=True, fastmath=fastmath)(fn)
 
 
 # reassociation and contraction only (no assumptions about inf or nan): the sums vectorise
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
-def _jit_fast(fn):
-    """_jit with reassociated float sums (vectorised reductions)."""
-    try:
-        return njit(cache=True, nogil=True, fastmath=_FASTMATH)(fn)
-    except RuntimeError:
-        return njit(cache=False, nogil=True, fastmath=_FASTMATH)(fn)
-
-
-@_jit_fast
+@_jit(fastmath=_FASTMATH)
 def _sum_rows(P, rows, bias, z):
     """z (nOP,) = bias + sum over slots f of P[rows[f], f]; four slots per pass over z."""
     nF, nOP = P.shape[1], P.shape[2]
@@ -61,7 +56,7 @@ def _sum_rows(P, rows, bias, z):
         f += 1
 
 
-@_jit_fast
+@_jit(fastmath=_FASTMATH)
 def _scores(h, W2c, b2c, code, nk, s):
     """s[:nk] = W2c[code, :nk] @ h + b2c[code, :nk], W2c (3, nA, nH); four actions per pass
     over h. (Whole arrays and the code, not views: a view per state costs reference counts.)"""

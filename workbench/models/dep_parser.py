@@ -354,10 +354,12 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     if len(chunks) == 1:  # one chunk: its product may use every thread of the plan
         work()
     else:
-        with worker_threads() as k, ThreadPoolExecutor(max(1, min(k, len(chunks)) - 1)) as pool:
-            helpers = [pool.submit(work) for _ in range(min(k, len(chunks)) - 1)]
-            work()  # this thread is a worker too; each does the product and the (GIL-free) decode
-            for helper in helpers:
-                helper.result()  # re-raises a worker's error
+        with worker_threads() as k:
+            n_helpers = min(k, len(chunks)) - 1  # this thread is a worker too
+            with ThreadPoolExecutor(max(1, n_helpers)) as pool:
+                helpers = [pool.submit(work) for _ in range(n_helpers)]
+                work()  # each worker does the product and the (GIL-free) decode of its chunks
+                for helper in helpers:
+                    helper.result()  # re-raises a worker's error
     cuts = ends[:-1].tolist()
     return np.split(heads, cuts), np.split(labels, cuts)
