@@ -1,8 +1,9 @@
 """The compiled arc-eager kernels against a numpy reference of the same state machine.
 
 `RefStates` below is the batch-vectorised numpy decoder and static oracle the
-parser used before its kernels were compiled: greedy decoding and the oracle must
-give exactly what it gives, on the same weights.
+parser used before its kernels were compiled (`ref_decode` adds the closing moves,
+one doc at a time): greedy decoding and the oracle must give exactly what it gives,
+on the same weights.
 """
 import os
 import subprocess
@@ -117,13 +118,42 @@ def ref_decode(model, X, lengths):
             S = S @ upper.get_param("W").T + upper.get_param("b")
         a = np.where(moves.valid_table[states.codes(ds)], S, -np.inf).argmax(axis=1)
         states.apply(ds, a, moves)
+    if model.attrs["closing_moves"]:
+        for d in range(len(lengths)):
+            while states.sp[d] > 1:  # closing moves, one doc at a time
+                sp = states.sp[d]
+                r, t = states.stack[d, sp - 1], states.stack[d, sp - 2]
+                if states.head[d, r] >= 0:
+                    states.sp[d] -= 1
+                    continue
+                local = {"S0": t, "S1": states.stack[d, sp - 3] if sp > 2 else -1,
+                         "S2": states.stack[d, sp - 4] if sp > 3 else -1, "B0": r, "B1": -1, "B2": -1,
+                         "S0L": states.lmost[d, t], "S0R": states.rmost[d, t], "B0L": states.lmost[d, r],
+                         "S1R": states.rmost[d, states.stack[d, sp - 3]] if sp > 2 else -1}
+                idx = np.array([[local[f] + states.offset[d] if local[f] >= 0 else -1
+                                 for f in model.attrs["feature_slots"]]])
+                Z = P[np.where(idx >= 0, idx, N) * nF + np.arange(nF)].sum(axis=1) + b.reshape((1, -1))
+                S = NumpyOps().maxout(Z.reshape((1, nO, nP)))[0]
+                if upper is not None:
+                    S = S @ upper.get_param("W").T + upper.get_param("b")
+                code = 2 if states.head[d, t] >= 0 else 1
+                a = int(np.where(moves.valid_table[code], S[0], -np.inf).argmax())
+                kind, lab = moves.kind[a], moves.label[a]
+                if kind == LEFT:
+                    states.head[d, t], states.label[d, t], states.lmost[d, r] = r, lab, t
+                elif kind == RIGHT:
+                    states.head[d, r], states.label[d, r], states.rmost[d, t] = t, lab, r
+                if kind in (REDUCE, LEFT):
+                    states.stack[d, sp - 2] = r
+                states.sp[d] -= 1
     return [states.head[d, :n] for d, n in enumerate(lengths)], [states.label[d, :n] for d, n in enumerate(lengths)]
 
 
-def random_parser(rng, hidden=16, pieces=2, use_upper=True, slots=PARSER_SLOTS[:8], width=12):
+def random_parser(rng, hidden=16, pieces=2, use_upper=True, slots=PARSER_SLOTS[:8], width=12, closing=True):
     """A parser head with random weights (the upper layer too, which training starts at zero)."""
     model = DependencyParser(Linear(nO=width, nI=width), slots, hidden, pieces, use_upper)
     model.attrs["labels"] = list(LABELS)
+    model.attrs["closing_moves"] = closing
     n_actions = get_arc_eager_moves(LABELS).n_actions
     lower = model.get_ref("lower")
     nO = hidden if use_upper else n_actions
@@ -137,10 +167,11 @@ def random_parser(rng, hidden=16, pieces=2, use_upper=True, slots=PARSER_SLOTS[:
     return model
 
 
+@pytest.mark.parametrize("closing", [True, False])
 @pytest.mark.parametrize("hidden,pieces,use_upper,n_slots", [(16, 2, True, 8), (8, 3, True, 10), (0, 1, False, 8)])
-def test_kernel_decode_equals_the_numpy_reference(monkeypatch, hidden, pieces, use_upper, n_slots):
+def test_kernel_decode_equals_the_numpy_reference(monkeypatch, hidden, pieces, use_upper, n_slots, closing):
     rng = np.random.default_rng(hidden + pieces)
-    model = random_parser(rng, hidden, pieces, use_upper, PARSER_SLOTS[:n_slots])
+    model = random_parser(rng, hidden, pieces, use_upper, PARSER_SLOTS[:n_slots], closing=closing)
     lengths = np.concatenate([[1, 2], rng.integers(1, 90, size=40)])
     X = rng.normal(size=(int(lengths.sum()), 12)).astype("float32")
     monkeypatch.setattr(dep_parser, "CHUNK_TOKENS", 150)  # several chunks, some a single long doc

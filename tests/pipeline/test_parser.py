@@ -307,3 +307,41 @@ def test_mixed_precision_is_a_model_setting_that_survives_save_load(tmp_path):
     config["components"]["parser"]["model"]["mixed_precision"] = "fast"
     with pytest.raises(ConfigError, match="mixed_precision"):
         workbench.Pipeline.from_config(config)
+
+
+def test_explore_is_checked_and_steers_the_training_walk():
+    for bad in (-0.1, 1.5, "half", True):
+        with pytest.raises(ConfigError, match="explore"):
+            workbench.Pipeline().add_pipe("parser", config={"explore": bad})
+    losses = {}
+    for explore in (0.0, 1.0):
+        fix_random_seed(0)
+        nlp = shared_pipeline(("parser",))
+        examples = parsed_examples(nlp, multi=True)
+        nlp.initialize(lambda: iter(examples))
+        parser = nlp.get_pipe("parser")
+        parser.explore = explore
+        assert nlp.get_pipe("parser").explore == explore
+        losses[explore] = nlp.update(examples, sgd=Adam(0.001))["parser"]
+    # the untrained scores tie, so the model's own walk (explore 1) is SHIFT after SHIFT, far from the oracle's
+    assert losses[0.0] != pytest.approx(losses[1.0], rel=1e-3)
+    nlp = shared_pipeline(("parser",))
+    assert nlp.get_pipe("parser").explore == 0.9  # the default
+
+
+def test_closing_moves_are_on_for_new_parsers_and_off_for_ones_saved_without_them(trained, tmp_path):
+    nlp, _ = trained
+    model = nlp.get_pipe("parser").model
+    assert model.attrs["closing_moves"] is True
+    nlp.to_disk(tmp_path / "model")
+    assert workbench.load(tmp_path / "model").get_pipe("parser").model.attrs["closing_moves"] is True
+    # a parser saved before closing moves existed has no such attr: it loads without them
+    import srsly
+    weights = tmp_path / "model" / "parser" / "model.msgpack"
+    msg = srsly.msgpack_loads(weights.read_bytes())
+    for attrs in msg["attrs"]:
+        attrs.pop("closing_moves", None)
+    weights.write_bytes(srsly.msgpack_dumps(msg))
+    old = workbench.load(tmp_path / "model")
+    assert old.get_pipe("parser").model.attrs["closing_moves"] is False
+    assert_valid_parse(old("The cat sat on the mat . A dog barked loudly ."))

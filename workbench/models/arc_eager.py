@@ -9,12 +9,23 @@ suffix b..n-1) and the arcs built so far. Actions are numbered `SHIFT = 0`,
 - LEFT-k: s0 <-k- b, pop s0 (needs s0 without a head);
 - RIGHT-k: s0 -k-> b, push b.
 
-A doc is done when its buffer is empty. Tokens still without a head then are
-roots, one per sentence: arc-eager arcs never cross, so each root's subtree is
-a contiguous run of tokens, and those runs are the sentences (`doc.sents`).
-Every decode therefore yields a projective forest whose trees tile the doc.
+Once the buffer is empty, closing moves settle the tokens left on the stack (the
+arc-eager tree constraint with an unshift, as in Nivre and Fernandez-Gonzalez 2014):
+a top r = s0 with a head is popped; a headless one acts as the buffer front, with
+t = s1 as the stack top, and the model picks SHIFT (r stays a root: a sentence ends
+before it), REDUCE (pop t, which has a head), LEFT-k (t <-k- r) or RIGHT-k (t -k-> r),
+until one token is left. The actions keep their meaning and their validity rows.
+Tokens still without a head at the end are roots, one per sentence: arc-eager arcs
+never cross, so each root's subtree is a contiguous run of tokens, and those runs
+are the sentences (`doc.sents`). Every decode therefore yields a projective forest
+whose trees tile the doc. (Parsers saved before closing moves existed, model attr
+`closing_moves` false, end with the buffer.)
 
-The state machine itself (decode and oracle) is compiled, in `arc_eager_kernels`.
+Training walks the dynamic oracle: per state, the actions that lose no reachable
+gold arc (Goldberg and Nivre 2012; a gold root's head is a virtual token after the
+doc), following the model's own choices with probability `explore`.
+
+The state machine itself (decode and oracles) is compiled, in `arc_eager_kernels`.
 Token positions are local to their doc; `-1` means none.
 """
 from functools import lru_cache
@@ -84,7 +95,8 @@ def oracle_states(lengths: np.ndarray, heads, labels, moves: ArcEagerMoves, slot
     heads, labels: per doc local gold heads (-1: root) and label ids. Returns features
     (M, n_slots) global token rows (-1: pad), codes (M,) validity rows and actions (M,)
     gold action ids, over the M states visited by all docs: all docs' first states,
-    then their second ones, and so on (the order of a batch-wide walk).
+    then their second ones, and so on (the order of a batch-wide walk). Raises a
+    DataError for gold that arc-eager transitions cannot build.
     """
     from .arc_eager_kernels import oracle_walk
 
@@ -94,6 +106,25 @@ def oracle_states(lengths: np.ndarray, heads, labels, moves: ArcEagerMoves, slot
     gold_head = np.concatenate([np.asarray(h, dtype=np.int64) for h in heads])
     gold_label = np.concatenate([np.asarray(x, dtype=np.int64) for x in labels])
     feats, codes, acts, steps, built = oracle_walk(lengths, gold_head, gold_label, slot_ids(slots), len(moves.labels))
+    _check_built(lengths, gold_head, built)
+    order = np.argsort(steps, kind="stable")  # step by step, docs in order within a step
+    return feats[order], codes[order], acts[order]
+
+
+def check_buildable(lengths: np.ndarray, heads: Sequence[np.ndarray]) -> None:
+    """Raise a DataError unless every doc's gold heads (local, -1: root) form a projective
+    forest of contiguous trees, which arc-eager transitions can build (the static
+    oracle rebuilds them)."""
+    from .arc_eager_kernels import oracle_walk
+
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if len(lengths) and lengths.sum():
+        gold_head = np.concatenate([np.asarray(h, dtype=np.int64) for h in heads])
+        no_slots = np.zeros(0, np.int64)
+        _check_built(lengths, gold_head, oracle_walk(lengths, gold_head, np.zeros_like(gold_head), no_slots, 1)[-1])
+
+
+def _check_built(lengths: np.ndarray, gold_head: np.ndarray, built: np.ndarray) -> None:
     wrong = np.flatnonzero(built != gold_head)
     if len(wrong):
         ends = np.cumsum(lengths)
@@ -104,8 +135,6 @@ def oracle_states(lengths: np.ndarray, heads, labels, moves: ArcEagerMoves, slot
             f"gold head {int(gold_head[wrong[0]])}, got {int(built[wrong[0]])}); it must be projective "
             f"with one contiguous tree per sentence: projectivize it first (workbench.models.nonproj)."
         )
-    order = np.argsort(steps, kind="stable")  # step by step, docs in order within a step
-    return feats[order], codes[order], acts[order]
 
 
 def roots_to_sentences(heads: np.ndarray) -> np.ndarray:

@@ -127,8 +127,48 @@ def _apply(kind, lab, stack, sp, b, head, label, lmost, rmost):
 
 
 @_jit
+def _apply_closing(kind, lab, stack, sp, head, label, lmost, rmost):
+    """A closing move (the buffer is empty, the top r = s0 headless and sp >= 2): r acts
+    as the buffer front and t = s1 as the stack top. SHIFT: r is a root; REDUCE: pop t
+    (it has a head); LEFT: t <- r, pop t; RIGHT: t -> r. r leaves the stack unless
+    LEFT; -> sp."""
+    r, t = stack[sp - 1], stack[sp - 2]
+    if kind == 2:
+        head[t] = r
+        label[t] = lab
+        lmost[r] = t  # t is left of all of r's dependents
+    elif kind == 3:
+        head[r] = t
+        label[r] = lab
+        rmost[t] = r
+    if kind == 1 or kind == 2:  # t leaves, r stays on top
+        stack[sp - 2] = r
+    return sp - 1
+
+
+@_jit
+def _state_scores(P, bias, W2c, b2c, n_pieces, rows, code, valid_cols, n_valid, z, h, s):
+    """s[:nk] = the scores of the nk = n_valid[code] valid actions (valid_cols[code, :nk]) of
+    the state whose slot rows of P are `rows`; returns nk. z (nOP,), h (nH,) are scratch."""
+    nH = z.shape[0] // n_pieces
+    _sum_rows(P, rows, bias, z)
+    for o in range(nH):  # maxout over the pieces
+        h[o] = z[o]
+    for p in range(1, n_pieces):
+        for o in range(nH):
+            h[o] = max(h[o], z[p * nH + o])
+    nk = n_valid[code]
+    if W2c.shape[2] > 0:  # only the valid actions' scores, from their own contiguous weights
+        _scores(h, W2c, b2c, code, nk, s)
+    else:
+        for k in range(nk):
+            s[k] = h[valid_cols[code, k]]
+    return nk
+
+
+@_jit
 def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols, n_valid, kinds,
-                 labels_of, heads_out, labels_out):
+                 labels_of, closing, heads_out, labels_out):
     """Greedy decode of the docs of one chunk.
 
     P (n_tok + 1, nF, nOP): each chunk token's lower-layer projection per slot, row
@@ -141,11 +181,11 @@ def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols
     slots (nF,) PARSER_SLOTS ids; kinds, labels_of (nA,) each action's kind and label.
     Writes local heads (-1 root) and label ids (-1 root) into heads_out, labels_out
     (n_tok,). With an empty stack SHIFT, the only valid action, is taken unscored.
+    closing: once the buffer is empty, the tokens left on the stack without a head are
+    attached or kept as roots by closing moves (`_apply_closing`), scored like any state.
     """
     _, nF, nOP = P.shape
     pad_row = P.shape[0] - 1
-    nH = nOP // n_pieces
-    has_upper = W2c.shape[2] > 0
     nA = kinds.shape[0]
     T = 1
     for n in lengths:
@@ -158,7 +198,7 @@ def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols
     rows = np.empty(nF, np.int64)
     ctx = np.empty(10, np.int64)
     z = np.empty(nOP, np.float32)
-    h = np.empty(nH, np.float32)
+    h = np.empty(nOP // n_pieces, np.float32)
     s = np.empty(nA, np.float32)
     for d in range(len(lengths)):
         n, start = lengths[d], starts[d]
@@ -176,26 +216,207 @@ def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols
             for f in range(nF):
                 tok = ctx[slots[f]]
                 rows[f] = start + tok if tok >= 0 else pad_row
-            _sum_rows(P, rows, bias, z)
-            for o in range(nH):  # maxout over the pieces
-                h[o] = z[o]
-            for p in range(1, n_pieces):
-                for o in range(nH):
-                    h[o] = max(h[o], z[p * nH + o])
-            nk = n_valid[code]  # the valid actions, ascending: valid_cols[code, :nk]
-            if has_upper:  # only the valid actions' scores, from their own contiguous weights
-                _scores(h, W2c, b2c, code, nk, s)
-            else:
-                for k in range(nk):
-                    s[k] = h[valid_cols[code, k]]
+            nk = _state_scores(P, bias, W2c, b2c, n_pieces, rows, code, valid_cols, n_valid, z, h, s)
             best, top = 0, -np.inf
             for k in range(nk):
                 if s[k] > top:
                     best, top = k, s[k]
             act = valid_cols[code, best]
             sp, b = _apply(kinds[act], labels_of[act], stack, sp, b, head, label, lmost, rmost)
+        while closing and sp > 1:  # the buffer is empty: attach what is left, or keep it as roots
+            r = stack[sp - 1]
+            if head[r] >= 0:  # REDUCE, the only move
+                sp -= 1
+                continue
+            code = _code(stack, sp - 1, head)  # of t = s1
+            _context(ctx, stack, sp - 1, r, r + 1, lmost, rmost)  # r as the buffer front
+            for f in range(nF):
+                tok = ctx[slots[f]]
+                rows[f] = start + tok if tok >= 0 else pad_row
+            nk = _state_scores(P, bias, W2c, b2c, n_pieces, rows, code, valid_cols, n_valid, z, h, s)
+            best, top = 0, -np.inf
+            for k in range(nk):
+                if s[k] > top:
+                    best, top = k, s[k]
+            act = valid_cols[code, best]
+            sp = _apply_closing(kinds[act], labels_of[act], stack, sp, head, label, lmost, rmost)
         heads_out[start:start + n] = head[:n]
         labels_out[start:start + n] = label[:n]
+
+
+@_jit
+def _record(m, code, step, nk, s, cost, low, valid_cols, gold, codes, steps, taken, follow_model):
+    """Store state m's gold (its cheapest valid actions), code and step; -> the action to
+    follow: the model's best, or (follow_model[m] false) the best-scoring gold one."""
+    best_model, top_model, best_gold, top_gold = 0, -np.inf, -1, -np.inf
+    for k in range(nk):
+        if s[k] > top_model:
+            best_model, top_model = k, s[k]
+        if cost[k] == low:
+            gold[m, valid_cols[code, k]] = True
+            if s[k] > top_gold or best_gold < 0:
+                best_gold, top_gold = k, s[k]
+    act = valid_cols[code, best_model if follow_model[m] else best_gold]
+    codes[m] = code
+    steps[m] = step
+    taken[m] = act
+    return act
+
+
+@_jit
+def explore_walk(P, bias, W2c, b2c, n_pieces, lengths, slots, valid_cols, n_valid, kinds, labels_of,
+                 closing, gold_head, gold_label, follow_model):
+    """Training walk with the dynamic oracle: per state, its feature rows, validity code
+    and which valid actions cost no reachable gold arc (arc-eager costs of Goldberg &
+    Nivre, a gold root's head being a virtual token after the doc, always in the buffer).
+
+    P ... labels_of as for decode_chunk, over all the batch's tokens (starts: cumulative
+    lengths); closing as for decode_chunk, its closing moves costed as the arcs of the
+    token each takes off the stack; gold_head, gold_label (N,) local, concatenated (-1:
+    root); follow_model (>= 3N,) bool, one per state returned: take the model's best valid action there, else
+    the best-scoring zero-cost one. A state with no zero-cost action (a gold forest the
+    transitions cannot build) takes its cheapest ones as gold. States with an empty
+    stack (SHIFT only) are walked but not returned.
+
+    Returns feats (M, nF) global token rows (-1 pad), codes (M,), gold (M, nA) bool,
+    taken (M,) the action followed, steps (M,) (each state's transition number in its
+    doc), over the M states, doc by doc.
+    """
+    _, nF, nOP = P.shape
+    pad_row = P.shape[0] - 1
+    nA = kinds.shape[0]
+    N = 0
+    T = 1
+    for n in lengths:
+        N += n
+        T = max(T, n)
+    M = 3 * N  # at most 2n transitions and n closing moves per doc
+    feats = np.empty((M, nF), np.int64)
+    codes = np.empty(M, np.int64)
+    gold = np.zeros((M, nA), np.bool_)
+    steps = np.empty(M, np.int64)
+    taken = np.empty(M, np.int64)
+    stack = np.empty(T + 1, np.int64)
+    head = np.empty(T + 1, np.int64)
+    label = np.empty(T + 1, np.int32)
+    lmost = np.empty(T + 1, np.int64)
+    rmost = np.empty(T + 1, np.int64)
+    gh = np.empty(T + 1, np.int64)  # gold heads, the virtual root n for roots
+    on_stack = np.empty(T + 1, np.bool_)
+    kids_in_buffer = np.empty(T + 1, np.int64)  # gold dependents at b or later
+    headless_kids_on_stack = np.empty(T + 1, np.int64)  # gold dependents on the stack without a head
+    rows = np.empty(nF, np.int64)
+    ctx = np.empty(10, np.int64)
+    z = np.empty(nOP, np.float32)
+    h = np.empty(nOP // n_pieces, np.float32)
+    s = np.empty(nA, np.float32)
+    cost = np.empty(nA, np.int64)
+    m, start = 0, 0
+    for d in range(len(lengths)):
+        n = lengths[d]
+        head[:n] = -1
+        label[:n] = -1
+        lmost[:n] = -1
+        rmost[:n] = -1
+        on_stack[:n + 1] = False
+        kids_in_buffer[:n + 1] = 0
+        headless_kids_on_stack[:n + 1] = 0
+        for i in range(n):
+            g = gold_head[start + i]
+            gh[i] = g if g >= 0 else n
+            kids_in_buffer[gh[i]] += 1
+        sp, b, step = 0, 0, 0
+        while b < n:
+            code = _code(stack, sp, head)
+            if code == 0:
+                act = 0
+            else:
+                _context(ctx, stack, sp, b, n, lmost, rmost)
+                for f in range(nF):
+                    tok = ctx[slots[f]]
+                    rows[f] = start + tok if tok >= 0 else pad_row
+                    feats[m, f] = start + tok if tok >= 0 else -1
+                nk = _state_scores(P, bias, W2c, b2c, n_pieces, rows, code, valid_cols, n_valid, z, h, s)
+                s0 = stack[sp - 1]
+                # costs of the kinds, without the label: arcs that stop being reachable
+                c_shift = headless_kids_on_stack[b] + (1 if on_stack[gh[b]] else 0)
+                c_pop = kids_in_buffer[s0]  # REDUCE; LEFT adds s0's own head
+                c_left = c_pop + (1 if gh[s0] > b else 0)
+                if closing:  # a headless s0 keeps its arcs with the stack below for the closing moves
+                    c_left += headless_kids_on_stack[s0] + (1 if on_stack[gh[s0]] else 0)
+                c_right = headless_kids_on_stack[b] + (1 if gh[b] != s0 and (gh[b] > b or on_stack[gh[b]]) else 0)
+                low = 1 << 40
+                for k in range(nk):
+                    a = valid_cols[code, k]
+                    kind = kinds[a]
+                    if kind == 0:
+                        c = c_shift
+                    elif kind == 1:
+                        c = c_pop
+                    elif kind == 2:
+                        c = c_left + (1 if gh[s0] == b and labels_of[a] != gold_label[start + s0] else 0)
+                    else:
+                        c = c_right + (1 if gh[b] == s0 and labels_of[a] != gold_label[start + b] else 0)
+                    cost[k] = c
+                    low = min(low, c)
+                act = _record(m, code, step, nk, s, cost, low, valid_cols, gold, codes, steps, taken, follow_model)
+                m += 1
+            step += 1
+            kind = kinds[act]
+            if kind == 0 or kind == 3:  # b leaves the buffer, onto the stack
+                kids_in_buffer[gh[b]] -= 1
+                on_stack[b] = True
+                if kind == 0:
+                    headless_kids_on_stack[gh[b]] += 1
+            else:  # s0 leaves the stack
+                s0 = stack[sp - 1]
+                on_stack[s0] = False
+                if kind == 2:
+                    headless_kids_on_stack[gh[s0]] -= 1
+            sp, b = _apply(kind, labels_of[act], stack, sp, b, head, label, lmost, rmost)
+        while closing and sp > 1:  # closing moves, r = s0 as the buffer front, t = s1 as the stack top
+            r, t = stack[sp - 1], stack[sp - 2]
+            if head[r] >= 0:
+                on_stack[r] = False
+                sp -= 1
+                continue
+            code = _code(stack, sp - 1, head)
+            _context(ctx, stack, sp - 1, r, r + 1, lmost, rmost)
+            for f in range(nF):
+                tok = ctx[slots[f]]
+                rows[f] = start + tok if tok >= 0 else pad_row
+                feats[m, f] = start + tok if tok >= 0 else -1
+            nk = _state_scores(P, bias, W2c, b2c, n_pieces, rows, code, valid_cols, n_valid, z, h, s)
+            # what each move makes unreachable: the arcs of the token it takes off the stack
+            c_root = headless_kids_on_stack[r] + (1 if on_stack[gh[r]] else 0)
+            c_reduce = 1 if gh[r] == t else 0
+            c_left = headless_kids_on_stack[t] + (1 if gh[t] != r and (gh[t] == n or on_stack[gh[t]]) else 0)
+            c_right = headless_kids_on_stack[r] + (1 if gh[r] != t and (gh[r] == n or on_stack[gh[r]]) else 0)
+            low = 1 << 40
+            for k in range(nk):
+                a = valid_cols[code, k]
+                kind = kinds[a]
+                if kind == 0:
+                    c = c_root
+                elif kind == 1:
+                    c = c_reduce
+                elif kind == 2:
+                    c = c_left + (1 if gh[t] == r and labels_of[a] != gold_label[start + t] else 0)
+                else:
+                    c = c_right + (1 if gh[r] == t and labels_of[a] != gold_label[start + r] else 0)
+                cost[k] = c
+                low = min(low, c)
+            act = _record(m, code, step, nk, s, cost, low, valid_cols, gold, codes, steps, taken, follow_model)
+            m += 1
+            step += 1
+            kind = kinds[act]
+            gone = t if kind == 1 or kind == 2 else r
+            on_stack[gone] = False
+            if kind != 1:  # it had no head
+                headless_kids_on_stack[gh[gone]] -= 1
+            sp = _apply_closing(kind, labels_of[act], stack, sp, head, label, lmost, rmost)
+        start += n
+    return feats[:m], codes[:m], gold[:m], taken[:m], steps[:m]
 
 
 @_jit

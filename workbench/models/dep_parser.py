@@ -21,7 +21,7 @@ plan of k threads, k workers share the chunks (`greedy_parse`).
 """
 import itertools
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from thinc.api import Model, glorot_uniform_init
@@ -29,7 +29,7 @@ from thinc.types import Floats2d
 
 from ..errors import ConfigError, DataError
 from ..threads import worker_threads
-from .arc_eager import get_arc_eager_moves, oracle_states, slot_ids
+from .arc_eager import check_buildable, get_arc_eager_moves, slot_ids
 from .low_precision import matmul
 
 ParseGold = Tuple[np.ndarray, np.ndarray]  # local heads (-1: root), label ids
@@ -52,7 +52,7 @@ def DependencyParser(
         "dep_parser", _forward, init=_init, layers=layers, refs=refs, dims={"nO": nO},
         attrs={"labels": [], "state_type": "parser", "feature_slots": list(slots),
                "use_upper": bool(use_upper), "hidden_width": int(hidden_width),
-               "mixed_precision": bool(mixed_precision)},
+               "mixed_precision": bool(mixed_precision), "closing_moves": False},
     )
 
 
@@ -72,6 +72,7 @@ def initialize_parser(model: Model, labels: Sequence[str], X: Optional[List[Any]
             raise ConfigError(f"Parser labels must be non-empty strings, got {label!r}.")
     get_arc_eager_moves(labels)  # raises on duplicates
     model.attrs["labels"] = labels
+    model.attrs["closing_moves"] = True  # parsers saved before closing moves existed load without them
     model.initialize(X=X)
     return model
 
@@ -239,13 +240,14 @@ class ParserBatch:
     def __init__(self, model: Model, X: Floats2d, lengths: np.ndarray):
         self.model, self.X, self.lengths = model, X, lengths
 
-    def get_loss(self, golds: Sequence[ParseGold], normalize: bool = False):
-        """Softmax cross-entropy of the oracle's actions over the valid actions of its states.
+    def get_loss(self, golds: Sequence[ParseGold], normalize: bool = False, explore: float = 0.0):
+        """Softmax cross-entropy of the dynamic oracle's zero-cost actions (-log of their
+        summed probability) over the valid actions of the states walked.
 
-        Returns the summed loss and the gradient (of the mean over states if `normalize`).
+        explore: the probability, per state, of following the model's best action rather
+        than the best-scoring zero-cost one. Returns the summed loss and the gradient (of
+        the mean over states if `normalize`).
         """
-        from .parser import masked_softmax_loss
-
         model, ops = self.model, self.model.ops
         moves = get_parser_moves(model)
         if len(golds) != len(self.lengths):
@@ -258,10 +260,10 @@ class ParserBatch:
             arcs = h >= 0
             if arcs.any() and (lab[arcs].min() < 0 or lab[arcs].max() >= len(moves.labels)):
                 raise DataError(f"Doc {d}: gold label ids must lie in [0, {len(moves.labels)}).")
-        feats, codes, acts = oracle_states(self.lengths, heads, labels, moves,
-                                           model.attrs["feature_slots"])
+        check_buildable(self.lengths, heads)
+        feats, codes, gold = self._walk(heads, labels, explore)
         width = self.X.shape[1]
-        if not len(acts):
+        if not len(codes):
             return 0.0, ParserGrad(ops.alloc2f(0, moves.n_actions), 0,
                                    lambda: ops.alloc2f(len(self.X), width))
         H, backprop_lower = model.get_ref("lower")((self.X, feats), is_train=True)
@@ -269,9 +271,9 @@ class ParserBatch:
             S, backprop_upper = model.get_ref("upper")(H, is_train=True)
         else:
             S, backprop_upper = H, None
-        valid = moves.valid_table[codes]
-        loss, d_scores, n = masked_softmax_loss(ops, S, valid, acts)
-        if normalize and n:
+        loss, d_scores = zero_cost_loss(S, moves.valid_table[codes], gold)
+        n = len(codes)
+        if normalize:
             d_scores /= n
 
         def backprop_head():
@@ -280,9 +282,86 @@ class ParserBatch:
 
         return loss, ParserGrad(d_scores, n, backprop_head)
 
+    def _walk(self, heads: List[np.ndarray], labels: List[np.ndarray], explore: float):
+        """The dynamic oracle's walk over the batch (arc_eager_kernels.explore_walk), scored
+        with the current weights: feats (M, nF), codes (M,), gold (M, nA), states in step order."""
+        from .arc_eager_kernels import explore_walk
+
+        model = self.model
+        moves = get_parser_moves(model)
+        t = _kernel_tables(model)
+        N = len(self.X)
+        P = np.empty((N + 1, t.nF * t.nOP), dtype="float32")
+        matmul(self.X, t.Wr, out=P[:N], bf16=False)
+        P[N] = t.pad
+        follow = np.random.random_sample(3 * N) < explore
+        feats, codes, gold, _, steps = explore_walk(
+            P.reshape((N + 1, t.nF, t.nOP)), t.bias, t.W2c, t.b2c, t.nP, self.lengths,
+            slot_ids(model.attrs["feature_slots"]), t.valid_cols, t.n_valid, moves.kind, moves.label,
+            model.attrs["closing_moves"], np.concatenate(heads), np.concatenate(labels), follow)
+        order = np.argsort(steps, kind="stable")
+        return feats[order], codes[order], gold[order]
+
+
+def zero_cost_loss(S: np.ndarray, valid: np.ndarray, gold: np.ndarray):
+    """-log of the summed probability of the gold actions, under a softmax over the valid ones.
+
+    S (M, nA) scores, valid and gold (M, nA) bool (gold within valid, one or more per row).
+    Returns (summed loss, d loss / d S (M, nA) float32).
+    """
+    masked = np.where(valid, S, -np.inf)
+    E = np.exp(masked - masked.max(axis=1, keepdims=True))  # invalid -> 0
+    Z = E.sum(axis=1, keepdims=True)
+    G = np.where(gold, E, 0.0).sum(axis=1, keepdims=True)  # (M, 1)
+    loss = float(np.log(Z / G).sum())
+    d = (E / Z - np.where(gold, E / G, 0.0)).astype("float32")
+    return loss, d
+
 
 # Tokens per decode chunk: its projections P (chunk, nF, nOP), 2 MB at the default sizes, stay in the L2/L3 cache.
 CHUNK_TOKENS = 512
+
+
+class _KernelTables(NamedTuple):
+    Wr: np.ndarray  # (nI, nF * nOP) the lower layer, pieces first
+    bias: np.ndarray  # (nOP,)
+    pad: np.ndarray  # (nF * nOP,)
+    W2c: np.ndarray  # (3, nA, nH) per validity code, its valid actions' upper rows first
+    b2c: np.ndarray  # (3, nA)
+    valid_cols: np.ndarray  # (3, nA) per validity code, its valid action ids, ascending, first
+    n_valid: np.ndarray  # (3,)
+    nF: int
+    nOP: int
+    nP: int
+
+
+def _kernel_tables(model: Model) -> _KernelTables:
+    """The weights in the layout of the compiled kernels (float32 numpy)."""
+    moves = get_parser_moves(model)
+    lower = model.get_ref("lower")
+    W, b, pad = (np.asarray(model.ops.to_numpy(lower.get_param(n)), dtype="float32") for n in ("W", "b", "pad"))
+    nF, nI, nO, nP = W.shape
+    nOP = nO * nP
+    # pieces first, (.., nP, nO): the kernel's maxout then reads contiguous runs
+    Wr = np.ascontiguousarray(W.transpose(1, 0, 3, 2).reshape((nI, nF * nOP)))
+    bias = np.ascontiguousarray(b.T.reshape(nOP))
+    pad = np.ascontiguousarray(pad.transpose(0, 2, 1).reshape(nF * nOP))
+    nA = moves.n_actions
+    n_valid = moves.valid_table.sum(axis=1).astype(np.int64)  # (3,)
+    valid_cols = np.zeros((3, nA), dtype=np.int64)
+    for c in range(3):
+        valid_cols[c, :n_valid[c]] = np.flatnonzero(moves.valid_table[c])
+    if model.has_ref("upper"):
+        upper = model.get_ref("upper")
+        W2 = np.asarray(model.ops.to_numpy(upper.get_param("W")), dtype="float32")  # (nA, nO)
+        b2 = np.asarray(model.ops.to_numpy(upper.get_param("b")), dtype="float32")
+        W2c, b2c = np.zeros((3, nA, nO), "float32"), np.zeros((3, nA), "float32")
+        for c in range(3):
+            W2c[c, :n_valid[c]] = W2[valid_cols[c, :n_valid[c]]]
+            b2c[c, :n_valid[c]] = b2[valid_cols[c, :n_valid[c]]]
+    else:
+        W2c, b2c = np.zeros((3, 0, 0), "float32"), np.zeros((3, 0), "float32")
+    return _KernelTables(Wr, bias, pad, W2c, b2c, valid_cols, n_valid, nF, nOP, nP)
 
 
 def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
@@ -299,32 +378,10 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     if not len(lengths):
         return [], []
     moves = get_parser_moves(model)
-    lower = model.get_ref("lower")
-    W, b, pad = (np.asarray(model.ops.to_numpy(lower.get_param(n)), dtype="float32") for n in ("W", "b", "pad"))
-    nF, nI, nO, nP = W.shape
-    nOP = nO * nP
-    # pieces first, (.., nP, nO): the kernel's maxout then reads contiguous runs
-    Wr = np.ascontiguousarray(W.transpose(1, 0, 3, 2).reshape((nI, nF * nOP)))
-    bias = np.ascontiguousarray(b.T.reshape(nOP))
-    pad = np.ascontiguousarray(pad.transpose(0, 2, 1).reshape(nF * nOP))
-    # per validity code, its valid actions (ascending) and their upper-layer weights, in the first columns
-    nA = moves.n_actions
-    n_valid = moves.valid_table.sum(axis=1).astype(np.int64)  # (3,)
-    valid_cols = np.zeros((3, nA), dtype=np.int64)
-    for c in range(3):
-        valid_cols[c, :n_valid[c]] = np.flatnonzero(moves.valid_table[c])
-    if model.has_ref("upper"):
-        upper = model.get_ref("upper")
-        W2 = np.asarray(model.ops.to_numpy(upper.get_param("W")), dtype="float32")  # (nA, nO)
-        b2 = np.asarray(model.ops.to_numpy(upper.get_param("b")), dtype="float32")
-        W2c, b2c = np.zeros((3, nA, nO), "float32"), np.zeros((3, nA), "float32")
-        for c in range(3):
-            W2c[c, :n_valid[c]] = W2[valid_cols[c, :n_valid[c]]]
-            b2c[c, :n_valid[c]] = b2[valid_cols[c, :n_valid[c]]]
-    else:
-        W2c, b2c = np.zeros((3, 0, 0), "float32"), np.zeros((3, 0), "float32")
+    t = _kernel_tables(model)
     slots = slot_ids(model.attrs["feature_slots"])
     bf16 = model.attrs["mixed_precision"]
+    closing = model.attrs["closing_moves"]
     lengths = np.asarray(lengths, dtype=np.int64)
     ends = np.cumsum(lengths)
     starts = ends - lengths
@@ -340,16 +397,16 @@ def greedy_parse(model: Model, X: Floats2d, lengths: np.ndarray):
     next_chunk = itertools.count()  # the chunks are dealt out as workers free up
 
     def work() -> None:
-        buf = np.empty((size + 1) * nF * nOP, dtype="float32")  # this worker's, reused by its chunks
+        buf = np.empty((size + 1) * t.nF * t.nOP, dtype="float32")  # this worker's, reused by its chunks
         while (c := next(next_chunk)) < len(chunks):
             d0, d1 = chunks[c]
             t0, t1 = int(starts[d0]), int(ends[d1 - 1])
-            P = buf[:(t1 - t0 + 1) * nF * nOP].reshape((t1 - t0 + 1, nF * nOP))
-            matmul(X[t0:t1], Wr, out=P[:t1 - t0], bf16=bf16)
-            P[t1 - t0] = pad
-            decode_chunk(P.reshape((t1 - t0 + 1, nF, nOP)), bias, W2c, b2c, nP, starts[d0:d1] - t0,
-                         lengths[d0:d1], slots, valid_cols, n_valid, moves.kind, moves.label,
-                         heads[t0:t1], labels[t0:t1])
+            P = buf[:(t1 - t0 + 1) * t.nF * t.nOP].reshape((t1 - t0 + 1, t.nF * t.nOP))
+            matmul(X[t0:t1], t.Wr, out=P[:t1 - t0], bf16=bf16)
+            P[t1 - t0] = t.pad
+            decode_chunk(P.reshape((t1 - t0 + 1, t.nF, t.nOP)), t.bias, t.W2c, t.b2c, t.nP, starts[d0:d1] - t0,
+                         lengths[d0:d1], slots, t.valid_cols, t.n_valid, moves.kind, moves.label,
+                         closing, heads[t0:t1], labels[t0:t1])
 
     if len(chunks) == 1:  # one chunk: its product may use every thread of the plan
         work()

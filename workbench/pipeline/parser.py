@@ -32,10 +32,13 @@ class ParserComponent(TrainableComponent):
         (lifted labels `x||y` first fall back to `x`), so rare actions do not
         fragment the output layer.
     normalize_loss: as for the NER, false sends the gradient of the summed loss.
+    explore: training follows the dynamic oracle; at each state, the probability of
+        taking the parser's own best action (so that it learns to recover from its
+        mistakes) rather than the best zero-cost one. 0 walks the oracle's paths only.
     """
 
     def __init__(self, nlp: Any, name: str, model: Model, min_action_freq: int = 30,
-                 normalize_loss: bool = False):
+                 normalize_loss: bool = False, explore: float = 0.9):
         super().__init__(nlp, name, model)
         if model.attrs.get("state_type") != "parser":
             raise ConfigError(
@@ -44,6 +47,9 @@ class ParserComponent(TrainableComponent):
             )
         if isinstance(min_action_freq, bool) or not isinstance(min_action_freq, int) or min_action_freq < 0:
             raise ConfigError(f"[components.{name}] min_action_freq = {min_action_freq!r}: use an integer >= 0.")
+        if isinstance(explore, bool) or not isinstance(explore, (int, float)) or not 0 <= explore <= 1:
+            raise ConfigError(f"[components.{name}] explore = {explore!r}: use a probability from 0 to 1.")
+        self.explore = float(explore)  # a training setting: from the config, not saved with the weights
         self.cfg = {"labels": [], "root_label": "root", "min_action_freq": min_action_freq,
                     "normalize_loss": normalize_loss, "label_map": {}}
 
@@ -158,7 +164,7 @@ class ParserComponent(TrainableComponent):
             return losses
         set_dropout_rate(self.model, drop)
         batch, backprop = self.model.begin_update(docs)
-        loss, d = batch.get_loss(golds, normalize=self.cfg["normalize_loss"])
+        loss, d = batch.get_loss(golds, normalize=self.cfg["normalize_loss"], explore=self.explore)
         backprop(d)
         losses[self.name] += loss
         return losses
@@ -183,5 +189,6 @@ def label_map(counts: Counter, min_freq: int) -> Dict[str, str]:
 
 
 def make_parser(nlp: Any, name: str, model: Model, min_action_freq: int = 30,
-                normalize_loss: bool = False) -> ParserComponent:
-    return ParserComponent(nlp, name, model, min_action_freq=min_action_freq, normalize_loss=normalize_loss)
+                normalize_loss: bool = False, explore: float = 0.9) -> ParserComponent:
+    return ParserComponent(nlp, name, model, min_action_freq=min_action_freq, normalize_loss=normalize_loss,
+                           explore=explore)
