@@ -245,6 +245,38 @@ def decode_chunk(P, bias, W2c, b2c, n_pieces, starts, lengths, slots, valid_cols
 
 
 @_jit
+def _slot_rows(ctx, slots, start, pad_row, rows, feat):
+    """A state's rows of P per feature slot (rows, the pad row for none) and global token rows (feat, -1)."""
+    for f in range(len(slots)):
+        tok = ctx[slots[f]]
+        rows[f] = start + tok if tok >= 0 else pad_row
+        feat[f] = start + tok if tok >= 0 else -1
+
+
+@_jit
+def _action_costs(nk, code, valid_cols, kinds, labels_of, c_shift, c_reduce, c_left, c_right,
+                  left_dep, left_head, right_dep, right_head, gh, gold_label, start, cost):
+    """cost[:nk] of the valid actions of `code` from their kinds' costs, plus 1 for a wrong
+    label on a gold arc (LEFT makes left_head -> left_dep, RIGHT right_head -> right_dep);
+    -> the lowest."""
+    low = 1 << 40
+    for k in range(nk):
+        a = valid_cols[code, k]
+        kind = kinds[a]
+        if kind == 0:
+            c = c_shift
+        elif kind == 1:
+            c = c_reduce
+        elif kind == 2:
+            c = c_left + (1 if gh[left_dep] == left_head and labels_of[a] != gold_label[start + left_dep] else 0)
+        else:
+            c = c_right + (1 if gh[right_dep] == right_head and labels_of[a] != gold_label[start + right_dep] else 0)
+        cost[k] = c
+        low = min(low, c)
+    return low
+
+
+@_jit
 def _record(m, code, step, nk, s, cost, low, valid_cols, gold, codes, steps, taken, follow_model):
     """Store state m's gold (its cheapest valid actions), code and step; -> the action to
     follow: the model's best, or (follow_model[m] false) the best-scoring gold one."""
@@ -332,10 +364,7 @@ def explore_walk(P, bias, W2c, b2c, n_pieces, lengths, slots, valid_cols, n_vali
                 act = 0
             else:
                 _context(ctx, stack, sp, b, n, lmost, rmost)
-                for f in range(nF):
-                    tok = ctx[slots[f]]
-                    rows[f] = start + tok if tok >= 0 else pad_row
-                    feats[m, f] = start + tok if tok >= 0 else -1
+                _slot_rows(ctx, slots, start, pad_row, rows, feats[m])
                 nk = _state_scores(P, bias, W2c, b2c, n_pieces, rows, code, valid_cols, n_valid, z, h, s)
                 s0 = stack[sp - 1]
                 # costs of the kinds, without the label: arcs that stop being reachable
@@ -345,20 +374,8 @@ def explore_walk(P, bias, W2c, b2c, n_pieces, lengths, slots, valid_cols, n_vali
                 if closing:  # a headless s0 keeps its arcs with the stack below for the closing moves
                     c_left += headless_kids_on_stack[s0] + (1 if on_stack[gh[s0]] else 0)
                 c_right = headless_kids_on_stack[b] + (1 if gh[b] != s0 and (gh[b] > b or on_stack[gh[b]]) else 0)
-                low = 1 << 40
-                for k in range(nk):
-                    a = valid_cols[code, k]
-                    kind = kinds[a]
-                    if kind == 0:
-                        c = c_shift
-                    elif kind == 1:
-                        c = c_pop
-                    elif kind == 2:
-                        c = c_left + (1 if gh[s0] == b and labels_of[a] != gold_label[start + s0] else 0)
-                    else:
-                        c = c_right + (1 if gh[b] == s0 and labels_of[a] != gold_label[start + b] else 0)
-                    cost[k] = c
-                    low = min(low, c)
+                low = _action_costs(nk, code, valid_cols, kinds, labels_of, c_shift, c_pop, c_left, c_right,
+                                    s0, b, b, s0, gh, gold_label, start, cost)
                 act = _record(m, code, step, nk, s, cost, low, valid_cols, gold, codes, steps, taken, follow_model)
                 m += 1
             step += 1
@@ -382,30 +399,15 @@ def explore_walk(P, bias, W2c, b2c, n_pieces, lengths, slots, valid_cols, n_vali
                 continue
             code = _code(stack, sp - 1, head)
             _context(ctx, stack, sp - 1, r, r + 1, lmost, rmost)
-            for f in range(nF):
-                tok = ctx[slots[f]]
-                rows[f] = start + tok if tok >= 0 else pad_row
-                feats[m, f] = start + tok if tok >= 0 else -1
+            _slot_rows(ctx, slots, start, pad_row, rows, feats[m])
             nk = _state_scores(P, bias, W2c, b2c, n_pieces, rows, code, valid_cols, n_valid, z, h, s)
             # what each move makes unreachable: the arcs of the token it takes off the stack
             c_root = headless_kids_on_stack[r] + (1 if on_stack[gh[r]] else 0)
             c_reduce = 1 if gh[r] == t else 0
             c_left = headless_kids_on_stack[t] + (1 if gh[t] != r and (gh[t] == n or on_stack[gh[t]]) else 0)
             c_right = headless_kids_on_stack[r] + (1 if gh[r] != t and (gh[r] == n or on_stack[gh[r]]) else 0)
-            low = 1 << 40
-            for k in range(nk):
-                a = valid_cols[code, k]
-                kind = kinds[a]
-                if kind == 0:
-                    c = c_root
-                elif kind == 1:
-                    c = c_reduce
-                elif kind == 2:
-                    c = c_left + (1 if gh[t] == r and labels_of[a] != gold_label[start + t] else 0)
-                else:
-                    c = c_right + (1 if gh[r] == t and labels_of[a] != gold_label[start + r] else 0)
-                cost[k] = c
-                low = min(low, c)
+            low = _action_costs(nk, code, valid_cols, kinds, labels_of, c_root, c_reduce, c_left, c_right,
+                                t, r, r, t, gh, gold_label, start, cost)
             act = _record(m, code, step, nk, s, cost, low, valid_cols, gold, codes, steps, taken, follow_model)
             m += 1
             step += 1
